@@ -1,0 +1,78 @@
+import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import type { ConnectRouter } from "@connectrpc/connect";
+import type * as http from "node:http";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { GatewayConfig } from "./config.js";
+import { MarketDataService } from "./gen/stockify/v1/market_data_service_pb.js";
+import { MarketFeedService } from "./gen/stockify/v1/market_feed_service_pb.js";
+import { defaultUniverse } from "./market/default-universe.js";
+import { Market } from "./market/market.js";
+import { MemorySnapshotStore } from "./market/memory-store.js";
+import { MarketSimulator } from "./market/simulator.js";
+import type { SnapshotStore } from "./market/snapshot-store.js";
+import { createOnePortServer, type RequestHandler } from "./server/one-port-server.js";
+import { createMarketDataService } from "./services/market-data-service.js";
+import { createMarketFeedService } from "./services/market-feed-service.js";
+
+/**
+ * AppOptions are what buildApp needs beyond the configuration.
+ */
+export interface AppOptions {
+  /** Store to serve from. Default: a new in-memory store. */
+  store?: SnapshotStore;
+  /** Fastify logger setting. Default: pino at the configured level. */
+  logger?: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    market: Market;
+    simulator: MarketSimulator | undefined;
+  }
+}
+
+/**
+ * buildApp assembles the gateway (market, simulator, services, one-port
+ * server) without listening; the caller listens and closes it.
+ */
+export async function buildApp(config: GatewayConfig, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger === false ? false : { level: config.logLevel },
+    // Fastify's types know one server kind; this one serves HTTP/1.1 and
+    // HTTP/2 and offers every method Fastify calls on it.
+    serverFactory: (handler) =>
+      createOnePortServer(handler as unknown as RequestHandler, {
+        firstByteTimeoutMs: config.firstByteTimeoutMs,
+      }) as unknown as http.Server,
+  });
+
+  const market = new Market(options.store ?? new MemorySnapshotStore(), {
+    bufferSize: config.streamBufferSize,
+    overflow: config.slowConsumerPolicy,
+    heartbeatMs: config.heartbeatMs,
+  });
+  app.decorate("market", market);
+
+  let simulator: MarketSimulator | undefined;
+  if (config.simulator.enabled) {
+    simulator = new MarketSimulator((ticks) => market.ingest(ticks), {
+      symbols: defaultUniverse(config.simulator.syntheticSymbols),
+      ticksPerSecond: config.simulator.ticksPerSecond,
+    });
+    await simulator.start();
+  }
+  app.decorate("simulator", simulator);
+
+  await app.register(fastifyConnectPlugin, {
+    routes(router: ConnectRouter) {
+      router.service(MarketDataService, createMarketDataService(market, { maxSymbolsPerCall: config.maxSymbolsPerCall }));
+      router.service(MarketFeedService, createMarketFeedService(market));
+    },
+  });
+
+  app.addHook("onClose", async () => {
+    simulator?.stop();
+    await market.close();
+  });
+  return app;
+}

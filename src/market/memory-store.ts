@@ -1,0 +1,51 @@
+import { foldTick, type Snapshot, type Tick } from "./snapshot.js";
+import type { SnapshotStore, UpdateListener } from "./snapshot-store.js";
+
+/**
+ * MemorySnapshotStore keeps snapshots in this process: the embedded default
+ * for a single gateway.
+ */
+export class MemorySnapshotStore implements SnapshotStore {
+  readonly healthy = true;
+  readonly #snapshots = new Map<number, Snapshot>();
+  readonly #listeners = new Set<UpdateListener>();
+
+  get(symbolId: number): Promise<Snapshot | undefined> {
+    return Promise.resolve(this.#snapshots.get(symbolId));
+  }
+
+  getMany(symbolIds: readonly number[]): Promise<Array<Snapshot | undefined>> {
+    return Promise.resolve(symbolIds.map((id) => this.#snapshots.get(id)));
+  }
+
+  list(): Promise<Snapshot[]> {
+    return Promise.resolve([...this.#snapshots.values()].sort((a, b) => a.symbolId - b.symbolId));
+  }
+
+  apply(ticks: readonly Tick[]): Promise<Snapshot[]> {
+    const now = Date.now();
+    const updated = new Array<Snapshot>(ticks.length);
+    for (let i = 0; i < ticks.length; i++) {
+      const tick = ticks[i]!;
+      const next = foldTick(this.#snapshots.get(tick.symbolId), tick, now);
+      this.#snapshots.set(tick.symbolId, next);
+      updated[i] = next;
+    }
+    // Announce after the whole batch is stored, so a listener that reads
+    // back sees every tick of the batch.
+    for (const snapshot of updated) {
+      for (const listener of this.#listeners) listener(snapshot);
+    }
+    return Promise.resolve(updated);
+  }
+
+  onUpdate(listener: UpdateListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  close(): Promise<void> {
+    this.#listeners.clear();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,93 @@
+import type { SimulatedSymbol } from "./default-universe.js";
+import type { Tick } from "./snapshot.js";
+
+/**
+ * SimulatorOptions configure the built-in market simulator.
+ */
+export interface SimulatorOptions {
+  /** Instruments to trade. */
+  symbols: readonly SimulatedSymbol[];
+  /** Ticks per second across all symbols. Default 50. */
+  ticksPerSecond?: number;
+  /** Random source in [0, 1). Default Math.random. */
+  random?: () => number;
+}
+
+/** Ticks are sent in batches this often, as a real feed handler would. */
+const INTERVAL_MS = 100;
+
+/**
+ * MarketSimulator makes believable prices: a random walk per symbol with
+ * realistic volatility, a bid/ask spread around the last price and random
+ * trade sizes, sent through the same ingest path producers use.
+ */
+export class MarketSimulator {
+  readonly #symbols: readonly SimulatedSymbol[];
+  readonly #ticksPerInterval: number;
+  readonly #random: () => number;
+  readonly #prices = new Map<number, number>();
+  readonly #ingest: (ticks: Tick[]) => Promise<unknown>;
+  #timer: NodeJS.Timeout | undefined;
+  #carry = 0;
+
+  constructor(ingest: (ticks: Tick[]) => Promise<unknown>, options: SimulatorOptions) {
+    this.#ingest = ingest;
+    this.#symbols = options.symbols;
+    this.#ticksPerInterval = ((options.ticksPerSecond ?? 50) * INTERVAL_MS) / 1000;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** Seeds a snapshot for every symbol, then ticks until stopped. */
+  async start(): Promise<void> {
+    if (this.#timer !== undefined) return;
+    await this.#ingest(this.#symbols.map((s) => this.#tick(s, true)));
+    this.#timer = setInterval(() => void this.step(), INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  /** Sends one interval's ticks; exposed so tests can drive time. */
+  step(): Promise<unknown> {
+    this.#carry += this.#ticksPerInterval;
+    const count = Math.floor(this.#carry);
+    this.#carry -= count;
+    if (count === 0 || this.#symbols.length === 0) return Promise.resolve();
+    const ticks: Tick[] = [];
+    for (let i = 0; i < count; i++) {
+      // Indices trade most: the first symbols are picked more often.
+      const pick = Math.floor(this.#symbols.length * this.#random() ** 2);
+      ticks.push(this.#tick(this.#symbols[pick]!, false));
+    }
+    // A failing store (Redis down) must not crash the simulator: it retries
+    // on the next interval.
+    return this.#ingest(ticks).catch(() => undefined);
+  }
+
+  /** Stops ticking. */
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #tick(s: SimulatedSymbol, first: boolean): Tick {
+    const previous = this.#prices.get(s.symbolId) ?? s.basePrice;
+    // About 2 basis points per tick, roughly the intraday noise of an index.
+    const drift = first ? 0 : (this.#random() - 0.5) * 0.0004 * previous;
+    const ltp = Math.max(s.tickSize, round(previous + drift, s.tickSize));
+    this.#prices.set(s.symbolId, ltp);
+    const spread = s.tickSize * (1 + Math.floor(this.#random() * 4));
+    return {
+      symbolId: s.symbolId,
+      symbol: s.symbol,
+      ltp,
+      volume: first ? 0 : 1 + Math.floor(this.#random() * 500) * 25,
+      bid: round(ltp - spread / 2, s.tickSize),
+      ask: round(ltp + spread / 2, s.tickSize),
+      bidSize: 25 * (1 + Math.floor(this.#random() * 200)),
+      askSize: 25 * (1 + Math.floor(this.#random() * 200)),
+    };
+  }
+}
+
+function round(price: number, step: number): number {
+  return Math.round(Math.round(price / step) * step * 100) / 100;
+}

@@ -1,0 +1,101 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+
+/** The first bytes an HTTP/2 client with prior knowledge sends. */
+const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/**
+ * OnePortServerOptions configure the cleartext listener that serves HTTP/1.1
+ * and HTTP/2 on one port.
+ */
+export interface OnePortServerOptions {
+  /** Milliseconds a new connection may stay silent before it is closed. Default 10000. */
+  firstByteTimeoutMs?: number;
+  /** Settings for the HTTP/2 server (max concurrent streams, window sizes, ...). */
+  http2?: http2.ServerOptions;
+  /** Settings for the HTTP/1.1 server. */
+  http1?: http.ServerOptions;
+}
+
+/** RequestHandler takes requests of both protocols, through Node's HTTP/2 compatibility API. */
+export type RequestHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+/**
+ * OnePortServer is a TCP server that reads the first bytes of each
+ * connection and hands it to an HTTP/2 server when they are the HTTP/2
+ * connection preface, or to an HTTP/1.1 server otherwise.
+ *
+ * Node's http2 server takes HTTP/1.1 only with TLS (ALPN); this makes h2c
+ * (what gRPC clients speak in cleartext) and HTTP/1.1 (what browsers and
+ * curl speak) share a port. It offers what Fastify calls on close, so a
+ * Fastify app built on it closes everything it opened.
+ */
+export interface OnePortServer extends net.Server {
+  readonly http1: http.Server;
+  readonly http2: http2.Http2Server;
+  /** Closes HTTP/1.1 connections that have no request in flight. */
+  closeIdleConnections(): void;
+  /** Closes every HTTP/1.1 connection. */
+  closeAllConnections(): void;
+  /** Sends GOAWAY to every HTTP/2 session, letting streams in flight finish. */
+  closeHttp2Sessions(): void;
+}
+
+/**
+ * createOnePortServer builds the listener; `handler` receives every request
+ * of both protocols (Fastify's request handler, typically).
+ */
+export function createOnePortServer(handler: RequestHandler, options: OnePortServerOptions = {}): OnePortServer {
+  const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 10_000;
+  const h1 = http.createServer(options.http1 ?? {}, handler as http.RequestListener);
+  const h2 = http2.createServer(options.http2 ?? {}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+
+  const server = net.createServer({ noDelay: true }, (socket) => route(socket)) as OnePortServer;
+
+  function route(socket: net.Socket): void {
+    let received: Buffer = Buffer.alloc(0);
+    socket.setTimeout(firstByteTimeoutMs, () => socket.destroy());
+    const onError = () => socket.destroy();
+    socket.on("error", onError);
+    const onData = (chunk: Buffer) => {
+      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      const compared = Math.min(received.length, HTTP2_PREFACE.length);
+      const isPrefacePrefix = received.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
+      // Wait for more bytes only while they could still be the preface.
+      if (isPrefacePrefix && received.length < HTTP2_PREFACE.length) return;
+      socket.off("data", onData);
+      socket.off("error", onError);
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(received);
+      (isPrefacePrefix ? h2 : h1).emit("connection", socket);
+      // The inner servers attach their own readers; resume so they get the
+      // bytes put back above.
+      process.nextTick(() => socket.resume());
+    };
+    socket.on("data", onData);
+  }
+
+  Object.defineProperties(server, {
+    http1: { value: h1 },
+    http2: { value: h2 },
+  });
+  server.closeIdleConnections = () => h1.closeIdleConnections();
+  server.closeAllConnections = () => h1.closeAllConnections();
+  server.closeHttp2Sessions = () => {
+    for (const session of sessions) session.close();
+  };
+  const closeListener = server.close.bind(server);
+  server.close = (callback?: (error?: Error) => void) => {
+    h1.close();
+    h2.close();
+    return closeListener(callback);
+  };
+  return server;
+}

@@ -1,0 +1,214 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import {
+  GetBatchSnapshotsResponseSchema,
+  GetSnapshotResponseSchema,
+  ListSymbolsResponseSchema,
+  MarketDataService,
+  StreamMarketDataResponseSchema,
+  SubscribeSnapshotsResponseSchema,
+  type GetBatchSnapshotsRequest,
+  type GetSnapshotRequest,
+  type StreamMarketDataRequest,
+  type StreamMarketDataResponse,
+  type SubscribeSnapshotsRequest,
+  type SubscribeSnapshotsResponse,
+} from "../gen/stockify/v1/market_data_service_pb.js";
+import type { Snapshot as SnapshotMessage } from "../gen/stockify/v1/snapshot_pb.js";
+import { UnknownSymbolError } from "../market/errors.js";
+import type { Market } from "../market/market.js";
+import { HEARTBEAT, WAKE, type Subscription } from "../market/subscription.js";
+import { toConnectError } from "./connect-errors.js";
+import { snapshotMessage } from "./snapshot-messages.js";
+import { checkSymbolIds } from "./symbol-ids.js";
+
+/**
+ * MarketDataServiceOptions configure the read path.
+ */
+export interface MarketDataServiceOptions {
+  /** Most symbols one batch call or one stream may name. Default 1000. */
+  maxSymbolsPerCall?: number;
+}
+
+/**
+ * createMarketDataService implements stockify.v1.MarketDataService on a
+ * market, once for every protocol the gateway speaks.
+ */
+export function createMarketDataService(
+  market: Market,
+  options: MarketDataServiceOptions = {},
+): ServiceImpl<typeof MarketDataService> {
+  const maxSymbols = options.maxSymbolsPerCall ?? 1000;
+
+  return {
+    async getSnapshot(request: GetSnapshotRequest) {
+      if (request.symbolId === 0) {
+        throw new ConnectError("symbol_id must not be 0", Code.InvalidArgument);
+      }
+      const snapshot = await market.get(request.symbolId).catch(rethrow);
+      if (snapshot === undefined) {
+        throw new ConnectError(`unknown symbol: ${request.symbolId}`, Code.NotFound);
+      }
+      return create(GetSnapshotResponseSchema, { snapshot: snapshotMessage(snapshot) });
+    },
+
+    async getBatchSnapshots(request: GetBatchSnapshotsRequest) {
+      const ids = checkSymbolIds(request.symbolIds, maxSymbols);
+      const found = await market.getMany(ids).catch(rethrow);
+      const snapshots: Record<number, SnapshotMessage> = {};
+      const missingSymbolIds: number[] = [];
+      for (let i = 0; i < ids.length; i++) {
+        const snapshot = found[i];
+        if (snapshot === undefined) missingSymbolIds.push(ids[i]!);
+        else snapshots[ids[i]!] = snapshotMessage(snapshot);
+      }
+      return create(GetBatchSnapshotsResponseSchema, { snapshots, missingSymbolIds });
+    },
+
+    async listSymbols() {
+      const all = await market.list().catch(rethrow);
+      return create(ListSymbolsResponseSchema, {
+        symbols: all.map((s) => ({ symbolId: s.symbolId, symbol: s.symbol })),
+      });
+    },
+
+    async *subscribeSnapshots(request: SubscribeSnapshotsRequest, context: HandlerContext) {
+      const ids = checkSymbolIds(request.symbolIds, maxSymbols);
+      const subscription = openSubscription(market, context);
+      try {
+        // Register before reading, so no update falls between the read and
+        // the subscription; the subscription drops whichever copy is older.
+        subscription.add(ids);
+        const current = await market.getMany(ids).catch(rethrow);
+        const missing = ids.filter((_, i) => current[i] === undefined);
+        if (missing.length > 0) throw toConnectError(new UnknownSymbolError(missing));
+        for (const snapshot of current) subscription.deliver(snapshot!);
+        for await (const event of iterate(subscription)) {
+          if (event === WAKE) continue;
+          yield event === HEARTBEAT ? heartbeatResponse() : snapshotResponse(event);
+        }
+      } finally {
+        subscription.close();
+      }
+    },
+
+    async *streamMarketData(requests: AsyncIterable<StreamMarketDataRequest>, context: HandlerContext) {
+      const subscription = openSubscription(market, context);
+      const outbox: StreamMarketDataResponse[] = [];
+      const send = (response: StreamMarketDataResponse) => {
+        outbox.push(response);
+        subscription.wake();
+      };
+      const reading = readControlRequests(requests, market, subscription, maxSymbols, send).catch((error) => {
+        subscription.close(toConnectError(error));
+      });
+      try {
+        for (;;) {
+          while (outbox.length > 0) yield outbox.shift()!;
+          const result = await subscription.next().catch(rethrow);
+          if (result.done === true) break;
+          const event = result.value;
+          if (event === WAKE) continue;
+          yield create(StreamMarketDataResponseSchema, {
+            event:
+              event === HEARTBEAT
+                ? { case: "heartbeat", value: { serverTime: timestampNow() } }
+                : { case: "snapshot", value: snapshotMessage(event) },
+          });
+        }
+      } finally {
+        subscription.close();
+        await reading;
+      }
+    },
+  };
+}
+
+function openSubscription(market: Market, context: HandlerContext): Subscription {
+  const subscription = market.subscribe();
+  // A cancelled call must release its symbols at once, even while the
+  // handler is parked waiting for the next update.
+  if (context.signal.aborted) subscription.close();
+  else context.signal.addEventListener("abort", () => subscription.close(), { once: true });
+  return subscription;
+}
+
+async function readControlRequests(
+  requests: AsyncIterable<StreamMarketDataRequest>,
+  market: Market,
+  subscription: Subscription,
+  maxSymbols: number,
+  send: (response: StreamMarketDataResponse) => void,
+): Promise<void> {
+  for await (const request of requests) {
+    if (subscription.closed) return;
+    const action = request.action;
+    if (action.case === "subscribe") {
+      const wanted = [...new Set(action.value.symbolIds)].filter((id) => !subscription.symbols.has(id));
+      const room = maxSymbols - subscription.symbols.size;
+      const current = await market.getMany(wanted);
+      const known: number[] = [];
+      const unknown: number[] = [];
+      const overLimit: number[] = [];
+      wanted.forEach((id, i) => {
+        if (id === 0 || current[i] === undefined) unknown.push(id);
+        else if (known.length < room) known.push(id);
+        else overLimit.push(id);
+      });
+      if (unknown.length > 0) send(symbolError(unknown, "unknown symbol"));
+      if (overLimit.length > 0) send(symbolError(overLimit, `a stream may hold at most ${maxSymbols} symbols`));
+      const added = subscription.add(known);
+      send(ack(subscription, added, []));
+      for (const id of added) subscription.deliver(current[wanted.indexOf(id)]!);
+    } else if (action.case === "unsubscribe") {
+      const removed = subscription.remove(action.value.symbolIds);
+      send(ack(subscription, [], removed));
+    }
+  }
+}
+
+function ack(subscription: Subscription, subscribed: number[], unsubscribed: number[]): StreamMarketDataResponse {
+  return create(StreamMarketDataResponseSchema, {
+    event: {
+      case: "subscription",
+      value: {
+        subscribedSymbolIds: subscribed,
+        unsubscribedSymbolIds: unsubscribed,
+        activeSymbolIds: [...subscription.symbols].sort((a, b) => a - b),
+      },
+    },
+  });
+}
+
+function symbolError(symbolIds: number[], reason: string): StreamMarketDataResponse {
+  return create(StreamMarketDataResponseSchema, {
+    event: { case: "symbolError", value: { symbolIds, reason } },
+  });
+}
+
+function snapshotResponse(snapshot: Parameters<typeof snapshotMessage>[0]): SubscribeSnapshotsResponse {
+  return create(SubscribeSnapshotsResponseSchema, { event: { case: "snapshot", value: snapshotMessage(snapshot) } });
+}
+
+function heartbeatResponse(): SubscribeSnapshotsResponse {
+  return create(SubscribeSnapshotsResponseSchema, {
+    event: { case: "heartbeat", value: { serverTime: timestampNow() } },
+  });
+}
+
+async function* iterate(subscription: Subscription) {
+  try {
+    for (;;) {
+      const result = await subscription.next();
+      if (result.done === true) return;
+      yield result.value;
+    }
+  } catch (error) {
+    throw toConnectError(error);
+  }
+}
+
+function rethrow(error: unknown): never {
+  throw toConnectError(error);
+}
