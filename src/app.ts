@@ -10,6 +10,7 @@ import { Market } from "./market/market.js";
 import { MemorySnapshotStore } from "./market/memory-store.js";
 import { MarketSimulator } from "./market/simulator.js";
 import type { SnapshotStore } from "./market/snapshot-store.js";
+import { registration, type GatewayServices } from "./server/gateway-services.js";
 import { createOnePortServer, type RequestHandler } from "./server/one-port-server.js";
 import { createMarketDataService } from "./services/market-data-service.js";
 import { createMarketFeedService } from "./services/market-feed-service.js";
@@ -28,6 +29,7 @@ declare module "fastify" {
   interface FastifyInstance {
     market: Market;
     simulator: MarketSimulator | undefined;
+    services: GatewayServices;
   }
 }
 
@@ -63,10 +65,19 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   }
   app.decorate("simulator", simulator);
 
+  const services: GatewayServices = {
+    registrations: [
+      registration(MarketDataService, createMarketDataService(market, { maxSymbolsPerCall: config.maxSymbolsPerCall })),
+      registration(MarketFeedService, createMarketFeedService(market)),
+    ],
+    interceptors: [],
+  };
+  app.decorate("services", services);
+
   await app.register(fastifyConnectPlugin, {
+    interceptors: services.interceptors,
     routes(router: ConnectRouter) {
-      router.service(MarketDataService, createMarketDataService(market, { maxSymbolsPerCall: config.maxSymbolsPerCall }));
-      router.service(MarketFeedService, createMarketFeedService(market));
+      for (const { service, implementation } of services.registrations) router.service(service, implementation);
     },
   });
 
