@@ -44,6 +44,11 @@ export class MemorySnapshotStore implements SnapshotStore {
     return () => this.#listeners.delete(listener);
   }
 
+  onHealthChange(): () => void {
+    // Memory is always there: health never changes.
+    return () => undefined;
+  }
+
   close(): Promise<void> {
     this.#listeners.clear();
     return Promise.resolve();

@@ -28,6 +28,8 @@ export interface SnapshotStore {
   onUpdate(listener: UpdateListener): () => void;
   /** True while the store can serve reads and writes. */
   readonly healthy: boolean;
+  /** Registers a listener for changes of `healthy`; returns the function that removes it. */
+  onHealthChange(listener: (healthy: boolean) => void): () => void;
   /** Releases connections and timers. */
   close(): Promise<void>;
 }
