@@ -41,7 +41,7 @@ export class Market {
   }
 
   /** Validates and applies ticks; subscribers receive the updates through the store's announcements. */
-  ingest(ticks: readonly Tick[]): Promise<Snapshot[]> {
+  async ingest(ticks: readonly Tick[]): Promise<Snapshot[]> {
     for (let i = 0; i < ticks.length; i++) validateTick(ticks[i]!, i);
     return this.#store.apply(ticks);
   }
