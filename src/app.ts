@@ -5,15 +5,19 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { GatewayConfig } from "./config.js";
 import { MarketDataService } from "./gen/stockify/v1/market_data_service_pb.js";
 import { MarketFeedService } from "./gen/stockify/v1/market_feed_service_pb.js";
+import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { defaultUniverse } from "./market/default-universe.js";
 import { Market } from "./market/market.js";
 import { MemorySnapshotStore } from "./market/memory-store.js";
 import { MarketSimulator } from "./market/simulator.js";
 import type { SnapshotStore } from "./market/snapshot-store.js";
 import { registration, type GatewayServices } from "./server/gateway-services.js";
+import { HealthMonitor } from "./server/health-monitor.js";
+import { registerHealthRoutes } from "./server/health-routes.js";
 import { createOnePortServer, type RequestHandler } from "./server/one-port-server.js";
 import { createMarketDataService } from "./services/market-data-service.js";
 import { createMarketFeedService } from "./services/market-feed-service.js";
+import { createHealthService } from "./services/health-service.js";
 
 /**
  * AppOptions are what buildApp needs beyond the configuration.
@@ -30,6 +34,7 @@ declare module "fastify" {
     market: Market;
     simulator: MarketSimulator | undefined;
     services: GatewayServices;
+    health: HealthMonitor;
   }
 }
 
@@ -74,6 +79,11 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   };
   app.decorate("services", services);
 
+  const health = new HealthMonitor(market.store, [Health.typeName, ...services.registrations.map((r) => r.service.typeName)]);
+  services.registrations.push(registration(Health, createHealthService(health)));
+  app.decorate("health", health);
+  registerHealthRoutes(app, health);
+
   await app.register(fastifyConnectPlugin, {
     interceptors: services.interceptors,
     routes(router: ConnectRouter) {
@@ -82,6 +92,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   });
 
   app.addHook("onClose", async () => {
+    health.close();
     simulator?.stop();
     await market.close();
   });
