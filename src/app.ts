@@ -11,6 +11,7 @@ import { Market } from "./market/market.js";
 import { MemorySnapshotStore } from "./market/memory-store.js";
 import { MarketSimulator } from "./market/simulator.js";
 import type { SnapshotStore } from "./market/snapshot-store.js";
+import { setUpAuth } from "./server/auth.js";
 import { registration, type GatewayServices } from "./server/gateway-services.js";
 import { HealthMonitor } from "./server/health-monitor.js";
 import { registerHealthRoutes } from "./server/health-routes.js";
@@ -78,6 +79,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     interceptors: [],
   };
   app.decorate("services", services);
+  setUpAuth(app, services, config.auth);
 
   const health = new HealthMonitor(market.store, [Health.typeName, ...services.registrations.map((r) => r.service.typeName)]);
   services.registrations.push(registration(Health, createHealthService(health)));

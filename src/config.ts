@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import type { OverflowPolicy } from "./market/subscription.js";
+import { parseTokenGrants, type TokenGrant } from "./server/tokens.js";
 
 /**
  * GatewayConfig is everything the gateway reads from its environment.
@@ -17,7 +19,27 @@ export interface GatewayConfig {
   slowConsumerPolicy: OverflowPolicy;
   heartbeatMs: number;
   firstByteTimeoutMs: number;
+  auth: AuthConfig;
 }
+
+/**
+ * AuthConfig holds the bearer tokens and what stays open without one.
+ */
+export interface AuthConfig {
+  /** Tokens from AUTH_TOKENS and AUTH_TOKENS_FILE; none means auth is off. */
+  tokens: TokenGrant[];
+  /** Services callable without a token. */
+  openServices: string[];
+  /** Whether GET /metrics is served without a token. */
+  openMetrics: boolean;
+}
+
+/** Services open by default: probes and tooling must work without a token. */
+export const DEFAULT_OPEN_SERVICES = [
+  "grpc.health.v1.Health",
+  "grpc.reflection.v1.ServerReflection",
+  "grpc.reflection.v1alpha.ServerReflection",
+];
 
 /**
  * ConfigError names the environment variable that holds a bad value.
@@ -47,7 +69,52 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     slowConsumerPolicy: oneOf(env, "SLOW_CONSUMER_POLICY", "conflate", ["conflate", "close"]),
     heartbeatMs: integer(env, "HEARTBEAT_INTERVAL_MS", 15_000, 0, 3_600_000),
     firstByteTimeoutMs: integer(env, "FIRST_BYTE_TIMEOUT_MS", 10_000, 1, 3_600_000),
+    auth: {
+      tokens: bearerTokens(env),
+      openServices: list(env, "AUTH_OPEN_SERVICES", DEFAULT_OPEN_SERVICES),
+      openMetrics: oneOf(env, "AUTH_METRICS", "open", ["open", "token"]) === "open",
+    },
   };
+}
+
+function bearerTokens(env: Env): TokenGrant[] {
+  const inline = tokens("AUTH_TOKENS", env.AUTH_TOKENS);
+  const fromFile = tokens("AUTH_TOKENS_FILE", fileText(env, "AUTH_TOKENS_FILE"));
+  const inlineTokens = new Set(inline.map((grant) => grant.token));
+  if (fromFile.some((grant) => inlineTokens.has(grant.token))) {
+    throw new ConfigError("AUTH_TOKENS_FILE repeats a token that AUTH_TOKENS already lists");
+  }
+  return [...inline, ...fromFile];
+}
+
+function tokens(name: string, text: string | undefined): TokenGrant[] {
+  if (text === undefined || text.trim() === "") return [];
+  try {
+    return parseTokenGrants(text);
+  } catch (error) {
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+}
+
+function fileText(env: Env, name: string): string | undefined {
+  const path = env[name];
+  if (path === undefined || path === "") return undefined;
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`${name} names a file that cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** A comma-separated list; "none" is the empty list. */
+function list(env: Env, name: string, fallback: readonly string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return [...fallback];
+  if (raw.trim().toLowerCase() === "none") return [];
+  return raw
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
 }
 
 function text(env: Env, name: string, fallback: string): string {

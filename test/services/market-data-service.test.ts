@@ -10,6 +10,7 @@ import {
 } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { TRANSPORTS, waitFor } from "../support/transports.js";
+import { expectCode } from "../support/expect-code.js";
 
 /** A request stream the test feeds while the call runs. */
 function requestQueue() {
@@ -33,16 +34,6 @@ function requestQueue() {
       }
     },
   };
-}
-
-async function expectCode(promise: Promise<unknown>, code: Code): Promise<ConnectError> {
-  const error = await promise.then(
-    () => assert.fail(`expected ${Code[code]}, the call succeeded`),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ConnectError, `expected a ConnectError, got ${String(error)}`);
-  assert.equal(error.code, code, `expected ${Code[code]}, got ${Code[error.code]}: ${error.message}`);
-  return error;
 }
 
 describe("MarketDataService", () => {
