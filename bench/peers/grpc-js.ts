@@ -1,0 +1,101 @@
+// An @grpc/grpc-js server as a bench peer: the same market, the same
+// service implementation (src/services) and the same protobuf-es messages
+// as the gateway; only the RPC server differs.
+import { once } from "node:events";
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import { loadConfig } from "../../src/config.js";
+import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
+import { Market } from "../../src/market/market.js";
+import { MemorySnapshotStore } from "../../src/market/memory-store.js";
+import { createMarketDataService } from "../../src/services/market-data-service.js";
+import { serveParent } from "../lib/child.js";
+import { marketControl, seedTicks } from "./bench-market.js";
+
+type AnyImpl = Record<string, (request: unknown, context: HandlerContext) => unknown>;
+
+const config = loadConfig({ ...process.env, SIMULATOR: "off" });
+const market = new Market(new MemorySnapshotStore(), {
+  bufferSize: config.streamBufferSize,
+  overflow: config.slowConsumerPolicy,
+  heartbeatMs: config.heartbeatMs,
+});
+await market.ingest(seedTicks());
+const implementation = createMarketDataService(market, { maxSymbolsPerCall: config.maxSymbolsPerCall }) as unknown as AnyImpl;
+
+const server = new grpc.Server();
+const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+const handlers: grpc.UntypedServiceImplementation = {};
+for (const method of MarketDataService.methods) {
+  if (method.methodKind !== "unary" && method.methodKind !== "server_streaming") continue;
+  definition[method.name] = methodDefinition(method);
+  const impl = implementation[method.localName]!;
+  handlers[method.name] =
+    method.methodKind === "unary" ? unaryHandler(MarketDataService, method, impl) : streamHandler(MarketDataService, method, impl);
+}
+server.addService(definition, handlers);
+const port = await new Promise<number>((resolve, reject) =>
+  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+);
+process.once("SIGTERM", () => server.tryShutdown(() => process.exit(0)));
+serveParent({ port }, marketControl(market));
+
+function methodDefinition(method: DescMethod): grpc.MethodDefinition<unknown, unknown> {
+  const input = method.input as DescMessage;
+  const output = method.output as DescMessage;
+  return {
+    path: `/${method.parent.typeName}/${method.name}`,
+    requestStream: false,
+    responseStream: method.methodKind === "server_streaming",
+    requestSerialize: (value) => Buffer.from(toBinary(input, create(input, value as never))),
+    requestDeserialize: (bytes) => fromBinary(input, bytes),
+    responseSerialize: (value) => Buffer.from(toBinary(output, create(output, value as never))),
+    responseDeserialize: (bytes) => fromBinary(output, bytes),
+  };
+}
+
+function context(service: DescService, method: DescMethod, signal?: AbortSignal) {
+  return createHandlerContext({
+    service,
+    method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: `/${service.typeName}/${method.name}`,
+    requestSignal: signal,
+  });
+}
+
+function unaryHandler(service: DescService, method: DescMethod, impl: AnyImpl[string]): grpc.handleUnaryCall<unknown, unknown> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => impl(call.request, context(service, method)))
+      .then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(grpcError(error)),
+      );
+  };
+}
+
+function streamHandler(service: DescService, method: DescMethod, impl: AnyImpl[string]): grpc.handleServerStreamingCall<unknown, unknown> {
+  return (call) => {
+    const aborter = new AbortController();
+    call.on("cancelled", () => aborter.abort());
+    const run = async () => {
+      const responses = impl(call.request, context(service, method, aborter.signal)) as AsyncIterable<unknown>;
+      for await (const response of responses) {
+        if (!call.write(response)) await once(call, "drain", { signal: aborter.signal });
+      }
+      call.end();
+    };
+    run().catch((error: unknown) => {
+      if (!aborter.signal.aborted) call.emit("error", grpcError(error));
+    });
+  };
+}
+
+function grpcError(error: unknown): Partial<grpc.StatusObject> {
+  // Connect's codes are gRPC's codes, number for number.
+  const connectError = ConnectError.from(error);
+  return { code: connectError.code as number as grpc.status, details: connectError.rawMessage };
+}

@@ -1,0 +1,38 @@
+// npm run bench -- [unary|rest|seed|streaming ...] [--quick] [--duration S]
+//   [--only gateway,grpc-js] [--subscribers 1,100,1000] [--idle-streams N]
+// Runs the suites, each server and load generator in its own process, and
+// writes bench/results/latest.json, report.md and chart.svg.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { machineInfo } from "./lib/machine.js";
+import { parseSettings } from "./lib/settings.js";
+import { renderReport, type BenchResults } from "./report/markdown.js";
+import { renderChart } from "./report/svg-chart.js";
+import { unarySuite } from "./suites/unary.js";
+
+const settings = parseSettings(process.argv.slice(2));
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const started = Date.now();
+const results: BenchResults = {
+  machine: await machineInfo(),
+  settings: {
+    suites: settings.suites,
+    quick: settings.quick,
+    durationS: settings.durationS,
+    warmupS: settings.warmupS,
+    only: settings.only,
+  },
+};
+log(`node ${results.machine.node} on ${results.machine.cpuModel} x${results.machine.cores}, load ${results.machine.loadAverage.join(" ")}`);
+for (const suite of settings.suites) {
+  if (suite === "unary") results.unary = await unarySuite(settings, log);
+}
+results.elapsedS = Math.round((Date.now() - started) / 1000);
+
+await mkdir(settings.outDir, { recursive: true });
+const report = renderReport(results);
+await writeFile(join(settings.outDir, "latest.json"), JSON.stringify(results, null, 2) + "\n");
+await writeFile(join(settings.outDir, "chart.svg"), renderChart(results));
+await writeFile(join(settings.outDir, "report.md"), report);
+process.stdout.write(report);
+log(`done in ${results.elapsedS}s; results in ${settings.outDir}`);
