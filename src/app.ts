@@ -9,6 +9,7 @@ import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { defaultUniverse } from "./market/default-universe.js";
 import { Market } from "./market/market.js";
 import { MemorySnapshotStore } from "./market/memory-store.js";
+import { createRedisSnapshotStore } from "./market/redis-store.js";
 import { MarketSimulator } from "./market/simulator.js";
 import type { SnapshotStore } from "./market/snapshot-store.js";
 import { setUpAuth } from "./server/auth.js";
@@ -54,11 +55,14 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       }) as unknown as http.Server,
   });
 
-  const market = new Market(options.store ?? new MemorySnapshotStore(), {
-    bufferSize: config.streamBufferSize,
-    overflow: config.slowConsumerPolicy,
-    heartbeatMs: config.heartbeatMs,
-  });
+  const store =
+    options.store ??
+    (config.redis ? createRedisSnapshotStore({ ...config.redis, logger: app.log }) : new MemorySnapshotStore());
+  const market = new Market(
+    store,
+    { bufferSize: config.streamBufferSize, overflow: config.slowConsumerPolicy, heartbeatMs: config.heartbeatMs },
+    { streamsOnStoreLoss: config.streamsOnStoreLoss },
+  );
   app.decorate("market", market);
 
   let simulator: MarketSimulator | undefined;

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { StoreLossPolicy } from "./market/market.js";
 import type { OverflowPolicy } from "./market/subscription.js";
 import { parseTokenGrants, type TokenGrant } from "./server/tokens.js";
 
@@ -20,6 +21,9 @@ export interface GatewayConfig {
   heartbeatMs: number;
   firstByteTimeoutMs: number;
   auth: AuthConfig;
+  /** Shared Redis store when set; the in-memory store otherwise. */
+  redis: { url: string; keyPrefix: string } | undefined;
+  streamsOnStoreLoss: StoreLossPolicy;
 }
 
 /**
@@ -74,6 +78,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       openServices: list(env, "AUTH_OPEN_SERVICES", DEFAULT_OPEN_SERVICES),
       openMetrics: oneOf(env, "AUTH_METRICS", "open", ["open", "token"]) === "open",
     },
+    redis: redisConfig(env),
+    streamsOnStoreLoss: oneOf(env, "STREAMS_ON_STORE_LOSS", "keep", ["keep", "close"]),
   };
 }
 
@@ -120,6 +126,16 @@ function list(env: Env, name: string, fallback: readonly string[]): string[] {
 function text(env: Env, name: string, fallback: string): string {
   const value = env[name];
   return value === undefined || value === "" ? fallback : value;
+}
+
+function redisConfig(env: Env): GatewayConfig["redis"] {
+  const url = env.REDIS_URL;
+  if (url === undefined || url === "") return undefined;
+  if (!/^rediss?:\/\/[^/]/.test(url) || !URL.canParse(url)) {
+    // The URL may hold a password: never echo it.
+    throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${url.replace(/:[^:@/]*@/, ":***@")}"`);
+  }
+  return { url, keyPrefix: text(env, "REDIS_KEY_PREFIX", "stockify:") };
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -46,6 +46,11 @@ export class Hub {
     for (const subscriber of set) subscriber.deliver(snapshot);
   }
 
+  /** Symbols that have at least one subscriber. */
+  symbolIds(): IterableIterator<number> {
+    return this.#bySymbol.keys();
+  }
+
   /** Number of subscribers of one symbol. */
   subscriberCount(symbolId: number): number {
     return this.#bySymbol.get(symbolId)?.size ?? 0;

@@ -1,8 +1,24 @@
+import { StoreUnavailableError } from "./errors.js";
 import { Hub } from "./hub.js";
 import type { Snapshot, Tick } from "./snapshot.js";
 import type { SnapshotStore } from "./snapshot-store.js";
 import { Subscription, type SubscriptionOptions } from "./subscription.js";
 import { validateTick } from "./tick-validation.js";
+
+/** StoreLossPolicy says what open streams do while the store is unavailable. */
+export type StoreLossPolicy = "keep" | "close";
+
+/**
+ * MarketOptions configure a market beyond its subscriptions' defaults.
+ */
+export interface MarketOptions {
+  /**
+   * While the store is down, "keep" leaves streams open (heartbeats go on,
+   * updates resume when it is back) and "close" ends them with
+   * StoreUnavailableError. Default "keep".
+   */
+  streamsOnStoreLoss?: StoreLossPolicy;
+}
 
 /**
  * Market ties a snapshot store to the hub that fans its updates out: the one
@@ -13,11 +29,21 @@ export class Market {
   readonly #store: SnapshotStore;
   readonly #subscriptionDefaults: SubscriptionOptions;
   readonly #stopListening: () => void;
+  readonly #stopWatchingHealth: () => void;
+  readonly #open = new Set<Subscription>();
 
-  constructor(store: SnapshotStore, subscriptionDefaults: SubscriptionOptions = {}) {
+  constructor(store: SnapshotStore, subscriptionDefaults: SubscriptionOptions = {}, options: MarketOptions = {}) {
     this.#store = store;
     this.#subscriptionDefaults = subscriptionDefaults;
     this.#stopListening = store.onUpdate((snapshot) => this.hub.publish(snapshot));
+    const closeOnLoss = (options.streamsOnStoreLoss ?? "keep") === "close";
+    this.#stopWatchingHealth = store.onHealthChange((healthy) => {
+      if (healthy) void this.#resync();
+      else if (closeOnLoss) {
+        const error = new StoreUnavailableError("the snapshot store is unavailable");
+        for (const subscription of [...this.#open]) subscription.close(error);
+      }
+    });
   }
 
   /** The store behind this market. */
@@ -48,12 +74,43 @@ export class Market {
 
   /** Opens a subscription with the market's defaults, overridable per stream. */
   subscribe(options: SubscriptionOptions = {}): Subscription {
-    return new Subscription(this.hub, { ...this.#subscriptionDefaults, ...options });
+    const merged = { ...this.#subscriptionDefaults, ...options };
+    const onClose = merged.onClose;
+    const subscription = new Subscription(this.hub, {
+      ...merged,
+      onClose: () => {
+        this.#open.delete(subscription);
+        onClose?.();
+      },
+    });
+    this.#open.add(subscription);
+    return subscription;
   }
 
   /** Stops fanning out and closes the store. */
   async close(): Promise<void> {
     this.#stopListening();
+    this.#stopWatchingHealth();
     await this.#store.close();
+  }
+
+  // Updates published while the store was unreachable never arrived: hand
+  // every stream the current snapshot of each of its symbols; streams skip
+  // what they already have and show the gap as a jump in sequence numbers.
+  async #resync(): Promise<void> {
+    const ids = [...this.hub.symbolIds()];
+    if (ids.length === 0) return;
+    let found: Array<Snapshot | undefined>;
+    try {
+      found = await this.#store.getMany(ids);
+    } catch {
+      return; // Down again: the next recovery resyncs.
+    }
+    const current = new Map(ids.map((id, i) => [id, found[i]]));
+    for (const subscription of this.#open) {
+      for (const id of subscription.symbols) {
+        if (current.has(id)) subscription.resync(id, current.get(id));
+      }
+    }
   }
 }

@@ -29,6 +29,7 @@ export class MarketSimulator {
   readonly #ingest: (ticks: Tick[]) => Promise<unknown>;
   #timer: NodeJS.Timeout | undefined;
   #carry = 0;
+  #seeded = true;
 
   constructor(ingest: (ticks: Tick[]) => Promise<unknown>, options: SimulatorOptions) {
     this.#ingest = ingest;
@@ -40,13 +41,24 @@ export class MarketSimulator {
   /** Seeds a snapshot for every symbol, then ticks until stopped. */
   async start(): Promise<void> {
     if (this.#timer !== undefined) return;
-    await this.#ingest(this.#symbols.map((s) => this.#tick(s, true)));
+    // A store that is not reachable yet (Redis still connecting) gets the
+    // seed again on the next interval instead of failing the start.
+    this.#seeded = await this.#ingest(this.#symbols.map((s) => this.#tick(s, true))).then(
+      () => true,
+      () => false,
+    );
     this.#timer = setInterval(() => void this.step(), INTERVAL_MS);
     this.#timer.unref();
   }
 
   /** Sends one interval's ticks; exposed so tests can drive time. */
   step(): Promise<unknown> {
+    if (!this.#seeded) {
+      return this.#ingest(this.#symbols.map((s) => this.#tick(s, true))).then(
+        () => (this.#seeded = true),
+        () => undefined,
+      );
+    }
     this.#carry += this.#ticksPerInterval;
     const count = Math.floor(this.#carry);
     this.#carry -= count;

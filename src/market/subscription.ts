@@ -25,6 +25,8 @@ export interface SubscriptionOptions {
   heartbeatMs?: number;
   /** Called for every update replaced by a newer one of the same symbol. */
   onConflate?: () => void;
+  /** Called once when the subscription closes, for whatever reason. */
+  onClose?: () => void;
 }
 
 const COMPACT_AFTER = 4096;
@@ -45,6 +47,7 @@ export class Subscription implements HubSubscriber, AsyncIterableIterator<Subscr
   readonly #bufferSize: number;
   readonly #overflow: OverflowPolicy;
   readonly #onConflate: (() => void) | undefined;
+  readonly #onClose: (() => void) | undefined;
   // Queue of pending updates from #head on; #latest maps a symbol to the
   // absolute index of its newest pending update, for conflation.
   #queue: Snapshot[] = [];
@@ -67,6 +70,7 @@ export class Subscription implements HubSubscriber, AsyncIterableIterator<Subscr
     this.#bufferSize = options.bufferSize ?? 1024;
     this.#overflow = options.overflow ?? "conflate";
     this.#onConflate = options.onConflate;
+    this.#onClose = options.onClose;
     const heartbeatMs = options.heartbeatMs ?? 0;
     if (heartbeatMs > 0) {
       // One coarse timer per stream rather than one per wait: waits are
@@ -156,6 +160,24 @@ export class Subscription implements HubSubscriber, AsyncIterableIterator<Subscr
     this.#queue.push(snapshot);
   }
 
+  /**
+   * Hands over the store's current snapshot of a symbol after the store was
+   * unreachable, undefined when the store no longer has one. A store that
+   * came back without its data (a Redis restarted empty) numbers the symbol
+   * from 1 again: the stream then accepts the new, lower numbers instead of
+   * skipping them as stale.
+   */
+  resync(symbolId: number, current: Snapshot | undefined): void {
+    if (!this.#symbols.has(symbolId)) return;
+    const delivered = this.#delivered.get(symbolId) ?? 0;
+    if (current === undefined) {
+      this.#delivered.delete(symbolId);
+      return;
+    }
+    if (current.sequence < delivered) this.#delivered.set(symbolId, current.sequence - 1);
+    this.deliver(current);
+  }
+
   /** Makes a waiting (or the next) read yield WAKE, so the owner can send something of its own. */
   wake(): void {
     const waiter = this.#waiter;
@@ -183,6 +205,7 @@ export class Subscription implements HubSubscriber, AsyncIterableIterator<Subscr
     this.#failWaiter = undefined;
     if (error !== undefined && fail !== undefined) fail(error);
     else waiter?.({ value: undefined, done: true });
+    this.#onClose?.();
   }
 
   next(): Promise<IteratorResult<SubscriptionEvent>> {

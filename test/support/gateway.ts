@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { buildApp, type AppOptions } from "../../src/app.js";
 import { loadConfig, type GatewayConfig } from "../../src/config.js";
 import type { Tick } from "../../src/market/snapshot.js";
+import { waitFor } from "./transports.js";
 
 /**
  * TestGateway is a real gateway listening on a free loopback port.
@@ -32,6 +33,8 @@ export async function startGateway(
 ): Promise<TestGateway> {
   const config = loadConfig({ SIMULATOR: "off", LOG_LEVEL: "silent", HOST: "127.0.0.1", PORT: "0", ...env });
   const app = await buildApp(config, { logger: env.LOG_LEVEL !== undefined, ...options });
+  // A Redis-backed store connects in the background.
+  await waitFor(() => app.market.store.healthy, 10_000, "the snapshot store to be healthy");
   await app.market.ingest(options.seed ?? SEED_TICKS);
   await app.listen({ host: config.host, port: 0 });
   const address = app.server.address();

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { StoreUnavailableError } from "../../src/market/errors.js";
+import { MemorySnapshotStore } from "../../src/market/memory-store.js";
+import { createRedisSnapshotStore, type RedisSnapshotStore } from "../../src/market/redis-store.js";
+import type { Snapshot, Tick } from "../../src/market/snapshot.js";
+import { startRedis, type TestRedis } from "../support/redis-server.js";
+import { waitFor } from "../support/transports.js";
+
+describe("RedisSnapshotStore", () => {
+  let redis: TestRedis;
+  const stores: RedisSnapshotStore[] = [];
+  let prefixes = 0;
+
+  async function open(keyPrefix: string): Promise<RedisSnapshotStore> {
+    const store = createRedisSnapshotStore({ url: redis.url, keyPrefix, maxReconnectDelayMs: 100 });
+    stores.push(store);
+    assert.equal(await store.waitUntilHealthy(5000), true, "store connects");
+    return store;
+  }
+  const prefix = () => `test${++prefixes}:`;
+
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    const client = redis.client();
+    const leftover = await client.keys("*").catch(() => []);
+    await redis.stop();
+    // The server is private and unpersisted; this checks the test's own keys were scoped.
+    assert.ok(leftover.every((key) => /^test\d+:/.test(key)), `unexpected keys: ${leftover.join(", ")}`);
+  });
+
+  it("folds ticks exactly as the in-memory store does, prices and names intact", async () => {
+    const store = await open(prefix());
+    const memory = new MemorySnapshotStore();
+    const ticks: Tick[] = [
+      { symbolId: 7, symbol: "A|B\nC%20 ₹", ltp: 0.1 + 0.2, exchangeTimeMs: 1000 },
+      { symbolId: 7, ltp: 24350.05, volume: 2 ** 40, bid: 24350, exchangeTimeMs: 1001 },
+      { symbolId: 7, ltp: 0.05, volume: 3, askSize: 9, exchangeTimeMs: 1002 },
+      { symbolId: 8, ltp: 1e-7, bid: 0, ask: 1e21, bidSize: 5, exchangeTimeMs: 1003 },
+      { symbolId: 7, ltp: 99999.95, symbol: "ignored", exchangeTimeMs: 1004 },
+    ];
+    const fromRedis = await store.apply(ticks);
+    const fromMemory = await memory.apply(ticks);
+    assert.deepEqual(fromRedis, fromMemory);
+    assert.deepEqual(await store.get(7), fromMemory[4]);
+    assert.deepEqual(await store.list(), await memory.list());
+  });
+
+  it("stamps ticks without a time with the writer's clock", async () => {
+    const store = await open(prefix());
+    const before = Date.now();
+    const [snapshot] = await store.apply([{ symbolId: 1, ltp: 10 }]);
+    assert.ok(snapshot!.exchangeTimeMs >= before && snapshot!.exchangeTimeMs <= Date.now());
+  });
+
+  it("answers getMany of 1000 symbols with one command", async () => {
+    const store = await open(prefix());
+    const ids = Array.from({ length: 1000 }, (_, i) => 5000 + i);
+    // 1000 ticks are folded by two scripts sent in one pipeline.
+    await store.apply(ids.map((symbolId) => ({ symbolId, ltp: symbolId / 10 })));
+    const client = redis.client();
+    await client.config("RESETSTAT");
+    const got = await store.getMany([...ids, 42]);
+    const stats = await client.info("commandstats");
+    assert.equal(got.length, 1001);
+    assert.equal(got[999]!.symbolId, 5999);
+    assert.equal(got[1000], undefined);
+    assert.match(stats, /cmdstat_mget:calls=1,/);
+    assert.doesNotMatch(stats, /cmdstat_get:/);
+  });
+
+  it("never loses or reorders updates when two stores write one symbol at once", async () => {
+    const keyPrefix = prefix();
+    const a = await open(keyPrefix);
+    const b = await open(keyPrefix);
+    const seen: number[] = [];
+    a.onUpdate((s) => s.symbolId === 99 && seen.push(s.sequence));
+    const batches = 50;
+    const writes: Promise<Snapshot[]>[] = [];
+    for (let i = 0; i < batches; i++) {
+      for (const store of [a, b]) {
+        writes.push(store.apply([{ symbolId: 99, ltp: 100 + i, volume: 1 }, { symbolId: 99, ltp: 101, volume: 1 }]));
+      }
+    }
+    const results = (await Promise.all(writes)).flat();
+    const total = batches * 2 * 2;
+    assert.deepEqual(
+      results.map((s) => s.sequence).sort((x, y) => x - y),
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
+    const last = await b.get(99);
+    assert.equal(last!.sequence, total);
+    assert.equal(last!.volume, total);
+    await waitFor(() => seen.length === total, 5000, "every update announced");
+    assert.deepEqual(seen, Array.from({ length: total }, (_, i) => i + 1), "announced in sequence order");
+  });
+
+  it("fails fast while Redis is down and serves again once it is back, resubscribed", async () => {
+    const store = await open(prefix());
+    const health: boolean[] = [];
+    store.onHealthChange((healthy) => health.push(healthy));
+    await store.apply([{ symbolId: 3, ltp: 1 }]);
+
+    await redis.kill();
+    await waitFor(() => !store.healthy, 5000, "store unhealthy");
+    const started = Date.now();
+    await assert.rejects(store.get(3), StoreUnavailableError);
+    await assert.rejects(store.apply([{ symbolId: 3, ltp: 2 }]), StoreUnavailableError);
+    await assert.rejects(store.getMany([3]), StoreUnavailableError);
+    await assert.rejects(store.list(), StoreUnavailableError);
+    assert.ok(Date.now() - started < 1000, "calls fail without waiting for Redis");
+
+    await redis.restart();
+    await waitFor(() => store.healthy, 10_000, "store healthy again");
+    assert.deepEqual(health, [false, true]);
+    const updates: number[] = [];
+    store.onUpdate((s) => updates.push(s.symbolId));
+    // The restarted server is empty: the symbol starts over.
+    const [snapshot] = await store.apply([{ symbolId: 3, ltp: 4 }]);
+    assert.equal(snapshot!.sequence, 1);
+    await waitFor(() => updates.includes(3), 5000, "update received after resubscribing");
+  });
+});
