@@ -8,7 +8,6 @@ import {
   type StreamMarketDataRequest,
   type StreamMarketDataResponse,
 } from "../../src/gen/stockify/v1/market_data_service_pb.js";
-import { expectCode } from "../support/connect-errors.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { TRANSPORTS, waitFor } from "../support/transports.js";
 import { expectCode } from "../support/expect-code.js";
