@@ -12,6 +12,7 @@ import { MemorySnapshotStore } from "./market/memory-store.js";
 import { createRedisSnapshotStore } from "./market/redis-store.js";
 import { MarketSimulator } from "./market/simulator.js";
 import type { SnapshotStore } from "./market/snapshot-store.js";
+import { restPlugin } from "./rest/rest-plugin.js";
 import { setUpAuth } from "./server/auth.js";
 import { registration, type GatewayServices } from "./server/gateway-services.js";
 import { HealthMonitor } from "./server/health-monitor.js";
@@ -96,6 +97,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       for (const { service, implementation } of services.registrations) router.service(service, implementation);
     },
   });
+  await app.register(restPlugin);
 
   app.addHook("onClose", async () => {
     health.close();

@@ -1,0 +1,55 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { GatewayServices } from "../server/gateway-services.js";
+import { collectHttpBindings } from "./http-bindings.js";
+import { RequestInputError } from "./request-message.js";
+import { restErrorResponse, RestError } from "./rest-errors.js";
+import { mountRestRoutes } from "./rest-routes.js";
+
+/**
+ * RestPluginOptions configure the REST transcoder.
+ */
+export interface RestPluginOptions {
+  /** Services and interceptors to serve. Default: the app's `services` decoration. */
+  services?: GatewayServices;
+  /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+/**
+ * restPlugin serves every google.api.http rule of the gateway's services as
+ * REST routes, through the same interceptor chain as every other protocol.
+ *
+ * Registered without fastify-plugin on purpose: its body parser (raw bytes,
+ * parsed here as proto3 JSON) and its JSON error handler stay inside it.
+ */
+export async function restPlugin(app: FastifyInstance, options: RestPluginOptions = {}): Promise<void> {
+  const services = options.services ?? app.services;
+  const bindings = collectHttpBindings(services.registrations);
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: maxBodyBytes }, (_request, body, done) => {
+    done(null, body);
+  });
+  app.setErrorHandler((error, request, reply) => {
+    const response = restErrorResponse(asConnectError(error, maxBodyBytes));
+    if (response.status >= 500) request.log.error({ err: error }, "REST call failed");
+    response.headers.forEach((value, key) => reply.header(key, value));
+    reply.code(response.status).type("application/json; charset=utf-8").send(JSON.stringify(response.body));
+  });
+
+  mountRestRoutes(app, bindings, services.interceptors);
+}
+
+function asConnectError(error: unknown, maxBodyBytes: number): unknown {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof RequestInputError) return new ConnectError(error.message, Code.InvalidArgument);
+  const status = (error as FastifyError).statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    // Fastify's own rejections: body too large, bad framing.
+    const message = status === 413 ? `request body is larger than ${maxBodyBytes} bytes` : (error as Error).message;
+    return new RestError(message, status === 413 ? Code.ResourceExhausted : Code.InvalidArgument, status);
+  }
+  return error;
+}

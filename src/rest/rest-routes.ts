@@ -1,0 +1,214 @@
+import { toJson, type JsonObject, type JsonValue, type Message } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
+import {
+  createAsyncIterable,
+  invokeUnaryImplementation,
+  transformInvokeImplementation,
+} from "@connectrpc/connect/protocol";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { createRestCallContext, untilAborted, type RestCallContext } from "./call-context.js";
+import type { HttpBinding } from "./http-bindings.js";
+import { compareTemplates, fastifyRoutePath, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
+import { buildRequestMessage } from "./request-message.js";
+import { restErrorResponse, RestError } from "./rest-errors.js";
+import {
+  encodeStreamError,
+  encodeStreamMessage,
+  STREAM_CONTENT_TYPES,
+  streamFormatFor,
+  type StreamFormat,
+} from "./stream-response.js";
+
+/** HTTP methods the transcoder routes; OPTIONS stays free for CORS preflight. */
+const ROUTED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/**
+ * mountRestRoutes mounts the Fastify routes that carry the bindings. One
+ * route per distinct find-my-way path takes every method; the transcoder
+ * then matches the full templates, so that a path served for another method
+ * is a 405 with Allow, and templates find-my-way cannot express still work.
+ */
+export function mountRestRoutes(
+  app: FastifyInstance,
+  bindings: readonly HttpBinding[],
+  interceptors: readonly Interceptor[],
+): void {
+  const byRoute = new Map<string, HttpBinding[]>();
+  for (const binding of bindings) {
+    const path = fastifyRoutePath(binding.template);
+    const list = byRoute.get(path) ?? [];
+    list.push(binding);
+    byRoute.set(path, list);
+  }
+  for (const [path, list] of byRoute) {
+    const candidates = [...list].sort((a, b) => compareTemplates(a.template, b.template));
+    app.route({
+      method: [...ROUTED_METHODS],
+      url: path,
+      exposeHeadRoute: false,
+      handler: (request, reply) => transcode(request, reply, candidates, interceptors),
+    });
+  }
+}
+
+async function transcode(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  candidates: readonly HttpBinding[],
+  interceptors: readonly Interceptor[],
+): Promise<void> {
+  const url = request.url;
+  const queryStart = url.indexOf("?");
+  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  const query = new URLSearchParams(queryStart === -1 ? "" : url.slice(queryStart + 1));
+  const { binding, pathValues } = route(request.method, path, candidates);
+
+  if (binding.body !== undefined) checkContentType(request);
+  const input = buildRequestMessage(binding, pathValues, query, request.body as Buffer | undefined);
+
+  const clientGone = new AbortController();
+  reply.raw.on("close", () => clientGone.abort(new ConnectError("client disconnected", Code.Canceled)));
+  const context = createRestCallContext(request, binding, clientGone.signal);
+  try {
+    if (binding.spec.kind === "unary") {
+      await callUnary(binding, binding.spec, context, input, interceptors, reply);
+    } else {
+      await callServerStream(binding, context, input, interceptors, request, reply);
+    }
+  } catch (error) {
+    context.abort(error);
+    copyHeaders(context.responseHeader, reply);
+    throw error;
+  } finally {
+    context.abort();
+  }
+}
+
+function route(method: string, path: string, candidates: readonly HttpBinding[]): { binding: HttpBinding; pathValues: PathMatch } {
+  const allowed = new Set<string>();
+  for (const binding of candidates) {
+    let pathValues: PathMatch | undefined;
+    try {
+      pathValues = matchPathTemplate(binding.template, path);
+    } catch (error) {
+      if (error instanceof PathValueError) throw new RestError(error.message, Code.InvalidArgument, 400);
+      throw error;
+    }
+    if (pathValues === undefined) continue;
+    if (binding.httpMethod === method) return { binding, pathValues };
+    allowed.add(binding.httpMethod);
+  }
+  if (allowed.size > 0) {
+    const allow = [...allowed].sort().join(", ");
+    throw new RestError(`${method} is not allowed on ${path}; use ${allow}`, Code.Unimplemented, 405, { allow });
+  }
+  throw new RestError(`no REST route for ${method} ${path}`, Code.NotFound, 404);
+}
+
+function checkContentType(request: FastifyRequest): void {
+  const type = request.headers["content-type"];
+  const body = request.body as Buffer | undefined;
+  if (type === undefined || body === undefined || body.byteLength === 0) return;
+  if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    throw new RestError(`content-type must be application/json, got "${type}"`, Code.InvalidArgument, 415);
+  }
+}
+
+async function callUnary(
+  binding: HttpBinding,
+  spec: Extract<MethodImplSpec, { kind: "unary" }>,
+  context: RestCallContext,
+  input: Message,
+  interceptors: readonly Interceptor[],
+  reply: FastifyReply,
+): Promise<void> {
+  const output = await untilAborted(invokeUnaryImplementation(spec, context, input, [...interceptors]), context.signal);
+  copyHeaders(context.responseHeader, reply);
+  context.responseTrailer.forEach((value, key) => reply.header(`trailer-${key}`, value));
+  reply.code(200).type("application/json; charset=utf-8").send(JSON.stringify(responseJson(binding, output)));
+}
+
+async function callServerStream(
+  binding: HttpBinding,
+  context: RestCallContext,
+  input: Message,
+  interceptors: readonly Interceptor[],
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const invoke = transformInvokeImplementation(binding.spec, context, [...interceptors]);
+  const messages = invoke(createAsyncIterable([input]))[Symbol.asyncIterator]();
+  // Wait for the first message before answering, so that a call that fails
+  // at once (unknown symbol, auth) gets its proper HTTP status.
+  const first = await untilAborted(messages.next(), context.signal);
+
+  const format = streamFormatFor(request.headers.accept);
+  const raw = reply.raw;
+  const headers: Record<string, string | string[] | number> = {};
+  for (const [key, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[key] = value;
+  context.responseHeader.forEach((value, key) => (headers[key] = value));
+  headers["content-type"] = STREAM_CONTENT_TYPES[format];
+  headers["cache-control"] = "no-cache";
+  // Stop reverse proxies (nginx) from buffering the stream.
+  headers["x-accel-buffering"] = "no";
+  reply.hijack();
+  raw.writeHead(200, headers);
+
+  try {
+    let next = first;
+    while (next.done !== true) {
+      await write(raw, encodeStreamMessage(format, responseJson(binding, next.value as Message)));
+      next = await messages.next();
+    }
+    // A deadline ends the handler's iteration quietly; tell the caller.
+    if (context.signal.aborted && !clientGoneReason(context.signal)) {
+      throw context.signal.reason;
+    }
+  } catch (error) {
+    if (!raw.destroyed) {
+      request.log.debug({ err: error }, "REST stream ended with an error");
+      await write(raw, encodeStream(format, error));
+    }
+  } finally {
+    raw.end();
+  }
+}
+
+function encodeStream(format: StreamFormat, error: unknown): string {
+  return encodeStreamError(format, restErrorResponse(error));
+}
+
+function clientGoneReason(signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return reason === undefined || (reason instanceof ConnectError && reason.code === Code.Canceled);
+}
+
+function write(raw: FastifyReply["raw"], chunk: string): Promise<void> {
+  if (raw.destroyed) return Promise.resolve();
+  if (raw.write(chunk)) return Promise.resolve();
+  // Backpressure: wait until the socket drains or the client leaves.
+  return new Promise((resolve) => {
+    const done = () => {
+      raw.off("drain", done);
+      raw.off("close", done);
+      resolve();
+    };
+    raw.on("drain", done);
+    raw.on("close", done);
+  });
+}
+
+/**
+ * responseJson renders a response message in proto3 JSON, every field
+ * present (REST callers should not have to know proto3's default values),
+ * or only the binding's response_body field.
+ */
+function responseJson(binding: HttpBinding, message: Message): JsonValue {
+  const json = toJson(binding.method.output, message, { alwaysEmitImplicit: true }) as JsonObject;
+  if (binding.responseBody === undefined) return json;
+  return json[binding.responseBody.jsonName] ?? null;
+}
+
+function copyHeaders(headers: Headers, reply: FastifyReply): void {
+  headers.forEach((value, key) => reply.header(key, value));
+}

@@ -1,0 +1,43 @@
+import type { JsonValue } from "@bufbuild/protobuf";
+import type { RestErrorResponse } from "./rest-errors.js";
+
+/**
+ * StreamFormat is how a server-streaming call reaches a REST caller:
+ * Server-Sent Events (`text/event-stream`, one `data:` event per message,
+ * usable from a browser EventSource) or newline-delimited JSON
+ * (`application/x-ndjson`, one `{"result": ...}` line per message).
+ */
+export type StreamFormat = "sse" | "ndjson";
+
+/** Content types of the stream formats. */
+export const STREAM_CONTENT_TYPES: Readonly<Record<StreamFormat, string>> = {
+  sse: "text/event-stream; charset=utf-8",
+  ndjson: "application/x-ndjson; charset=utf-8",
+};
+
+/**
+ * streamFormatFor picks the stream format from the Accept header: SSE when
+ * the caller accepts text/event-stream, NDJSON otherwise.
+ */
+export function streamFormatFor(accept: string | undefined): StreamFormat {
+  return accept !== undefined && /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(accept) ? "sse" : "ndjson";
+}
+
+/**
+ * encodeStreamMessage frames one response message. Both formats put one
+ * JSON document on one line, which JSON.stringify guarantees.
+ */
+export function encodeStreamMessage(format: StreamFormat, json: JsonValue): string {
+  const text = JSON.stringify(json);
+  return format === "sse" ? `data: ${text}\n\n` : `{"result":${text}}\n`;
+}
+
+/**
+ * encodeStreamError frames the error that ends a stream after it started:
+ * an `error` event for SSE, an `{"error": ...}` line for NDJSON, with the
+ * same body a failed unary call gets.
+ */
+export function encodeStreamError(format: StreamFormat, error: RestErrorResponse): string {
+  const text = JSON.stringify(error.body);
+  return format === "sse" ? `event: error\ndata: ${text}\n\n` : `{"error":${text}}\n`;
+}
