@@ -291,3 +291,32 @@ describe("REST transcoder", () => {
     });
   });
 });
+
+describe("REST transcoder with bearer-token auth on", () => {
+  let gateway: TestGateway;
+  before(async () => {
+    gateway = await startGateway({ AUTH_TOKENS: "reader-1:read,writer-1:read+write" });
+  });
+  after(() => gateway.close());
+
+  const tick = { ticks: [{ symbolId: 13, ltp: 24360 }] };
+
+  it("refuses a call without a token with 401 and a Bearer challenge", async () => {
+    const result = await getJson(`${gateway.baseUrl}/v1/snapshots/13`);
+    assertError(result, 401, "unauthenticated");
+    assert.match(result.headers.get("www-authenticate") ?? "", /^Bearer/);
+  });
+
+  it("admits a read token to reads and refuses it writes with 403", async () => {
+    const auth = { authorization: "Bearer reader-1" };
+    assert.equal((await getJson(`${gateway.baseUrl}/v1/snapshots/13`, { headers: auth })).status, 200);
+    assertError(await postJson(`${gateway.baseUrl}/v1/ticks`, tick, auth), 403, "permission_denied");
+    assert.equal((await postJson(`${gateway.baseUrl}/v1/ticks`, tick, { authorization: "Bearer writer-1" })).status, 200);
+  });
+
+  it("checks the token of a stream before it starts", async () => {
+    const denied = await fetch(`${gateway.baseUrl}/v1/snapshots:stream?symbol_ids=13`, { headers: { accept: "text/event-stream" } });
+    assert.equal(denied.status, 401);
+    assert.equal((await denied.json()).code, "unauthenticated");
+  });
+});
