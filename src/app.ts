@@ -1,11 +1,10 @@
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import type * as http from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { GatewayConfig } from "./config.js";
 import { MarketDataService } from "./gen/stockify/v1/market_data_service_pb.js";
 import { MarketFeedService } from "./gen/stockify/v1/market_feed_service_pb.js";
-import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { defaultUniverse } from "./market/default-universe.js";
 import { Market } from "./market/market.js";
 import { MemorySnapshotStore } from "./market/memory-store.js";
@@ -15,12 +14,13 @@ import type { SnapshotStore } from "./market/snapshot-store.js";
 import { restPlugin } from "./rest/rest-plugin.js";
 import { setUpAuth } from "./server/auth.js";
 import { registration, type GatewayServices } from "./server/gateway-services.js";
-import { HealthMonitor } from "./server/health-monitor.js";
-import { registerHealthRoutes } from "./server/health-routes.js";
+import { callLoggerKey } from "./server/call-observer.js";
+import { GatewayMetrics } from "./server/gateway-metrics.js";
+import type { HealthMonitor } from "./server/health-monitor.js";
+import { registerOperations } from "./server/operations.js";
 import { createOnePortServer, type RequestHandler } from "./server/one-port-server.js";
 import { createMarketDataService } from "./services/market-data-service.js";
 import { createMarketFeedService } from "./services/market-feed-service.js";
-import { createHealthService } from "./services/health-service.js";
 
 /**
  * AppOptions are what buildApp needs beyond the configuration.
@@ -38,6 +38,7 @@ declare module "fastify" {
     simulator: MarketSimulator | undefined;
     services: GatewayServices;
     health: HealthMonitor;
+    metrics: GatewayMetrics;
   }
 }
 
@@ -48,6 +49,9 @@ declare module "fastify" {
 export async function buildApp(config: GatewayConfig, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger === false ? false : { level: config.logLevel },
+    // The call observer logs one line per call; Fastify's two per request would repeat it.
+    disableRequestLogging: true,
+    requestIdHeader: "x-request-id",
     // Fastify's types know one server kind; this one serves HTTP/1.1 and
     // HTTP/2 and offers every method Fastify calls on it.
     serverFactory: (handler) =>
@@ -56,12 +60,19 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       }) as unknown as http.Server,
   });
 
+  const metrics = new GatewayMetrics({ hubSubscriptions: () => market.hub.subscriptionCount });
+  app.decorate("metrics", metrics);
   const store =
     options.store ??
     (config.redis ? createRedisSnapshotStore({ ...config.redis, logger: app.log }) : new MemorySnapshotStore());
   const market = new Market(
     store,
-    { bufferSize: config.streamBufferSize, overflow: config.slowConsumerPolicy, heartbeatMs: config.heartbeatMs },
+    {
+      bufferSize: config.streamBufferSize,
+      overflow: config.slowConsumerPolicy,
+      heartbeatMs: config.heartbeatMs,
+      onConflate: () => metrics.conflated(),
+    },
     { streamsOnStoreLoss: config.streamsOnStoreLoss },
   );
   app.decorate("market", market);
@@ -86,13 +97,12 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   app.decorate("services", services);
   setUpAuth(app, services, config.auth);
 
-  const health = new HealthMonitor(market.store, [Health.typeName, ...services.registrations.map((r) => r.service.typeName)]);
-  services.registrations.push(registration(Health, createHealthService(health)));
+  const { health } = registerOperations(app, { services, store: market.store, metrics });
   app.decorate("health", health);
-  registerHealthRoutes(app, health);
 
   await app.register(fastifyConnectPlugin, {
     interceptors: services.interceptors,
+    contextValues: (request) => createContextValues().set(callLoggerKey, request.log),
     routes(router: ConnectRouter) {
       for (const { service, implementation } of services.registrations) router.service(service, implementation);
     },
@@ -100,7 +110,6 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   await app.register(restPlugin);
 
   app.addHook("onClose", async () => {
-    health.close();
     simulator?.stop();
     await market.close();
   });

@@ -15,7 +15,8 @@ export function toConnectError(error: unknown): unknown {
   if (error instanceof ConnectError) return error;
   if (error instanceof UnknownSymbolError) return new ConnectError(error.message, Code.NotFound);
   if (error instanceof InvalidTickError) return new ConnectError(error.message, Code.InvalidArgument);
-  if (error instanceof SlowConsumerError) return new ConnectError(error.message, Code.ResourceExhausted);
+  // The cause lets metrics tell a slow reader from other exhausted resources.
+  if (error instanceof SlowConsumerError) return new ConnectError(error.message, Code.ResourceExhausted, undefined, undefined, error);
   if (error instanceof StoreUnavailableError) return new ConnectError(error.message, Code.Unavailable);
   return error;
 }

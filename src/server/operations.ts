@@ -1,0 +1,53 @@
+import type { FastifyInstance } from "fastify";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { createHealthService } from "../services/health-service.js";
+import { createCallObserver } from "./call-observer.js";
+import { registration, type GatewayServices } from "./gateway-services.js";
+import type { GatewayMetrics } from "./gateway-metrics.js";
+import { HealthMonitor, type StoreHealth } from "./health-monitor.js";
+import { registerHealthRoutes } from "./health-routes.js";
+import { registerMetricsRoute } from "./metrics-routes.js";
+
+/**
+ * OperationsOptions are what the operational features hook into.
+ */
+export interface OperationsOptions {
+  /** The one list of services and interceptors; health is added to it. */
+  services: GatewayServices;
+  /** The store whose health readiness follows. */
+  store: StoreHealth;
+  /** Where calls are counted. */
+  metrics: GatewayMetrics;
+}
+
+/**
+ * Operations are the operational parts registerOperations built.
+ */
+export interface Operations {
+  health: HealthMonitor;
+}
+
+/**
+ * registerOperations adds what operators point their tools at: gRPC health
+ * and the HTTP probes, the call observer (metrics and one log line per call,
+ * first in the interceptor chain so every lane and protocol passes it), the
+ * Prometheus endpoint and request ids. Call it once every service is in the
+ * list, before the lanes that serve them are registered.
+ */
+export function registerOperations(app: FastifyInstance, options: OperationsOptions): Operations {
+  const { services, metrics } = options;
+  const health = new HealthMonitor(options.store, [Health.typeName, ...services.registrations.map((r) => r.service.typeName)]);
+  services.registrations.push(registration(Health, createHealthService(health)));
+  metrics.addMethods(services.registrations.flatMap((r) => r.service.methods));
+  services.interceptors.unshift(createCallObserver({ metrics, logger: app.log }));
+
+  registerHealthRoutes(app, health);
+  registerMetricsRoute(app, metrics);
+  // Callers may bring their own request id (x-request-id); either way the
+  // response carries the id the log lines of the call show.
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  app.addHook("onClose", async () => health.close());
+  return { health };
+}
