@@ -18,6 +18,7 @@ import { callLoggerKey } from "./server/call-observer.js";
 import { GatewayMetrics } from "./server/gateway-metrics.js";
 import type { HealthMonitor } from "./server/health-monitor.js";
 import { registerOperations } from "./server/operations.js";
+import { RequestLogController } from "./server/request-log.js";
 import { createOnePortServer, type RequestHandler } from "./server/one-port-server.js";
 import { createMarketDataService } from "./services/market-data-service.js";
 import { createMarketFeedService } from "./services/market-feed-service.js";
@@ -49,8 +50,7 @@ declare module "fastify" {
 export async function buildApp(config: GatewayConfig, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger === false ? false : { level: config.logLevel },
-    // The call observer logs one line per call; Fastify's two per request would repeat it.
-    disableRequestLogging: true,
+    logController: new RequestLogController(),
     requestIdHeader: "x-request-id",
     // Fastify's types know one server kind; this one serves HTTP/1.1 and
     // HTTP/2 and offers every method Fastify calls on it.

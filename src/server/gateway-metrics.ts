@@ -1,6 +1,6 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, MetricType, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricType } from "prom-client";
 import type { CallProtocol } from "./call-protocol.js";
 
 /** PROTOCOLS lists the protocol label values, in the order of their slots. */
@@ -249,6 +249,6 @@ class SlotHistogram extends Histogram<"method" | "protocol"> {
       values.push({ metricName: `${DURATION_NAME}_sum`, labels: slot.labels, value: slot.durationSum });
       values.push({ metricName: `${DURATION_NAME}_count`, labels: slot.labels, value: slot.durationCount });
     }
-    return { name: DURATION_NAME, help: DURATION_HELP, type: MetricType.Histogram, values, aggregator: "sum", collect: () => undefined };
+    return { name: DURATION_NAME, help: DURATION_HELP, type: "histogram" as unknown as MetricType, values, aggregator: "sum", collect: () => undefined };
   }
 }

@@ -119,7 +119,11 @@ export function createMarketDataService(
         }
       } finally {
         subscription.close();
-        await reading;
+        // Not awaited: when the stream ends from this side (slow consumer,
+        // shutdown) the client may still hold its request side open, and
+        // waiting for it would keep the status from ever reaching it. The
+        // reader stops at its next request or when the call is torn down.
+        void reading;
       }
     },
   };

@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { Code, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { create } from "@bufbuild/protobuf";
+import {
+  GetSnapshotRequestSchema,
+  MarketDataService,
+  StreamMarketDataRequestSchema,
+  type StreamMarketDataResponse,
+} from "../../src/gen/stockify/v1/market_data_service_pb.js";
+import { expectCode } from "../support/expect-code.js";
+import { startGateway, type TestGateway } from "../support/gateway.js";
+import { grpcJsMethod, grpcJsUnary } from "../support/grpc-js-client.js";
+import { scrapeMetrics } from "../support/prometheus.js";
+import { waitFor } from "../support/transports.js";
+
+const GET_SNAPSHOT = "stockify.v1.MarketDataService/GetSnapshot";
+const SUBSCRIBE = "stockify.v1.MarketDataService/SubscribeSnapshots";
+
+describe("call metrics", () => {
+  let gateway: TestGateway;
+  before(async () => {
+    gateway = await startGateway({ STREAM_BUFFER_SIZE: "1" });
+  });
+  after(() => gateway.close());
+
+  it("counts and times every call by method, status and protocol", async () => {
+    const grpcClient = createClient(MarketDataService, createGrpcTransport({ baseUrl: gateway.baseUrl }));
+    const webClient = createClient(MarketDataService, createGrpcWebTransport({ baseUrl: gateway.baseUrl, httpVersion: "1.1" }));
+    const connectClient = createClient(MarketDataService, createConnectTransport({ baseUrl: gateway.baseUrl, httpVersion: "2" }));
+    for (let i = 0; i < 3; i++) await grpcClient.getSnapshot({ symbolId: 13 });
+    await webClient.getSnapshot({ symbolId: 25 });
+    await webClient.getSnapshot({ symbolId: 27 });
+    await connectClient.getSnapshot({ symbolId: 13 });
+    await expectCode(connectClient.getSnapshot({ symbolId: 999 }), Code.NotFound);
+    // A second gRPC implementation lands in the same series as connect-node's.
+    const grpcJs = new grpc.Client(`127.0.0.1:${gateway.port}`, grpc.credentials.createInsecure());
+    try {
+      await grpcJsUnary(grpcJs, MarketDataService.method.getSnapshot, create(GetSnapshotRequestSchema, { symbolId: 13 }));
+    } finally {
+      grpcJs.close();
+    }
+
+    const metric = await scrapeMetrics(gateway.baseUrl);
+    const total = (protocol: string, status: string) =>
+      metric("grpc_requests_total", { method: GET_SNAPSHOT, protocol, status });
+    assert.equal(total("grpc", "OK"), 4);
+    assert.equal(total("grpc-web", "OK"), 2);
+    assert.equal(total("connect", "OK"), 1);
+    assert.equal(total("connect", "NOT_FOUND"), 1);
+    assert.equal(total("rest", "OK"), 0, "series exist before the first call");
+    assert.equal(metric("grpc_request_duration_seconds_count", { method: GET_SNAPSHOT, protocol: "grpc" }), 4);
+    assert.equal(metric("grpc_request_duration_seconds_count", { method: GET_SNAPSHOT, protocol: "connect" }), 2);
+    assert.equal(metric("grpc_request_duration_seconds_bucket", { method: GET_SNAPSHOT, protocol: "grpc-web", le: "+Inf" }), 2);
+    assert.ok(metric("grpc_request_duration_seconds_sum", { method: GET_SNAPSHOT, protocol: "grpc" })! > 0);
+    // Default process metrics come along.
+    assert.ok(metric("process_cpu_user_seconds_total")! > 0);
+    assert.ok(metric("nodejs_eventloop_lag_seconds") !== undefined);
+  });
+
+  it("tracks open streams, the messages they send and conflated updates", async () => {
+    const client = createClient(MarketDataService, createGrpcTransport({ baseUrl: gateway.baseUrl }));
+    const abort = new AbortController();
+    const stream = client.subscribeSnapshots({ symbolIds: [13] }, { signal: abort.signal })[Symbol.asyncIterator]();
+    await stream.next();
+    let metric = await scrapeMetrics(gateway.baseUrl);
+    assert.equal(metric("grpc_active_streams", { method: SUBSCRIBE, protocol: "grpc" }), 1);
+    assert.equal(metric("stockify_hub_subscriptions"), 1);
+
+    // One batch of many ticks reaches a one-update buffer faster than the
+    // stream can drain it: all but the newest pending update are conflated.
+    await gateway.app.market.ingest(Array.from({ length: 50 }, (_, i) => ({ symbolId: 13, ltp: 24_000 + i })));
+    metric = await scrapeMetrics(gateway.baseUrl);
+    assert.ok(metric("stockify_stream_conflations_total")! > 0);
+    const sent = metric("grpc_stream_messages_sent_total", { method: SUBSCRIBE, stream_type: "server_streaming" })!;
+    assert.ok(sent >= 1);
+
+    abort.abort();
+    await stream.next().catch(() => undefined);
+    await waitFor(() => gateway.app.market.hub.subscriptionCount === 0, 5000, "the stream to let go");
+    let closed = false;
+    const deadline = Date.now() + 5000;
+    while (!closed && Date.now() < deadline) {
+      metric = await scrapeMetrics(gateway.baseUrl);
+      closed = metric("grpc_active_streams", { method: SUBSCRIBE, protocol: "grpc" }) === 0;
+    }
+    assert.ok(closed, "the active stream gauge goes back to 0");
+    assert.equal(metric("grpc_requests_total", { method: SUBSCRIBE, protocol: "grpc", status: "CANCELLED" }), 1);
+  });
+});
+
+describe("slow consumer metrics", () => {
+  let gateway: TestGateway;
+  before(async () => {
+    gateway = await startGateway({ STREAM_BUFFER_SIZE: "1", SLOW_CONSUMER_POLICY: "close" });
+  });
+  after(() => gateway.close());
+
+  it("counts a stream closed because its reader fell behind", async () => {
+    const grpcJs = new grpc.Client(`127.0.0.1:${gateway.port}`, grpc.credentials.createInsecure());
+    const { path, serialize, deserialize } = grpcJsMethod(MarketDataService.method.streamMarketData);
+    const call = grpcJs.makeBidiStreamRequest(path, serialize, deserialize);
+    const snapshots: number[] = [];
+    let ended: grpc.ServiceError | undefined;
+    call.on("data", (response: StreamMarketDataResponse) => {
+      if (response.event.case === "snapshot") snapshots.push(response.event.value.symbolId);
+    });
+    call.on("error", (error: grpc.ServiceError) => (ended = error));
+    try {
+      // One symbol at a time, so that each first snapshot leaves the
+      // one-update buffer before the next one arrives.
+      for (const symbolId of [13, 25, 27]) {
+        call.write(create(StreamMarketDataRequestSchema, { action: { case: "subscribe", value: { symbolIds: [symbolId] } } }));
+        await waitFor(() => snapshots.includes(symbolId), 5000, `the snapshot of ${symbolId}`);
+      }
+      // Three symbols updated at once overflow a buffer of one.
+      await gateway.app.market.ingest([
+        { symbolId: 13, ltp: 1 },
+        { symbolId: 25, ltp: 2 },
+        { symbolId: 27, ltp: 3 },
+      ]);
+      await waitFor(() => ended !== undefined, 5000, "the stream to end");
+      assert.equal(ended!.code, grpc.status.RESOURCE_EXHAUSTED);
+    } finally {
+      call.cancel();
+      grpcJs.close();
+    }
+    const metric = await scrapeMetrics(gateway.baseUrl);
+    assert.equal(metric("stockify_slow_consumer_closes_total"), 1);
+    assert.equal(
+      metric("grpc_requests_total", { method: "stockify.v1.MarketDataService/StreamMarketData", protocol: "grpc", status: "RESOURCE_EXHAUSTED" }),
+      1,
+    );
+  });
+});
