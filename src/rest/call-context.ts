@@ -1,6 +1,7 @@
 import { createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import { parseTimeout } from "@connectrpc/connect/protocol-connect";
 import type { FastifyRequest } from "fastify";
+import { callLoggerKey } from "../server/call-observer.js";
 import { callProtocolKey } from "../server/call-protocol.js";
 import type { HttpBinding } from "./http-bindings.js";
 
@@ -34,6 +35,7 @@ export function createRestCallContext(
   const timeout = parseTimeout(header.get(TIMEOUT_HEADER), Number.MAX_SAFE_INTEGER);
   const contextValues = createContextValues();
   contextValues.set(callProtocolKey, "rest");
+  contextValues.set(callLoggerKey, request.log);
   const context = createHandlerContext({
     service: binding.method.parent,
     method: binding.method,

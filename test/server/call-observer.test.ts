@@ -43,6 +43,9 @@ describe("call metrics", () => {
       grpcJs.close();
     }
 
+    assert.equal((await fetch(`${gateway.baseUrl}/v1/snapshots/13`)).status, 200);
+    assert.equal((await fetch(`${gateway.baseUrl}/v1/snapshots/999`)).status, 404);
+
     const metric = await scrapeMetrics(gateway.baseUrl);
     const total = (protocol: string, status: string) =>
       metric("grpc_requests_total", { method: GET_SNAPSHOT, protocol, status });
@@ -50,7 +53,13 @@ describe("call metrics", () => {
     assert.equal(total("grpc-web", "OK"), 2);
     assert.equal(total("connect", "OK"), 1);
     assert.equal(total("connect", "NOT_FOUND"), 1);
-    assert.equal(total("rest", "OK"), 0, "series exist before the first call");
+    assert.equal(total("rest", "OK"), 1);
+    assert.equal(total("rest", "NOT_FOUND"), 1);
+    assert.equal(
+      metric("grpc_requests_total", { method: "stockify.v1.MarketFeedService/PublishTicks", protocol: "rest", status: "OK" }),
+      0,
+      "series exist before the first call",
+    );
     assert.equal(metric("grpc_request_duration_seconds_count", { method: GET_SNAPSHOT, protocol: "grpc" }), 4);
     assert.equal(metric("grpc_request_duration_seconds_count", { method: GET_SNAPSHOT, protocol: "connect" }), 2);
     assert.equal(metric("grpc_request_duration_seconds_bucket", { method: GET_SNAPSHOT, protocol: "grpc-web", le: "+Inf" }), 2);
