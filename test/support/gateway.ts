@@ -25,7 +25,8 @@ export const SEED_TICKS: Tick[] = [
 
 /**
  * startGateway builds the gateway with the simulator off (tests drive prices
- * themselves), seeds 13, 25 and 27, and listens on port 0.
+ * themselves), seeds 13, 25 and 27, and listens on `PORT` (0, a free port,
+ * unless given: a test restarts a gateway on the port its clients know).
  */
 export async function startGateway(
   env: Record<string, string> = {},
@@ -36,7 +37,7 @@ export async function startGateway(
   // A Redis-backed store connects in the background.
   await waitFor(() => app.market.store.healthy, 10_000, "the snapshot store to be healthy");
   await app.market.ingest(options.seed ?? SEED_TICKS);
-  await app.listen({ host: config.host, port: 0 });
+  await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("gateway did not bind a TCP port");
   return {

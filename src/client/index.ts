@@ -1,0 +1,13 @@
+/**
+ * The MarketDataClient package entry point: `import { MarketDataClient }
+ * from "stockify-gateway/client"`.
+ */
+export { MarketDataClient } from "./market-data-client.js";
+export type { MarketDataClientOptions, RetryEvent, RetryOptions } from "./client-options.js";
+export { MarketDataStream, type MarketDataStreamOptions, type SubscriptionChange } from "./market-data-stream.js";
+export type { ReconnectEvent, StreamOptions } from "./reconnecting-stream.js";
+export type { SequenceGap } from "./sequence-tracker.js";
+export { createBearerTokenInterceptor } from "./bearer-token.js";
+export { createRetryInterceptor } from "./retry-interceptor.js";
+export type { Snapshot, SymbolInfo } from "../gen/stockify/v1/snapshot_pb.js";
+export { Code, ConnectError } from "@connectrpc/connect";

@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+import { MemorySnapshotStore } from "../../src/market/memory-store.js";
+import { MarketDataClient, type ReconnectEvent, type SequenceGap, type Snapshot } from "../../src/client/index.js";
+import { crashable } from "../support/crash.js";
+import { SEED_TICKS, startGateway, type TestGateway } from "../support/gateway.js";
+import { waitFor } from "../support/transports.js";
+
+/** Consumes a stream in the background, keeping what it yields. */
+function collect(stream: AsyncIterable<Snapshot>) {
+  const seen: Snapshot[] = [];
+  let failure: unknown;
+  const done = (async () => {
+    for await (const snapshot of stream) seen.push(snapshot);
+  })().catch((error: unknown) => {
+    failure = error;
+  });
+  return {
+    seen,
+    done,
+    get failure() {
+      return failure;
+    },
+    has: (symbolId: number, ltp: number) => seen.some((s) => s.symbolId === symbolId && s.ltp === ltp),
+  };
+}
+
+const FAST_RETRY = { initialBackoffMs: 10, maxBackoffMs: 50 };
+
+describe("MarketDataClient streams", () => {
+  const clients: MarketDataClient[] = [];
+  const gateways: TestGateway[] = [];
+  // Clients first: a gateway closes only once its streams have ended.
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    for (const gw of gateways.splice(0)) await gw.close();
+  });
+  async function gateway(env: Record<string, string> = {}, store?: MemorySnapshotStore, seed = SEED_TICKS): Promise<TestGateway> {
+    const gw = await startGateway(env, { store, seed });
+    gateways.push(gw);
+    return gw;
+  }
+  function client(baseUrl: string): MarketDataClient {
+    const c = new MarketDataClient({ baseUrl, retry: FAST_RETRY });
+    clients.push(c);
+    return c;
+  }
+
+  it("subscribeSnapshots yields current snapshots, then live updates", async () => {
+    const gw = await gateway();
+    const stream = collect(client(gw.baseUrl).subscribeSnapshots([13, 25]));
+    await waitFor(() => stream.seen.length >= 2, 5000, "initial snapshots");
+    assert.deepEqual(stream.seen.map((s) => s.symbolId).sort(), [13, 25]);
+    await gw.app.market.ingest([{ symbolId: 13, ltp: 24400 }]);
+    await waitFor(() => stream.has(13, 24400), 5000, "the update of 13");
+  });
+
+  it("subscribeSnapshots reconnects after the gateway restarts on the same port, reporting the updates it missed", async () => {
+    const store = new MemorySnapshotStore();
+    const first = await gateway({}, store);
+    const port = first.port;
+    const { crash } = crashable(first);
+    const gaps: SequenceGap[] = [];
+    const reconnects: ReconnectEvent[] = [];
+    const c = client(first.baseUrl);
+    const stream = collect(
+      c.subscribeSnapshots([13, 25], { onGap: (gap) => gaps.push(gap), onReconnect: (event) => reconnects.push(event) }),
+    );
+    await first.app.market.ingest([{ symbolId: 13, ltp: 24360 }]);
+    await waitFor(() => stream.has(13, 24360) && stream.has(25, 52100), 5000, "the first update");
+    const before = stream.seen.length;
+
+    await crash();
+    await waitFor(() => reconnects.length >= 1, 5000, "a reconnect attempt");
+    // While the stream is down, two updates of 13 happen in the shared store.
+    await store.apply([
+      { symbolId: 13, ltp: 24370 },
+      { symbolId: 13, ltp: 24380 },
+    ]);
+    const second = await gateway({ PORT: String(port) }, store, []);
+    await waitFor(() => stream.has(13, 24380), 10_000, "the resumed stream");
+    await second.app.market.ingest([{ symbolId: 13, ltp: 24390 }]);
+    await waitFor(() => stream.has(13, 24390), 5000, "a live update after the restart");
+
+    assert.equal(stream.has(13, 24370), false, "the skipped update is not invented");
+    assert.deepEqual(
+      gaps.map((g) => [g.symbolId, g.missed]),
+      [[13, 1n]],
+    );
+    const after = stream.seen.slice(before);
+    assert.equal(
+      after.filter((s) => s.symbolId === 25).length,
+      0,
+      "25 did not change, so its snapshot is not repeated",
+    );
+    assert.equal(stream.failure, undefined);
+  });
+
+  it("subscribeSnapshots ends with the error when the request itself is wrong", async () => {
+    const gw = await gateway();
+    const stream = collect(client(gw.baseUrl).subscribeSnapshots([13, 999]));
+    await stream.done;
+    assert.match(String(stream.failure), /999/);
+  });
+
+  it("streamMarketData adds and removes symbols while it runs", async () => {
+    const gw = await gateway();
+    const live = client(gw.baseUrl).streamMarketData([13]);
+    const stream = collect(live);
+    await waitFor(() => stream.seen.some((s) => s.symbolId === 13), 5000, "the snapshot of 13");
+
+    const added = await live.subscribe([25, 999]);
+    assert.deepEqual(added.activeSymbolIds, [13, 25]);
+    assert.deepEqual(added.rejected, [{ symbolIds: [999], reason: "unknown symbol" }]);
+    await waitFor(() => stream.seen.some((s) => s.symbolId === 25), 5000, "the snapshot of 25");
+
+    const removed = await live.unsubscribe([13]);
+    assert.deepEqual(removed.activeSymbolIds, [25]);
+    assert.deepEqual(live.symbolIds, [25]);
+    await gw.app.market.ingest([
+      { symbolId: 13, ltp: 1 },
+      { symbolId: 25, ltp: 52200 },
+    ]);
+    await waitFor(() => stream.has(25, 52200), 5000, "the update of 25");
+    assert.equal(stream.has(13, 1), false, "13 no longer arrives");
+    await live.close();
+    await stream.done;
+    assert.equal(stream.failure, undefined);
+  });
+
+  it("streamMarketData resubscribes to its current symbols after the gateway restarts", async () => {
+    const store = new MemorySnapshotStore();
+    const first = await gateway({}, store);
+    const port = first.port;
+    const { crash } = crashable(first);
+    const live = client(first.baseUrl).streamMarketData([13]);
+    const stream = collect(live);
+    await live.subscribe([27]);
+    await live.unsubscribe([13]);
+    await waitFor(() => stream.seen.some((s) => s.symbolId === 27), 5000, "the snapshot of 27");
+
+    await crash();
+    await store.apply([{ symbolId: 27, ltp: 23900 }]);
+    const second = await gateway({ PORT: String(port) }, store, []);
+    await waitFor(() => stream.has(27, 23900), 10_000, "27 after the restart");
+    assert.ok(live.reconnects >= 1);
+    assert.deepEqual(live.activeSymbolIds, [27], "only the symbols it had are subscribed again");
+
+    await second.app.market.ingest([
+      { symbolId: 13, ltp: 2 },
+      { symbolId: 27, ltp: 23950 },
+    ]);
+    await waitFor(() => stream.has(27, 23950), 5000, "a live update of 27");
+    assert.equal(stream.has(13, 2), false);
+    const changed = await live.subscribe([25]);
+    assert.deepEqual(changed.activeSymbolIds, [25, 27], "subscribing works on the new call");
+  });
+
+  it("ends every stream when the client closes", async () => {
+    const gw = await gateway();
+    const c = new MarketDataClient({ baseUrl: gw.baseUrl });
+    const one = collect(c.subscribeSnapshots([13]));
+    const two = collect(c.streamMarketData([25]));
+    await waitFor(() => one.seen.length > 0 && two.seen.length > 0, 5000, "both streams");
+    await c.close();
+    await Promise.all([one.done, two.done]);
+    assert.equal(one.failure, undefined);
+    assert.equal(two.failure, undefined);
+  });
+});
