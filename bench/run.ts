@@ -8,6 +8,8 @@ import { machineInfo } from "./lib/machine.js";
 import { parseSettings } from "./lib/settings.js";
 import { renderReport, type BenchResults } from "./report/markdown.js";
 import { renderChart } from "./report/svg-chart.js";
+import { restSuite } from "./suites/rest.js";
+import { seedSuite } from "./suites/seed.js";
 import { unarySuite } from "./suites/unary.js";
 
 const settings = parseSettings(process.argv.slice(2));
@@ -26,6 +28,8 @@ const results: BenchResults = {
 log(`node ${results.machine.node} on ${results.machine.cpuModel} x${results.machine.cores}, load ${results.machine.loadAverage.join(" ")}`);
 for (const suite of settings.suites) {
   if (suite === "unary") results.unary = await unarySuite(settings, log);
+  if (suite === "rest") results.rest = await restSuite(settings, log);
+  if (suite === "seed") results.seed = await seedSuite(settings, log);
 }
 results.elapsedS = Math.round((Date.now() - started) / 1000);
 

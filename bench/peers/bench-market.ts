@@ -1,4 +1,5 @@
 import { setImmediate as yieldToIo } from "node:timers/promises";
+import { loadConfig, type GatewayConfig } from "../../src/config.js";
 import { defaultUniverse } from "../../src/market/default-universe.js";
 import type { Market } from "../../src/market/market.js";
 import type { Tick } from "../../src/market/snapshot.js";
@@ -9,6 +10,15 @@ export const BENCH_SYNTHETIC_SYMBOLS = 100;
 
 /** The symbol unary calls ask for. */
 export const BENCH_SYMBOL_ID = 13;
+
+/**
+ * benchConfig is the gateway configuration every peer runs with: the
+ * environment's settings (STREAM_BUFFER_SIZE, ...), but no simulator, no
+ * logs, a free loopback port and no tokens (load generators send none).
+ */
+export function benchConfig(): GatewayConfig {
+  return loadConfig({ ...process.env, SIMULATOR: "off", LOG_LEVEL: "silent", HOST: "127.0.0.1", PORT: "0", AUTH_TOKENS: "", AUTH_TOKENS_FILE: "" });
+}
 
 /**
  * benchSymbolIds lists the ids every peer holds, indices first.

@@ -1,12 +1,11 @@
 // The real gateway (src/app.ts) as a bench peer: simulator off, seeded
 // store, listening on a free loopback port. Any gateway setting can be
-// passed in the environment (STREAM_BUFFER_SIZE, ...).
+// passed in the environment (see benchConfig).
 import { buildApp } from "../../src/app.js";
-import { loadConfig } from "../../src/config.js";
 import { serveParent } from "../lib/child.js";
-import { marketControl, seedTicks } from "./bench-market.js";
+import { benchConfig, marketControl, seedTicks } from "./bench-market.js";
 
-const config = loadConfig({ ...process.env, SIMULATOR: "off", LOG_LEVEL: "silent", HOST: "127.0.0.1", PORT: "0" });
+const config = benchConfig();
 const app = await buildApp(config, { logger: false });
 await app.market.ingest(seedTicks());
 await app.listen({ host: config.host, port: 0 });

@@ -5,17 +5,16 @@ import { once } from "node:events";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import { loadConfig } from "../../src/config.js";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { Market } from "../../src/market/market.js";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
 import { createMarketDataService } from "../../src/services/market-data-service.js";
 import { serveParent } from "../lib/child.js";
-import { marketControl, seedTicks } from "./bench-market.js";
+import { benchConfig, marketControl, seedTicks } from "./bench-market.js";
 
 type AnyImpl = Record<string, (request: unknown, context: HandlerContext) => unknown>;
 
-const config = loadConfig({ ...process.env, SIMULATOR: "off" });
+const config = benchConfig();
 const market = new Market(new MemorySnapshotStore(), {
   bufferSize: config.streamBufferSize,
   overflow: config.slowConsumerPolicy,
