@@ -10,6 +10,7 @@ import { renderReport, type BenchResults } from "./report/markdown.js";
 import { renderChart } from "./report/svg-chart.js";
 import { restSuite } from "./suites/rest.js";
 import { seedSuite } from "./suites/seed.js";
+import { streamingSuite } from "./suites/streaming.js";
 import { unarySuite } from "./suites/unary.js";
 
 const settings = parseSettings(process.argv.slice(2));
@@ -30,6 +31,7 @@ for (const suite of settings.suites) {
   if (suite === "unary") results.unary = await unarySuite(settings, log);
   if (suite === "rest") results.rest = await restSuite(settings, log);
   if (suite === "seed") results.seed = await seedSuite(settings, log);
+  if (suite === "streaming") results.streaming = await streamingSuite(settings, log);
 }
 results.elapsedS = Math.round((Date.now() - started) / 1000);
 

@@ -17,10 +17,11 @@ export class GrpcMessageReader {
   #pending: Buffer | undefined;
 
   /**
-   * push feeds a chunk and calls `onMessage` with a view of every message
-   * it completes (valid only during the call); returns how many there were.
+   * push feeds a chunk and calls `onMessage` with the bounds of every
+   * message it completes in `buffer` (valid only during the call); returns
+   * how many there were.
    */
-  push(chunk: Buffer, onMessage?: (message: Buffer) => void): number {
+  push(chunk: Buffer, onMessage?: (buffer: Buffer, start: number, end: number) => void): number {
     const buffer = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
     this.#pending = undefined;
     let offset = 0;
@@ -29,7 +30,7 @@ export class GrpcMessageReader {
       const length = buffer.readUInt32BE(offset + 1);
       if (buffer.length - offset - 5 < length) break;
       messages++;
-      onMessage?.(buffer.subarray(offset + 5, offset + 5 + length));
+      onMessage?.(buffer, offset + 5, offset + 5 + length);
       offset += 5 + length;
     }
     // Keep a copy of the partial message only: the chunk itself is released.

@@ -27,6 +27,8 @@ export interface BenchSettings {
   clientProcesses: number;
   /** Calls per latency figure of the seed table. Default 2000, 300 with --quick. */
   iterations: number;
+  /** Updates published for the push-versus-poll figure. Default 100, 30 with --quick. */
+  updates: number;
   /** Directory of results (BENCH_OUT, --out). Default bench/results. */
   outDir: string;
 }
@@ -48,6 +50,7 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
       "idle-streams": { type: "string", default: env.BENCH_IDLE_STREAMS },
       "client-processes": { type: "string", default: env.BENCH_CLIENT_PROCESSES },
       iterations: { type: "string", default: env.BENCH_ITERATIONS },
+      updates: { type: "string", default: env.BENCH_UPDATES },
       out: { type: "string", default: env.BENCH_OUT },
     },
   });
@@ -65,6 +68,7 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
     idleStreams: positive("idle-streams", values["idle-streams"], 10_000),
     clientProcesses: positive("client-processes", values["client-processes"], 2),
     iterations: positive("iterations", values.iterations, quick ? 300 : 2000),
+    updates: positive("updates", values.updates, quick ? 30 : 100),
     outDir: values.out ?? fileURLToPath(new URL("../results", import.meta.url)),
   };
 }

@@ -45,12 +45,13 @@ export function seedTicks(): Tick[] {
 }
 
 /**
- * wallClockMicros is the wall clock in microseconds with sub-millisecond
- * resolution; processes on one machine share it, so a receiver can subtract
- * a publisher's stamp.
+ * monotonicMicros reads the system's monotonic clock in microseconds: on
+ * Linux every process reads the same clock (CLOCK_MONOTONIC), unaffected by
+ * wall-clock adjustments, so a receiver can subtract a publisher's stamp.
  */
-export function wallClockMicros(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+export function monotonicMicros(): number {
+  const [seconds, nanos] = process.hrtime();
+  return seconds * 1_000_000 + Math.floor(nanos / 1000);
 }
 
 /**
@@ -60,7 +61,7 @@ export function wallClockMicros(): number {
  *
  * Each tick carries its publish time, in microseconds, in `bid_size`: a
  * receiver reads it back to measure publish-to-receive latency without any
- * shared state but the machine's clock. The prices are synthetic anyway.
+ * shared state but the machine's monotonic clock. The prices are synthetic anyway.
  */
 export function marketControl(market: Market): Record<string, ChildHandler> {
   return {
@@ -76,7 +77,7 @@ export function marketControl(market: Market): Record<string, ChildHandler> {
         const ticks: Tick[] = [];
         for (let i = 0; i < batch; i++) {
           price = price >= 2000 ? 1000 : price + 0.05;
-          ticks.push({ symbolId: symbolIds[published % symbolIds.length]!, ltp: price, volume: 1, bidSize: wallClockMicros() });
+          ticks.push({ symbolId: symbolIds[published % symbolIds.length]!, ltp: price, volume: 1, bidSize: monotonicMicros() });
           published++;
         }
         await market.ingest(ticks);

@@ -1,6 +1,7 @@
 import type { MachineInfo } from "../lib/machine.js";
 import type { RestResults } from "../suites/rest.js";
 import { SEED_CLAIMS, type SeedResults } from "../suites/seed.js";
+import type { StreamingResults } from "../suites/streaming.js";
 import type { UnaryResults } from "../suites/unary.js";
 
 /**
@@ -13,6 +14,7 @@ export interface BenchResults {
   unary?: UnaryResults;
   rest?: RestResults;
   seed?: SeedResults;
+  streaming?: StreamingResults;
   elapsedS?: number;
 }
 
@@ -37,6 +39,7 @@ export function renderReport(results: BenchResults): string {
   if (results.seed !== undefined) out.push(...seedSection(results.seed));
   if (results.unary !== undefined) out.push(...unarySection(results.unary));
   if (results.rest !== undefined) out.push(...restSection(results.rest));
+  if (results.streaming !== undefined) out.push(...streamingSection(results.streaming));
   if (results.elapsedS !== undefined) out.push(`The run took ${results.elapsedS} s.`, "");
   return out.join("\n");
 }
@@ -121,6 +124,61 @@ function restSection(rest: RestResults): string[] {
   }
   lines.push("", `Ratios of loaded req/s: ${ratios(rest.ratios)}.`, "");
   return lines;
+}
+
+function streamingSection(streaming: StreamingResults): string[] {
+  const header = [
+    "| Peer | subscribers | client processes | ticks published/s | messages delivered/s | latency p50 ms | p99 ms | samples | streams ended |",
+    "|------|------------:|-----------------:|------------------:|---------------------:|---------------:|-------:|--------:|--------------:|",
+  ];
+  const row = (r: StreamingResults["throughput"][number]) =>
+    `| ${r.peer} | ${r.subscribers} | ${r.clientProcesses} | ${fmt(r.publishedPerSecond, 0)} | ${fmt(r.deliveredPerSecond, 0)} | ` +
+    `${fmt(r.latency.p50Ms)} | ${fmt(r.latency.p99Ms)} | ${r.latency.count} | ${r.endedStreams} |`;
+  const lines = [
+    "## Server streaming: `SubscribeSnapshots`",
+    "",
+    `Every subscriber asks for all ${streaming.symbolsPerStream} symbols; the feed runs inside the server process and ` +
+      "stamps each tick with its publish time on the system's monotonic clock, which receivers read too. " +
+      "The lean client is raw node:http2 that counts messages by their gRPC length prefixes and decodes one in 16 (all of them in the paced run), " +
+      "spread over several processes, so its figures are the server's.",
+    "",
+    "Feed as fast as it can (the latency is mostly time queued behind the backlog; slow streams are conflated, so delivered can be below published × subscribers):",
+    "",
+    ...header,
+    ...streaming.throughput.map(row),
+    "",
+    `Ratios of delivered msg/s: ${ratios(streaming.ratios)}.`,
+    "",
+    `Feed paced at ${streaming.pacedTicksPerSecond} ticks/s (push latency without saturation):`,
+    "",
+    ...header,
+    ...streaming.paced.map(row),
+    "",
+    "With a real client (connect-node's gRPC transport, a `for await` loop per stream, every message decoded), feed as fast as it can:",
+    "",
+    ...header,
+    ...streaming.realClient.map(row),
+    "",
+    "Memory per idle stream (each stream subscribed to one symbol and holding its first snapshot; after a full GC):",
+    "",
+    "| Peer | open streams | RSS per stream | heap per stream | RSS before → after | heap before → after |",
+    "|------|-------------:|---------------:|----------------:|-------------------:|--------------------:|",
+    ...streaming.idleMemory.map(
+      (m) =>
+        `| ${m.peer} | ${m.streams} | ${kib(m.rssBytesPerStream)} | ${kib(m.heapBytesPerStream)} | ` +
+        `${mib(m.before.rss)} → ${mib(m.after.rss)} | ${mib(m.before.heapUsed)} → ${mib(m.after.heapUsed)} |`,
+    ),
+    "",
+  ];
+  return lines;
+}
+
+function kib(bytes: number): string {
+  return `${fmt(bytes / 1024, 1)} KiB`;
+}
+
+function mib(bytes: number): string {
+  return `${fmt(bytes / 2 ** 20, 0)} MiB`;
 }
 
 function latencyRow(name: string, l: { count: number; p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number }): string {

@@ -42,8 +42,7 @@ export async function seedSuite(settings: BenchSettings, log: (line: string) => 
     log(`seed: ${settings.iterations} calls per latency figure, REST routes ${rest ? "present" : "absent (Connect JSON stands in)"}`);
     const client = await startChild("clients/seed-client.ts");
     try {
-      const updates = settings.quick ? 30 : 100;
-      const { id: _id, type: _type, ...results } = await client.request("run", { port, iterations: settings.iterations, updates, rest });
+      const { id: _id, type: _type, ...results } = await client.request("run", { port, iterations: settings.iterations, updates: settings.updates, rest });
       log("seed: done");
       return results as unknown as SeedResults;
     } finally {

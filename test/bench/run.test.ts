@@ -8,10 +8,19 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 const runScript = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
+const TINY = [
+  "--duration", "1", "--warmup", "0", "--iterations", "20", "--updates", "5",
+  "--subscribers", "1,3", "--idle-streams", "30", "--client-processes", "2",
+];
 
-// Runs the real bench with tiny settings: it proves the suite still runs and
-// writes well-formed results. It asserts no speed: the figures of a second
-// of load on a shared machine mean nothing.
+function assertLatency(latency: Record<string, number>, what: string) {
+  assert.ok(latency.count > 0, `${what}: no samples`);
+  assert.ok(Number.isFinite(latency.p50Ms) && latency.p50Ms <= latency.p99Ms, `${what}: p50 ${latency.p50Ms}, p99 ${latency.p99Ms}`);
+}
+
+// Runs the real bench with tiny settings: it proves every suite still runs
+// and writes well-formed results. It asserts no speed: the figures of a
+// second of load on a shared machine mean nothing.
 describe("npm run bench (tiny settings)", () => {
   let outDir: string;
   let results: Record<string, any>;
@@ -20,9 +29,7 @@ describe("npm run bench (tiny settings)", () => {
 
   before(async () => {
     outDir = await mkdtemp(join(tmpdir(), "bench-smoke-"));
-    await promisify(execFile)(process.execPath, ["--import", "tsx", runScript, "unary", "--duration", "1", "--warmup", "0", "--out", outDir], {
-      timeout: 120_000,
-    });
+    await promisify(execFile)(process.execPath, ["--import", "tsx", runScript, ...TINY, "--out", outDir], { timeout: 240_000 });
     results = JSON.parse(await readFile(join(outDir, "latest.json"), "utf8"));
     report = await readFile(join(outDir, "report.md"), "utf8");
     chart = await readFile(join(outDir, "chart.svg"), "utf8");
@@ -36,6 +43,7 @@ describe("npm run bench (tiny settings)", () => {
     assert.equal(results.machine.node, process.version);
     assert.ok(results.machine.cores >= 1);
     assert.ok(!Number.isNaN(Date.parse(results.machine.date)));
+    assert.deepEqual(results.settings.suites, ["unary", "rest", "seed", "streaming"]);
   });
 
   it("measures every gRPC peer with h2load, loaded and one in flight, without failed calls", () => {
@@ -49,16 +57,67 @@ describe("npm run bench (tiny settings)", () => {
         assert.ok(run.succeeded > 0, `${peer.peer} answered no call`);
         assert.equal(run.failed, 0);
         assert.ok(Number.isFinite(run.requestsPerSecond));
-        assert.ok(run.latency.p50Ms <= run.latency.p99Ms);
+        assertLatency(run.latency, peer.peer);
       }
     }
     assert.ok(Number.isFinite(results.unary.ratios["gateway/grpc-js"]));
   });
 
-  it("writes a markdown report with the table and an SVG chart", () => {
-    assert.match(report, /## gRPC unary/);
+  it("measures JSON over HTTP/1.1 on the gateway and a plain Fastify route with wrk", () => {
+    const targets = results.rest.targets.map((t: { target: string }) => t.target);
+    assert.ok(targets.includes("gateway-connect-json"));
+    assert.ok(targets.includes("fastify"));
+    assert.equal(targets.includes("gateway-rest"), results.rest.gatewayRest);
+    for (const target of results.rest.targets) {
+      assert.equal(target.loaded.tool, "wrk");
+      assert.ok(target.loaded.succeeded > 0 && target.single.succeeded > 0, `${target.target} answered no call`);
+      assert.equal(target.loaded.failed + target.single.failed, 0);
+    }
+  });
+
+  it("measures every row of the migration guide's table", () => {
+    const seed = results.seed;
+    assertLatency(seed.getSnapshot.grpc, "gRPC GetSnapshot");
+    assertLatency(seed.getSnapshot.connectJson, "Connect JSON GetSnapshot");
+    for (const key of ["grpcOneCall", "connectJsonOneCall", "restSequential", "restConcurrent"]) assertLatency(seed.batch[key], key);
+    assert.equal(seed.streaming.push.count, 5);
+    assert.equal(seed.streaming.poll.count, 5);
+    for (const response of ["snapshot", "batch100"]) {
+      for (const encoding of ["json", "protobuf"]) {
+        const sizes = seed.payload[response][encoding];
+        assert.ok(sizes.bytes > 0 && sizes.gzipBytes > 0, `${response} ${encoding}`);
+      }
+    }
+  });
+
+  it("measures streams on both peers: throughput, paced latency, a real client and idle memory", () => {
+    const s = results.streaming;
+    for (const peer of ["gateway", "grpc-js"]) {
+      assert.deepEqual(
+        s.throughput.filter((r: { peer: string }) => r.peer === peer).map((r: { subscribers: number }) => r.subscribers),
+        [1, 3],
+      );
+      const runs = [...s.throughput, ...s.paced, ...s.realClient].filter((r: { peer: string }) => r.peer === peer);
+      assert.equal(runs.length, 4);
+      for (const run of runs) {
+        assert.ok(run.deliveredPerSecond > 0, `${peer} ${run.client} delivered nothing`);
+        assert.equal(run.endedStreams, 0);
+        assertLatency(run.latency, `${peer} ${run.client} ${run.subscribers}`);
+      }
+      const memory = s.idleMemory.find((m: { peer: string }) => m.peer === peer);
+      assert.equal(memory.streams, 30);
+      assert.ok(Number.isFinite(memory.rssBytesPerStream) && Number.isFinite(memory.heapBytesPerStream));
+    }
+  });
+
+  it("writes a markdown report with every section and an SVG chart", () => {
+    for (const heading of ["## The migration guide's table, measured", "## gRPC unary", "## JSON over HTTP/1.1", "## Server streaming"]) {
+      assert.ok(report.includes(heading), `no "${heading}" in the report`);
+    }
+    assert.match(report, /\| Get Snapshot \| [\d.]+ ms \(guide: 10ms\) \|/);
     assert.match(report, /\| gateway \(connect-fastify, one port\) \| [\d,]+ \|/);
     assert.match(chart, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    assert.match(chart, /<rect x="\d+" y="\d+" width="\d+"/);
+    const bars = results.unary.peers.length + results.rest.targets.length + 6 + results.streaming.throughput.length + results.streaming.idleMemory.length;
+    assert.equal(chart.match(/<rect x=/g)?.length, bars);
   });
 });
