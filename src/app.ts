@@ -97,7 +97,12 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   app.decorate("services", services);
   setUpAuth(app, services, config.auth);
 
-  const { health } = registerOperations(app, { services, store: market.store, metrics });
+  const { health } = registerOperations(app, {
+    services,
+    store: market.store,
+    metrics,
+    reflection: config.reflection,
+  });
   app.decorate("health", health);
 
   await app.register(fastifyConnectPlugin, {

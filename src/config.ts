@@ -24,6 +24,8 @@ export interface GatewayConfig {
   /** Shared Redis store when set; the in-memory store otherwise. */
   redis: { url: string; keyPrefix: string } | undefined;
   streamsOnStoreLoss: StoreLossPolicy;
+  /** Whether grpc.reflection (v1 and v1alpha) is served. */
+  reflection: boolean;
 }
 
 /**
@@ -80,6 +82,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     },
     redis: redisConfig(env),
     streamsOnStoreLoss: oneOf(env, "STREAMS_ON_STORE_LOSS", "keep", ["keep", "close"]),
+    reflection: oneOf(env, "REFLECTION", "on", ["on", "off"]) === "on",
   };
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { createHealthService } from "../services/health-service.js";
+import { reflectionRegistrations } from "../services/reflection-service.js";
 import { createCallObserver } from "./call-observer.js";
 import { registration, type GatewayServices } from "./gateway-services.js";
 import type { GatewayMetrics } from "./gateway-metrics.js";
@@ -18,6 +19,8 @@ export interface OperationsOptions {
   store: StoreHealth;
   /** Where calls are counted. */
   metrics: GatewayMetrics;
+  /** Whether to serve grpc.reflection. Default true. */
+  reflection?: boolean;
 }
 
 /**
@@ -29,13 +32,16 @@ export interface Operations {
 
 /**
  * registerOperations adds what operators point their tools at: gRPC health
- * and the HTTP probes, the call observer (metrics and one log line per call,
+ * and the HTTP probes, server reflection, the call observer (metrics and one log line per call,
  * first in the interceptor chain so every lane and protocol passes it), the
  * Prometheus endpoint and request ids. Call it once every service is in the
  * list, before the lanes that serve them are registered.
  */
 export function registerOperations(app: FastifyInstance, options: OperationsOptions): Operations {
   const { services, metrics } = options;
+  if (options.reflection ?? true) {
+    services.registrations.push(...reflectionRegistrations(() => services.registrations.map((r) => r.service)));
+  }
   const health = new HealthMonitor(options.store, [Health.typeName, ...services.registrations.map((r) => r.service.typeName)]);
   services.registrations.push(registration(Health, createHealthService(health)));
   metrics.addMethods(services.registrations.flatMap((r) => r.service.methods));
