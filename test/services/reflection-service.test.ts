@@ -2,14 +2,13 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   ServerReflection,
   ServerReflectionRequestSchema,
-  type ServerReflectionRequest,
   type ServerReflectionResponse,
 } from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
@@ -59,7 +58,7 @@ describe("server reflection", () => {
   });
 
   describe("answered directly", () => {
-    const ask = async (...requests: Array<ServerReflectionRequest["messageRequest"]>): Promise<ServerReflectionResponse[]> => {
+    const ask = async (...requests: Array<MessageInitShape<typeof ServerReflectionRequestSchema>["messageRequest"]>): Promise<ServerReflectionResponse[]> => {
       const client = createClient(ServerReflection, createGrpcTransport({ baseUrl: gateway.baseUrl }));
       const replies: ServerReflectionResponse[] = [];
       async function* input() {
