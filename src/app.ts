@@ -1,5 +1,5 @@
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
-import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
+import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import type * as http from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { GatewayConfig } from "./config.js";
@@ -19,7 +19,8 @@ import { GatewayMetrics } from "./server/gateway-metrics.js";
 import type { HealthMonitor } from "./server/health-monitor.js";
 import { registerOperations } from "./server/operations.js";
 import { RequestLogController } from "./server/request-log.js";
-import { createOnePortServer, type RequestHandler } from "./server/one-port-server.js";
+import { installGrpcLane } from "./server/grpc-lane/grpc-lane.js";
+import { createOnePortServer, type OnePortServer, type RequestHandler } from "./server/one-port-server.js";
 import { createMarketDataService } from "./services/market-data-service.js";
 import { createMarketFeedService } from "./services/market-feed-service.js";
 
@@ -31,6 +32,8 @@ export interface AppOptions {
   store?: SnapshotStore;
   /** Fastify logger setting. Default: pino at the configured level. */
   logger?: boolean;
+  /** Interceptors of the embedding application, outermost, on every protocol. Default none. */
+  interceptors?: Interceptor[];
 }
 
 declare module "fastify" {
@@ -92,7 +95,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       registration(MarketDataService, createMarketDataService(market, { maxSymbolsPerCall: config.maxSymbolsPerCall })),
       registration(MarketFeedService, createMarketFeedService(market)),
     ],
-    interceptors: [],
+    interceptors: [...(options.interceptors ?? [])],
   };
   app.decorate("services", services);
   setUpAuth(app, services, config.auth);
@@ -113,6 +116,15 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     },
   });
   await app.register(restPlugin);
+
+  if (config.grpcLane) {
+    // Installed when every plugin has added its interceptors.
+    app.addHook("onReady", async () => {
+      installGrpcLane((app.server as unknown as OnePortServer).http2, services.registrations, {
+        interceptors: services.interceptors,
+      });
+    });
+  }
 
   app.addHook("onClose", async () => {
     simulator?.stop();

@@ -26,6 +26,8 @@ export interface GatewayConfig {
   streamsOnStoreLoss: StoreLossPolicy;
   /** Whether grpc.reflection (v1 and v1alpha) is served. */
   reflection: boolean;
+  /** Serve application/grpc unary and server-streaming calls on the lean lane. */
+  grpcLane: boolean;
 }
 
 /**
@@ -83,6 +85,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     redis: redisConfig(env),
     streamsOnStoreLoss: oneOf(env, "STREAMS_ON_STORE_LOSS", "keep", ["keep", "close"]),
     reflection: oneOf(env, "REFLECTION", "on", ["on", "off"]) === "on",
+    grpcLane: oneOf(env, "GRPC_LANE", "on", ["on", "off"]) === "on",
   };
 }
 

@@ -21,15 +21,15 @@ import {
 } from "../../src/gen/stockify/v1/market_feed_service_pb.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { grpcJsMethod, grpcJsUnary } from "../support/grpc-js-client.js";
-import { waitFor } from "../support/transports.js";
+import { GATEWAY_LANES, waitFor } from "../support/transports.js";
 
 const run = promisify(execFile);
 
-describe("an independent gRPC client (@grpc/grpc-js)", () => {
+for (const lane of GATEWAY_LANES) describe(`an independent gRPC client (@grpc/grpc-js), ${lane.name}`, () => {
   let gateway: TestGateway;
   let client: grpc.Client;
   before(async () => {
-    gateway = await startGateway();
+    gateway = await startGateway(lane.env);
     client = new grpc.Client(`127.0.0.1:${gateway.port}`, grpc.credentials.createInsecure());
   });
   after(async () => {

@@ -9,8 +9,8 @@ import {
   type StreamMarketDataResponse,
 } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
-import { TRANSPORTS, waitFor } from "../support/transports.js";
 import { expectCode } from "../support/expect-code.js";
+import { GATEWAY_LANES, waitFor } from "../support/transports.js";
 
 /** A request stream the test feeds while the call runs. */
 function requestQueue() {
@@ -36,14 +36,14 @@ function requestQueue() {
   };
 }
 
-describe("MarketDataService", () => {
+for (const lane of GATEWAY_LANES) describe(`MarketDataService (${lane.name})`, () => {
   let gateway: TestGateway;
   before(async () => {
-    gateway = await startGateway({ MAX_SYMBOLS_PER_CALL: "5" });
+    gateway = await startGateway({ MAX_SYMBOLS_PER_CALL: "5", ...lane.env });
   });
   after(() => gateway.close());
 
-  for (const transport of TRANSPORTS) {
+  for (const transport of lane.transports) {
     describe(`over ${transport.name}`, () => {
       let client: Client<typeof MarketDataService>;
       before(() => {

@@ -5,16 +5,16 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { MarketFeedService, StreamTicksRequestSchema } from "../../src/gen/stockify/v1/market_feed_service_pb.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
-import { TRANSPORTS } from "../support/transports.js";
+import { GATEWAY_LANES } from "../support/transports.js";
 
-describe("MarketFeedService", () => {
+for (const lane of GATEWAY_LANES) describe(`MarketFeedService (${lane.name})`, () => {
   let gateway: TestGateway;
   before(async () => {
-    gateway = await startGateway();
+    gateway = await startGateway(lane.env);
   });
   after(() => gateway.close());
 
-  for (const [index, transport] of TRANSPORTS.entries()) {
+  for (const [index, transport] of lane.transports.entries()) {
     describe(`over ${transport.name}`, () => {
       // Each transport writes its own symbols, so the checks do not depend on order.
       const newSymbol = 50_000 + index;

@@ -49,6 +49,30 @@ export const TRANSPORTS: TransportCase[] = [
 ];
 
 /**
+ * GatewayLane is a gateway configuration that serves gRPC on one of its two
+ * lanes, with the transports that configuration is tested with.
+ */
+export interface GatewayLane {
+  name: string;
+  env: Record<string, string>;
+  transports: TransportCase[];
+}
+
+/**
+ * GATEWAY_LANES: every transport against the default gateway (gRPC on the
+ * lean lane), and gRPC again with the lean lane off (Connect's handler), so
+ * both lanes pass the same tests.
+ */
+export const GATEWAY_LANES: GatewayLane[] = [
+  { name: "gRPC on the lean lane", env: {}, transports: TRANSPORTS },
+  {
+    name: "gRPC on Connect's handler",
+    env: { GRPC_LANE: "off" },
+    transports: TRANSPORTS.filter((t) => t.name.startsWith("gRPC over")),
+  },
+];
+
+/**
  * waitFor polls a condition until it holds or the time runs out.
  */
 export async function waitFor(condition: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {

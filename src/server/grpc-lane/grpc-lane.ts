@@ -1,0 +1,397 @@
+import { create, fromBinary, isMessage, type DescMessage, type DescMethod, type Message } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createServiceImplSpec,
+  type Interceptor,
+  type MethodImplSpec,
+  type StreamRequest,
+  type StreamResponse,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { compressionNegotiate, createAsyncIterable, type Compression } from "@connectrpc/connect/protocol";
+import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import type * as http2 from "node:http2";
+import type { ServiceRegistration } from "../gateway-services.js";
+import { framedMessage } from "./frame-cache.js";
+import { COMPRESSED_FLAG, FRAME_PREFIX_BYTES, frameMessage, headersObject, OK_TRAILERS, parseSingleFrame, statusTrailers } from "./grpc-frames.js";
+import { LaneContext } from "./lane-context.js";
+import { StreamWriter } from "./stream-writer.js";
+
+/**
+ * GrpcLaneOptions configure the gRPC lane; they mirror the options of
+ * Connect's handlers so that both lanes behave alike.
+ */
+export interface GrpcLaneOptions {
+  /** Interceptors every call passes through, outermost first. Default none. */
+  interceptors?: readonly Interceptor[];
+  /** Compressions accepted and offered. Default gzip and br, as connect-node. */
+  acceptCompression?: readonly Compression[];
+  /** Smallest response message worth compressing. Default 1024 bytes. */
+  compressMinBytes?: number;
+  /** Largest request message accepted. Default 4 GiB - 1. */
+  readMaxBytes?: number;
+  /** Largest response message sent. Default 4 GiB - 1. */
+  writeMaxBytes?: number;
+  /** Longest deadline a client may ask for. Default unlimited. */
+  maxTimeoutMs?: number;
+  /** Ends every open call when aborted (graceful shutdown). Default none. */
+  shutdownSignal?: AbortSignal;
+}
+
+type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
+type AnyFn = (req: UnaryRequest | StreamRequest) => Promise<UnaryResponse | StreamResponse>;
+
+interface LaneMethod {
+  readonly spec: MethodImplSpec;
+  readonly url: string;
+  readonly next: AnyFn;
+}
+
+const laneContextKey = Symbol("laneContext");
+type WithContext = { [laneContextKey]: LaneContext };
+
+const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = Object.freeze({
+  ":status": 200,
+  "content-type": "application/grpc+proto",
+});
+
+/**
+ * GrpcLane is installed on an HTTP/2 server; uninstall gives every stream
+ * back to the server's own request handling.
+ */
+export interface GrpcLane {
+  uninstall(): void;
+}
+
+/**
+ * installGrpcLane puts a lean gRPC lane in front of an HTTP/2 server's
+ * request handling: `application/grpc` (protobuf) unary and
+ * server-streaming calls of the registered services are decoded, run
+ * through the same interceptors and implementations, and answered straight
+ * on the HTTP/2 stream; every other stream (Connect, gRPC-Web, JSON, client
+ * and bidi streams, anything unusual) goes on to the server's request
+ * handler (Fastify, with connect-fastify) as before.
+ *
+ * Connect's generic handler pipeline (async iterables, per-call abort
+ * controllers, header conversions) costs several times the work of the
+ * call itself; this lane does the same work with none of that.
+ */
+export function installGrpcLane(
+  server: http2.Http2Server | http2.Http2SecureServer,
+  registrations: readonly ServiceRegistration[],
+  options: GrpcLaneOptions = {},
+): GrpcLane {
+  const interceptors = options.interceptors ?? [];
+  const acceptCompression = options.acceptCompression ?? [compressionGzip, compressionBrotli];
+  const compressMinBytes = options.compressMinBytes ?? 1024;
+  const readMaxBytes = options.readMaxBytes ?? 0xffffffff;
+  const writeMaxBytes = options.writeMaxBytes ?? 0xffffffff;
+  const maxTimeoutMs = options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER;
+
+  const methods = new Map<string, LaneMethod>();
+  for (const { service, implementation } of registrations) {
+    const serviceSpec = createServiceImplSpec(service, implementation as never);
+    for (const spec of Object.values(serviceSpec.methods)) {
+      if (spec.kind !== "unary" && spec.kind !== "server_streaming") continue;
+      const url = `/${service.typeName}/${spec.method.name}`;
+      methods.set(url, { spec, url, next: compose(spec, interceptors) });
+    }
+  }
+
+  // The server's own listener turns streams into compat requests for its
+  // 'request' handler; the lane goes first and passes on what it does not take.
+  const passOn = server.listeners("stream") as StreamListener[];
+  server.removeAllListeners("stream");
+  const onStream: StreamListener = function (this: unknown, stream, headers, flags, rawHeaders) {
+    const method = methods.get(headers[":path"] ?? "");
+    if (method !== undefined && headers[":method"] === "POST" && isGrpcProto(headers["content-type"]) && !isWebSocketish(headers)) {
+      const encoding = headers["grpc-encoding"];
+      const compression = compressionNegotiate(
+        acceptCompression as Compression[],
+        typeof encoding === "string" ? encoding : null,
+        headerValue(headers["grpc-accept-encoding"]),
+        "grpc-accept-encoding",
+      );
+      // Unknown encodings get Connect's standard answer on the other lane.
+      if (compression.error === undefined) {
+        serve(method, stream, headers, compression.request, compression.response);
+        return;
+      }
+    }
+    for (const listener of passOn) listener.call(this, stream, headers, flags, rawHeaders);
+  };
+  server.on("stream", onStream);
+
+  function serve(
+    method: LaneMethod,
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    requestCompression: Compression | null,
+    responseCompression: Compression | null,
+  ): void {
+    // An 'error' with no listener would take the process down; the call's
+    // own 'close' handling is what matters.
+    stream.on("error", ignore);
+    const timeout = parseTimeout(headerValue(headers["grpc-timeout"]), maxTimeoutMs);
+    const context: LaneContext = new LaneContext(
+      method.spec.method.parent,
+      method.spec.method,
+      method.url,
+      headers,
+      timeout.error ? undefined : timeout.timeoutMs,
+      // The client stops waiting at its deadline: say so at once rather
+      // than when a slow implementation gets round to returning.
+      (error) => fail(stream, context, error),
+    );
+    stream.once("close", () => {
+      if (!context.aborted) context.abort(new ConnectError("the operation was aborted", Code.Canceled));
+    });
+    if (timeout.error !== undefined) return fail(stream, context, timeout.error);
+
+    let body: Buffer | undefined;
+    let parts: Buffer[] | undefined;
+    let received = 0;
+    let rejected = false;
+    stream.on("data", (chunk: Buffer) => {
+      if (rejected) return;
+      received += chunk.length;
+      if (received > readMaxBytes + FRAME_PREFIX_BYTES) {
+        rejected = true;
+        fail(stream, context, new ConnectError(`message size is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted));
+        return;
+      }
+      if (body === undefined) body = chunk;
+      else (parts ??= [body]).push(chunk);
+    });
+    stream.once("end", () => {
+      if (rejected) return;
+      const all = parts !== undefined ? Buffer.concat(parts) : (body ?? Buffer.alloc(0));
+      run(method, stream, context, all, requestCompression, responseCompression).catch((error: unknown) => fail(stream, context, error));
+    });
+  }
+
+  async function run(
+    method: LaneMethod,
+    stream: http2.ServerHttp2Stream,
+    context: LaneContext,
+    body: Buffer,
+    requestCompression: Compression | null,
+    responseCompression: Compression | null,
+  ): Promise<void> {
+    const spec = method.spec;
+    const frame = parseSingleFrame(body, readMaxBytes, spec.kind === "unary" ? "unary" : "server-streaming");
+    let bytes = frame.bytes;
+    if (frame.compressed) {
+      if (requestCompression === null) {
+        throw new ConnectError("protocol error: received compressed message without grpc-encoding", Code.Internal);
+      }
+      bytes = await requestCompression.decompress(bytes, readMaxBytes);
+    }
+    const input = parse(spec.method.input, bytes);
+
+    if (spec.kind === "unary") {
+      const request = laneRequest<UnaryRequest>(method, context, false, input);
+      const response = (await method.next(request)) as UnaryResponse;
+      context.done();
+      if (stream.destroyed || context.answered) return;
+      context.answered = true;
+      const out = await encode(spec.method.output, response.message, responseCompression);
+      respond(stream, context, response, responseCompression);
+      const trailers = trailersOf(context, response);
+      stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+      stream.end(out);
+      return;
+    }
+
+    const request = laneRequest<StreamRequest>(method, context, true, createAsyncIterable([input]));
+    const response = (await method.next(request)) as StreamResponse;
+    const writer = new StreamWriter(stream);
+    let headersSent = false;
+    for await (const message of response.message) {
+      if (stream.destroyed || context.answered) break;
+      if (!headersSent) {
+        respond(stream, context, response, responseCompression);
+        headersSent = true;
+      }
+      const out = await encode(spec.method.output, message, responseCompression);
+      await writer.write(out);
+    }
+    context.done();
+    if (stream.destroyed || context.answered) return;
+    context.answered = true;
+    if (!headersSent) respond(stream, context, response, responseCompression);
+    const trailers = trailersOf(context, response);
+    await writer.flush();
+    if (stream.destroyed) return;
+    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    stream.end();
+  }
+
+  async function encode(schema: DescMessage, message: unknown, compression: Compression | null): Promise<Buffer> {
+    const frame = framedMessage(schema, normalize(schema, message) as never);
+    const size = frame.length - FRAME_PREFIX_BYTES;
+    if (size > writeMaxBytes) throw writeLimit(size);
+    if (compression === null || size < compressMinBytes) return frame;
+    return frameMessage(await compression.compress(frame.subarray(FRAME_PREFIX_BYTES)), COMPRESSED_FLAG);
+  }
+
+  function writeLimit(size: number): ConnectError {
+    return new ConnectError(`message size ${size} is larger than configured writeMaxBytes ${writeMaxBytes}`, Code.ResourceExhausted);
+  }
+
+  return {
+    uninstall() {
+      server.off("stream", onStream);
+      for (const listener of passOn) server.on("stream", listener);
+    },
+  };
+}
+
+function compose(spec: MethodImplSpec, interceptors: readonly Interceptor[]): AnyFn {
+  const method = spec.method;
+  let next: AnyFn;
+  if (spec.kind === "unary") {
+    next = async (req) => {
+      const context = contextOf(req);
+      const output = await spec.impl(req.message as never, context);
+      return laneResponse<UnaryResponse>(method, context, false, normalize(method.output, output));
+    };
+  } else if (spec.kind === "server_streaming") {
+    next = async (req) => {
+      const context = contextOf(req);
+      const input = await single(req.message as AsyncIterable<unknown>);
+      const output = spec.impl(input as never, context);
+      return laneResponse<StreamResponse>(method, context, true, output);
+    };
+  } else {
+    throw new Error(`the gRPC lane does not serve ${spec.kind} methods`);
+  }
+  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as AnyFn;
+  return next;
+}
+
+// An interceptor may hand on a request with other headers or values; the
+// implementation must see those, as it does on Connect's lane.
+function contextOf(req: UnaryRequest | StreamRequest): LaneContext {
+  const context = (req as unknown as WithContext)[laneContextKey];
+  if (req.header !== context.requestHeader) context.requestHeader = req.header;
+  return context;
+}
+
+function laneRequest<R extends UnaryRequest | StreamRequest>(method: LaneMethod, context: LaneContext, stream: R["stream"], message: R["message"]): R {
+  return {
+    [laneContextKey]: context,
+    stream,
+    service: method.spec.method.parent,
+    method: method.spec.method,
+    requestMethod: "POST",
+    url: method.url,
+    contextValues: context.values,
+    message,
+    get signal() {
+      return context.signal;
+    },
+    get header() {
+      return context.requestHeader;
+    },
+  } as unknown as R;
+}
+
+function laneResponse<R extends UnaryResponse | StreamResponse>(method: DescMethod, context: LaneContext, stream: R["stream"], message: unknown): R {
+  return {
+    stream,
+    service: method.parent,
+    method,
+    message,
+    get header() {
+      return context.responseHeader;
+    },
+    get trailer() {
+      return context.responseTrailer;
+    },
+  } as unknown as R;
+}
+
+// Only metadata that someone set costs a conversion.
+function respond(
+  stream: http2.ServerHttp2Stream,
+  context: LaneContext,
+  response: UnaryResponse | StreamResponse,
+  compression: Compression | null,
+): void {
+  const header = responseHeaderOf(context, response);
+  let out = RESPONSE_HEADERS;
+  if (header !== undefined || compression !== null) {
+    out = { ...RESPONSE_HEADERS };
+    if (header !== undefined) headersObject(header, out);
+    if (compression !== null) out["grpc-encoding"] = compression.name;
+  }
+  stream.respond(out, { waitForTrailers: true });
+}
+
+function responseHeaderOf(context: LaneContext, response: UnaryResponse | StreamResponse): Headers | undefined {
+  const own = Object.getOwnPropertyDescriptor(response, "header")?.get === undefined;
+  if (own) return response.header;
+  return context.responseHeaderIfAny;
+}
+
+function trailersOf(context: LaneContext, response: UnaryResponse | StreamResponse): http2.OutgoingHttpHeaders {
+  const own = Object.getOwnPropertyDescriptor(response, "trailer")?.get === undefined;
+  const trailer = own ? response.trailer : context.trailerIfAny;
+  if (trailer === undefined) return OK_TRAILERS;
+  const out = headersObject(trailer);
+  out["grpc-status"] = "0";
+  return out;
+}
+
+function fail(stream: http2.ServerHttp2Stream, context: LaneContext, error: unknown): void {
+  context.abort(error);
+  if (context.answered || stream.destroyed) return;
+  context.answered = true;
+  const trailers = statusTrailers(error, context.trailerIfAny);
+  if (!stream.headersSent) {
+    // Trailers-only: the status goes in the one HEADERS frame.
+    stream.respond({ ...RESPONSE_HEADERS, ...trailers }, { endStream: true });
+  } else if (stream.writable) {
+    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    stream.end();
+  } else {
+    stream.close();
+  }
+}
+
+function parse(schema: DescMessage, bytes: Uint8Array): Message {
+  try {
+    return fromBinary(schema, bytes);
+  } catch (error) {
+    // gRPC servers answer INTERNAL to a request they cannot decode; Connect's words.
+    throw new ConnectError(`parse binary: ${error instanceof Error ? error.message : String(error)}`, Code.Internal);
+  }
+}
+
+function normalize(schema: DescMessage, message: unknown): unknown {
+  return isMessage(message, schema) ? message : create(schema, message as never);
+}
+
+async function single(messages: AsyncIterable<unknown>): Promise<unknown> {
+  for await (const message of messages) return message;
+  throw new ConnectError("protocol error: missing input message for server-streaming method", Code.Unimplemented);
+}
+
+function isGrpcProto(contentType: string | undefined): boolean {
+  return contentType === "application/grpc" || contentType === "application/grpc+proto";
+}
+
+function isWebSocketish(headers: http2.IncomingHttpHeaders): boolean {
+  return headers[":protocol"] !== undefined;
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(",") : value;
+}
+
+function ignore(): void {}
