@@ -1,5 +1,6 @@
 import { Code, ConnectError, createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
 import { Http2SessionManager, compressionBrotli, compressionGzip, createGrpcTransport } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { MarketDataService } from "../gen/stockify/v1/market_data_service_pb.js";
 import type { Snapshot, SymbolInfo } from "../gen/stockify/v1/snapshot_pb.js";
 import { createBearerTokenInterceptor } from "./bearer-token.js";
@@ -8,6 +9,11 @@ import { MarketDataStream, type MarketDataStreamOptions } from "./market-data-st
 import { reconnecting, type StreamOptions } from "./reconnecting-stream.js";
 import { createRetryInterceptor } from "./retry-interceptor.js";
 import { SequenceTracker } from "./sequence-tracker.js";
+
+/**
+ * HealthStatus is a grpc.health.v1 serving status, by name.
+ */
+export type HealthStatus = keyof typeof HealthCheckResponse_ServingStatus;
 
 /**
  * MarketDataClient is the typed way for a TypeScript service to read the
@@ -26,6 +32,7 @@ export class MarketDataClient implements AsyncDisposable {
   readonly options: Readonly<ResolvedClientOptions>;
   readonly #session: Http2SessionManager;
   readonly #rpc: Client<typeof MarketDataService>;
+  readonly #health: Client<typeof Health>;
   readonly #closing = new AbortController();
 
   constructor(options: MarketDataClientOptions = {}) {
@@ -50,6 +57,7 @@ export class MarketDataClient implements AsyncDisposable {
       sendCompression: compression === "gzip" ? compressionGzip : compression === "br" ? compressionBrotli : undefined,
     });
     this.#rpc = createClient(MarketDataService, transport);
+    this.#health = createClient(Health, transport);
   }
 
   /**
@@ -141,6 +149,16 @@ export class MarketDataClient implements AsyncDisposable {
       this.options.retry,
       { ...options, signal: this.#streamSignal(options.signal) },
     );
+  }
+
+  /**
+   * checkHealth asks the standard grpc.health.v1 service whether the gateway
+   * (`""`, the default) or one of its services takes traffic; NOT_FOUND for
+   * a service it does not serve.
+   */
+  async checkHealth(service = "", options?: CallOptions): Promise<HealthStatus> {
+    const { status } = await this.#health.check({ service }, this.#unary(options));
+    return (HealthCheckResponse_ServingStatus[status] ?? "UNKNOWN") as HealthStatus;
   }
 
   /** close ends every stream of the client and closes its connection. */

@@ -79,6 +79,14 @@ describe("MarketDataClient", () => {
     );
   });
 
+  it("checks the gateway's health over grpc.health.v1", async () => {
+    const { baseUrl } = await gateway();
+    const c = client({ baseUrl });
+    assert.equal(await c.checkHealth(), "SERVING");
+    assert.equal(await c.checkHealth("stockify.v1.MarketDataService"), "SERVING");
+    await assert.rejects(c.checkHealth("no.such.Service"), (error) => codeOf(error) === Code.NotFound);
+  });
+
   it("reports an unknown symbol as NOT_FOUND and does not retry it", async () => {
     const { baseUrl } = await gateway();
     const retries: RetryEvent[] = [];

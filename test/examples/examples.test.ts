@@ -36,6 +36,10 @@ describe("examples", () => {
     assert.match(output, /unsubscribed 13, now streaming 25, 27/);
   });
 
+  it("health-check reports a serving gateway", async () => {
+    assert.match(await example("health-check"), /gateway: SERVING\nstockify.v1.MarketDataService: SERVING/);
+  });
+
   it("batch reads every symbol in one call", async () => {
     assert.match(await example("batch"), /13 snapshots in one call/);
   });
