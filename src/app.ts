@@ -13,6 +13,7 @@ import { MarketSimulator } from "./market/simulator.js";
 import type { SnapshotStore } from "./market/snapshot-store.js";
 import { restPlugin } from "./rest/rest-plugin.js";
 import { setUpAuth } from "./server/auth.js";
+import { dashboardPlugin } from "./server/dashboard-plugin.js";
 import { registration, type GatewayServices } from "./server/gateway-services.js";
 import { callLoggerKey } from "./server/call-observer.js";
 import { GatewayMetrics } from "./server/gateway-metrics.js";
@@ -116,6 +117,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     },
   });
   await app.register(restPlugin);
+  if (config.dashboard) await app.register(dashboardPlugin);
 
   if (config.grpcLane) {
     // Installed when every plugin has added its interceptors.

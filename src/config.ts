@@ -20,6 +20,8 @@ export interface GatewayConfig {
   slowConsumerPolicy: OverflowPolicy;
   heartbeatMs: number;
   firstByteTimeoutMs: number;
+  /** Serve the live browser dashboard at `/`. */
+  dashboard: boolean;
   auth: AuthConfig;
   /** Shared Redis store when set; the in-memory store otherwise. */
   redis: { url: string; keyPrefix: string } | undefined;
@@ -77,6 +79,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     slowConsumerPolicy: oneOf(env, "SLOW_CONSUMER_POLICY", "conflate", ["conflate", "close"]),
     heartbeatMs: integer(env, "HEARTBEAT_INTERVAL_MS", 15_000, 0, 3_600_000),
     firstByteTimeoutMs: integer(env, "FIRST_BYTE_TIMEOUT_MS", 10_000, 1, 3_600_000),
+    dashboard: oneOf(env, "DASHBOARD", "on", ["on", "off"]) === "on",
     auth: {
       tokens: bearerTokens(env),
       openServices: list(env, "AUTH_OPEN_SERVICES", DEFAULT_OPEN_SERVICES),

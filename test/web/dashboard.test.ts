@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { after, before, describe, it } from "node:test";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { SEED_TICKS, startGateway, type TestGateway } from "../support/gateway.js";
+import { waitFor } from "../support/transports.js";
+
+const ltpCell = (symbolId: number) => `tr[data-symbol-id="${symbolId}"] [data-field="ltp"]`;
+
+async function ltpOf(page: Page, symbolId: number): Promise<number | undefined> {
+  const value = await page.locator(ltpCell(symbolId)).getAttribute("data-value", { timeout: 5000 });
+  return value === null ? undefined : Number(value);
+}
+
+describe("browser dashboard in Chromium", () => {
+  let gateway: TestGateway;
+  let browser: Browser;
+  before(async () => {
+    gateway = await startGateway({}, { seed: [...SEED_TICKS, { symbolId: 42, symbol: "TEST CO", ltp: 100 }] });
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
+  });
+  after(async () => {
+    await browser?.close();
+    await gateway?.close();
+  });
+
+  it("shows live prices, adds and removes symbols", async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await page.goto(`${gateway.baseUrl}/`);
+
+    await page.waitForFunction((selector) => document.querySelector(selector)?.getAttribute("data-value") === "24350", ltpCell(13));
+    assert.equal(await page.locator(ltpCell(13)).textContent(), "24,350.00");
+    assert.deepEqual(
+      await page.locator("tbody tr").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-symbol-id"))),
+      ["13", "25", "27"],
+    );
+
+    // Prices for 13 change as ticks arrive.
+    for (const ltp of [24360.5, 24355.25, 24371]) {
+      await gateway.app.market.ingest([{ symbolId: 13, ltp }]);
+      await page.waitForFunction(
+        ([selector, expected]) => document.querySelector(selector!)?.getAttribute("data-value") === expected,
+        [ltpCell(13), String(ltp)],
+      );
+    }
+    assert.equal(await page.locator('tr[data-symbol-id="13"] [data-field="change"]').getAttribute("data-direction"), "up");
+    await page.waitForSelector("#status[data-state='live']");
+
+    // Add a symbol from the picker.
+    await page.selectOption("#symbol-select", "42");
+    await page.click("#add-symbol");
+    await page.waitForFunction((selector) => document.querySelector(selector)?.getAttribute("data-value") === "100", ltpCell(42));
+    await waitFor(() => gateway.app.market.hub.subscriberCount(42) === 1, 5000, "a stream subscribed to 42");
+    await gateway.app.market.ingest([{ symbolId: 42, ltp: 101.5 }]);
+    await page.waitForFunction((selector) => document.querySelector(selector)?.getAttribute("data-value") === "101.5", ltpCell(42));
+
+    // Remove one: its row goes and the gateway stops streaming it.
+    await page.click('tr[data-symbol-id="25"] button[data-action="remove"]');
+    await page.waitForSelector('tr[data-symbol-id="25"]', { state: "detached" });
+    await waitFor(() => gateway.app.market.hub.subscriberCount(25) === 0, 5000, "the stream of 25 to end");
+    assert.equal(gateway.app.market.hub.subscriberCount(13), 1, "one stream, not one per change");
+    assert.equal(await ltpOf(page, 27), 23850);
+
+    // The chart has drawn the price history of the first row.
+    const inked = await page.evaluate(() => {
+      const canvas = document.querySelector<HTMLCanvasElement>("#chart")!;
+      const pixels = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let count = 0;
+      for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) count++;
+      return count;
+    });
+    assert.ok(inked > 100, `the chart drew a line (${inked} pixels)`);
+
+    await mkdir("test-results", { recursive: true });
+    await page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});

@@ -1,0 +1,71 @@
+import type { Client } from "@connectrpc/connect";
+import type { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
+import type { Snapshot } from "../../src/gen/stockify/v1/snapshot_pb.js";
+
+/**
+ * FeedState is what the page tells the user about its stream.
+ */
+export type FeedState = "connecting" | "live" | "reconnecting" | "idle";
+
+/**
+ * SnapshotFeedOptions receive what a SnapshotFeed sees.
+ */
+export interface SnapshotFeedOptions {
+  onSnapshot(snapshot: Snapshot): void;
+  onState(state: FeedState, detail?: string): void;
+}
+
+/**
+ * SnapshotFeed keeps one SubscribeSnapshots stream open over fetch for the
+ * symbols on the page. Browsers cannot stream requests over HTTP/1.1, so a
+ * change of symbols replaces the stream (the new one starts with the
+ * current snapshots); a broken stream is reopened with growing, jittered
+ * waits.
+ */
+export class SnapshotFeed {
+  readonly #client: Client<typeof MarketDataService>;
+  readonly #options: SnapshotFeedOptions;
+  #symbols: number[] = [];
+  #current: AbortController | undefined;
+
+  constructor(client: Client<typeof MarketDataService>, options: SnapshotFeedOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /** Streams these symbols from now on. */
+  follow(symbolIds: readonly number[]): void {
+    this.#symbols = [...symbolIds];
+    this.#current?.abort();
+    if (this.#symbols.length === 0) {
+      this.#current = undefined;
+      this.#options.onState("idle", "no symbols");
+      return;
+    }
+    const controller = new AbortController();
+    this.#current = controller;
+    void this.#run(this.#symbols, controller.signal);
+  }
+
+  async #run(symbolIds: number[], signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      this.#options.onState(failures === 0 ? "connecting" : "reconnecting");
+      let live = false;
+      try {
+        for await (const { event } of this.#client.subscribeSnapshots({ symbolIds }, { signal })) {
+          if (!live) this.#options.onState("live");
+          live = true;
+          failures = 0;
+          if (event.case === "snapshot") this.#options.onSnapshot(event.value);
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        this.#options.onState("reconnecting", error instanceof Error ? error.message : String(error));
+      }
+      failures++;
+      const bound = Math.min(5000, 250 * 2 ** Math.min(failures, 5));
+      await new Promise((resolve) => setTimeout(resolve, bound / 2 + (Math.random() * bound) / 2));
+    }
+  }
+}
