@@ -1,7 +1,10 @@
-import type { FastifyError, FastifyInstance } from "fastify";
 import { Code, ConnectError } from "@connectrpc/connect";
+import scalarApiReference from "@scalar/fastify-api-reference";
+import type { FastifyError, FastifyInstance } from "fastify";
 import type { GatewayServices } from "../server/gateway-services.js";
+import { loadApiComments } from "./api-comments.js";
 import { collectHttpBindings } from "./http-bindings.js";
+import { createOpenApiDocument } from "./openapi.js";
 import { RequestInputError } from "./request-message.js";
 import { restErrorResponse, RestError } from "./rest-errors.js";
 import { mountRestRoutes } from "./rest-routes.js";
@@ -14,11 +17,16 @@ export interface RestPluginOptions {
   services?: GatewayServices;
   /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Path of the OpenAPI document. Default "/openapi.json". */
+  openApiPath?: `/${string}`;
+  /** Path of the interactive API reference page. Default "/docs". */
+  docsPath?: `/${string}`;
 }
 
 /**
  * restPlugin serves every google.api.http rule of the gateway's services as
- * REST routes, through the same interceptor chain as every other protocol.
+ * REST routes, through the same interceptor chain as every other protocol,
+ * with their OpenAPI 3.1 description and an interactive reference page.
  *
  * Registered without fastify-plugin on purpose: its body parser (raw bytes,
  * parsed here as proto3 JSON) and its JSON error handler stay inside it.
@@ -40,6 +48,17 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
   });
 
   mountRestRoutes(app, bindings, services.interceptors);
+
+  const openApiPath = options.openApiPath ?? "/openapi.json";
+  const document = JSON.stringify(createOpenApiDocument(bindings, { comments: loadApiComments() }));
+  app.get(openApiPath, (_request, reply) => {
+    reply.type("application/json; charset=utf-8").send(document);
+  });
+  await app.register(scalarApiReference, {
+    routePrefix: options.docsPath ?? "/docs",
+    configuration: { url: openApiPath, pageTitle: "Stockify Gateway REST API" },
+    logLevel: "warn",
+  });
 }
 
 function asConnectError(error: unknown, maxBodyBytes: number): unknown {
