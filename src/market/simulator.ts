@@ -23,7 +23,7 @@ const INTERVAL_MS = 100;
  */
 export class MarketSimulator {
   readonly #symbols: readonly SimulatedSymbol[];
-  readonly #ticksPerInterval: number;
+  readonly #ticksPerSecond: number;
   readonly #random: () => number;
   readonly #prices = new Map<number, number>();
   readonly #ingest: (ticks: Tick[]) => Promise<unknown>;
@@ -34,7 +34,7 @@ export class MarketSimulator {
   constructor(ingest: (ticks: Tick[]) => Promise<unknown>, options: SimulatorOptions) {
     this.#ingest = ingest;
     this.#symbols = options.symbols;
-    this.#ticksPerInterval = ((options.ticksPerSecond ?? 50) * INTERVAL_MS) / 1000;
+    this.#ticksPerSecond = options.ticksPerSecond ?? 50;
     this.#random = options.random ?? Math.random;
   }
 
@@ -59,9 +59,11 @@ export class MarketSimulator {
         () => undefined,
       );
     }
-    this.#carry += this.#ticksPerInterval;
-    const count = Math.floor(this.#carry);
-    this.#carry -= count;
+    // Counted in tick-milliseconds, so whole rates add up exactly: ten
+    // intervals at 1 tick per second make exactly one tick, not 0.999...
+    this.#carry += this.#ticksPerSecond * INTERVAL_MS;
+    const count = Math.floor(this.#carry / 1000);
+    this.#carry -= count * 1000;
     if (count === 0 || this.#symbols.length === 0) return Promise.resolve();
     const ticks: Tick[] = [];
     for (let i = 0; i < count; i++) {
@@ -86,14 +88,17 @@ export class MarketSimulator {
     const drift = first ? 0 : (this.#random() - 0.5) * 0.0004 * previous;
     const ltp = Math.max(s.tickSize, round(previous + drift, s.tickSize));
     this.#prices.set(s.symbolId, ltp);
-    const spread = s.tickSize * (1 + Math.floor(this.#random() * 4));
+    // One to four ticks wide, never locked: halving an odd spread would
+    // round bid and ask onto the same price.
+    const spreadTicks = 1 + Math.floor(this.#random() * 4);
+    const bid = round(ltp - Math.ceil(spreadTicks / 2) * s.tickSize, s.tickSize);
     return {
       symbolId: s.symbolId,
       symbol: s.symbol,
       ltp,
       volume: first ? 0 : 1 + Math.floor(this.#random() * 500) * 25,
-      bid: round(ltp - spread / 2, s.tickSize),
-      ask: round(ltp + spread / 2, s.tickSize),
+      bid,
+      ask: round(bid + spreadTicks * s.tickSize, s.tickSize),
       bidSize: 25 * (1 + Math.floor(this.#random() * 200)),
       askSize: 25 * (1 + Math.floor(this.#random() * 200)),
     };

@@ -142,15 +142,20 @@ export class Subscription implements HubSubscriber, AsyncIterableIterator<Subscr
       return;
     }
     if (this.pending >= this.#bufferSize) {
+      // Under "close" nothing is dropped silently: a reader that chose it
+      // wants every update or to be told it fell behind.
+      if (this.#overflow === "close") {
+        this.close(new SlowConsumerError(this.#bufferSize));
+        return;
+      }
       const index = this.#latest.get(snapshot.symbolId);
       if (index !== undefined && index >= this.#head) {
+        // A stale copy (an initial snapshot read before the pending update)
+        // must not replace the newer update.
+        if (snapshot.sequence <= this.#queue[index]!.sequence) return;
         this.#queue[index] = snapshot;
         this.#conflated++;
         this.#onConflate?.();
-        return;
-      }
-      if (this.#overflow === "close") {
-        this.close(new SlowConsumerError(this.#bufferSize));
         return;
       }
       // A symbol with nothing pending is queued even past the buffer size:
