@@ -149,6 +149,16 @@ function listItemJson(field: DescField & { fieldKind: "list" }, text: string, wh
 function scalarJson(field: DescField, text: string, where: string): JsonValue {
   if (field.fieldKind === "scalar") return scalarText(field.scalar, text, where);
   if (field.fieldKind === "enum") return enumText(text);
+  if (field.fieldKind === "message") {
+    // Wrappers take their scalar's JSON; Timestamp, Duration and FieldMask a string.
+    const wrapped = field.message.typeName.endsWith("Value") ? field.message.fields[0] : undefined;
+    if (wrapped?.fieldKind === "scalar") return scalarText(wrapped.scalar, text, where);
+    try {
+      fromJson(field.message, text);
+    } catch (error) {
+      throw new RequestInputError(`${where}: ${(error as Error).message}`);
+    }
+  }
   return text;
 }
 
