@@ -1,0 +1,153 @@
+import { Command, InvalidArgumentError } from "commander";
+import { createLogUpdate } from "log-update";
+import { MarketDataClient, type ReconnectEvent } from "../client/index.js";
+import { DEFAULT_BASE_URL } from "../client/client-options.js";
+import type { Snapshot } from "../gen/stockify/v1/snapshot_pb.js";
+import { snapshotJson, snapshotTable } from "./snapshot-view.js";
+
+/**
+ * CliIo is where the command writes and what it reads from its
+ * environment; tests and embedders pass their own.
+ */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Aborts when the user interrupts a long-running command (Ctrl-C). */
+  interrupt: AbortSignal;
+}
+
+interface GlobalOptions {
+  url: string;
+  token?: string;
+  json?: boolean;
+  timeout: number;
+}
+
+/** How often `watch` redraws its table at most, in milliseconds. */
+const REDRAW_MS = 100;
+
+/**
+ * createProgram builds the `stockify` command: `get`, `batch`, `watch` and
+ * `health`, with `--url`, `--token` and `--json` for every one.
+ */
+export function createProgram(io: CliIo): Command {
+  const program = new Command("stockify")
+    .description("Read live market data from a Stockify gateway.")
+    .option("--url <url>", "gateway address (STOCKIFY_URL)", io.env.STOCKIFY_URL ?? DEFAULT_BASE_URL)
+    .option("--token <token>", "bearer token (STOCKIFY_TOKEN)", io.env.STOCKIFY_TOKEN)
+    .option("--json", "print proto3 JSON, one object per line, for scripts")
+    .option("--timeout <ms>", "deadline of each call", positiveInteger, 5000)
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .showHelpAfterError();
+
+  const withClient = async (run: (client: MarketDataClient, options: GlobalOptions) => Promise<void>) => {
+    const options = program.opts<GlobalOptions>();
+    const client = new MarketDataClient({ baseUrl: options.url, token: options.token, timeoutMs: options.timeout });
+    try {
+      await run(client, options);
+    } finally {
+      await client.close();
+    }
+  };
+  const print = (text: string) => io.stdout.write(`${text}\n`);
+
+  program
+    .command("get")
+    .description("print the snapshot of one symbol")
+    .argument("<symbol-id>", "symbol id, e.g. 13 (NIFTY 50)", positiveInteger)
+    .action((symbolId: number) =>
+      withClient(async (client, { json }) => {
+        const snapshot = await client.getSnapshot(symbolId);
+        print(json ? snapshotJson(snapshot) : snapshotTable([snapshot]));
+      }),
+    );
+
+  program
+    .command("batch")
+    .description("print the snapshots of many symbols, read in one call")
+    .argument("<symbol-ids...>", "symbol ids, e.g. 13 25 27", symbolIdList)
+    .action((symbolIds: number[]) =>
+      withClient(async (client, { json }) => {
+        const snapshots = await client.getBatchSnapshots(symbolIds);
+        const missing = symbolIds.filter((id) => !snapshots.has(id));
+        if (json) for (const snapshot of snapshots.values()) print(snapshotJson(snapshot));
+        else print(snapshotTable(snapshots.values()));
+        if (missing.length > 0) {
+          io.stderr.write(`unknown symbols: ${missing.join(", ")}\n`);
+          process.exitCode = 1;
+        }
+      }),
+    );
+
+  program
+    .command("watch")
+    .description("show a live table of symbols until interrupted (Ctrl-C)")
+    .argument("<symbol-ids...>", "symbol ids, e.g. 13 25 27", symbolIdList)
+    .option("--limit <n>", "stop after this many updates", positiveInteger)
+    .action((symbolIds: number[], { limit }: { limit?: number }) =>
+      withClient(async (client, { json }) => {
+        const latest = new Map<number, Snapshot>();
+        const before = new Map<number, number>();
+        const log = createLogUpdate(io.stdout, { defaultWidth: 120 });
+        let dirty = false;
+        const draw = () => {
+          if (!dirty) return;
+          dirty = false;
+          const rows = symbolIds.flatMap((id) => latest.get(id) ?? []);
+          log(`${snapshotTable(rows, before)}\n${rows.length}/${symbolIds.length} symbols · ${client.options.baseUrl} · Ctrl-C to stop`);
+        };
+        // A wrong address fails at once; a gateway lost later is waited for.
+        await client.connect();
+        const timer = json ? undefined : setInterval(draw, REDRAW_MS);
+        let received = 0;
+        const onReconnect = (event: ReconnectEvent) =>
+          io.stderr.write(`reconnecting (attempt ${event.attempt}): ${event.error.message}\n`);
+        try {
+          for await (const snapshot of client.subscribeSnapshots(symbolIds, { signal: io.interrupt, onReconnect })) {
+            if (json) print(snapshotJson(snapshot));
+            else {
+              const previous = latest.get(snapshot.symbolId);
+              if (previous !== undefined) before.set(snapshot.symbolId, previous.ltp);
+              latest.set(snapshot.symbolId, snapshot);
+              dirty = true;
+            }
+            if (limit !== undefined && ++received >= limit) break;
+          }
+        } finally {
+          clearInterval(timer);
+          if (!json) {
+            draw();
+            log.done();
+          }
+        }
+      }),
+    );
+
+  program
+    .command("health")
+    .description("ask grpc.health.v1 whether the gateway (or one service) is serving; exit 1 if not")
+    .argument("[service]", "a service name, e.g. stockify.v1.MarketDataService", "")
+    .action((service: string) =>
+      withClient(async (client, { json }) => {
+        const status = await client.checkHealth(service);
+        print(json ? JSON.stringify({ service, status }) : `${service === "" ? "gateway" : service}: ${status}`);
+        if (status !== "SERVING") process.exitCode = 1;
+      }),
+    );
+
+  return program;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("expected a positive integer");
+  return parsed;
+}
+
+function symbolIdList(value: string, previous: number[] = []): number[] {
+  return [...previous, positiveInteger(value)];
+}

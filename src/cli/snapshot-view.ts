@@ -1,0 +1,47 @@
+import { toJsonString } from "@bufbuild/protobuf";
+import Table from "cli-table3";
+import pc from "picocolors";
+import { SnapshotSchema, type Snapshot } from "../gen/stockify/v1/snapshot_pb.js";
+
+const price = new Intl.NumberFormat("en-IN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const count = new Intl.NumberFormat("en-IN");
+
+/**
+ * snapshotJson is a snapshot as one line of proto3 JSON, the same shape
+ * REST callers get.
+ */
+export function snapshotJson(snapshot: Snapshot): string {
+  return toJsonString(SnapshotSchema, snapshot);
+}
+
+/**
+ * snapshotTable renders snapshots as a terminal table: one row per symbol,
+ * change against the previous close in green or red, and the last move
+ * marked with an arrow when `previous` holds the price before it.
+ */
+export function snapshotTable(snapshots: Iterable<Snapshot>, previous?: ReadonlyMap<number, number>): string {
+  const table = new Table({
+    head: ["Symbol", "ID", "LTP", "Change", "%", "Bid", "Ask", "Volume", "Seq", "Time"],
+    colAligns: ["left", "right", "right", "right", "right", "right", "right", "right", "right", "left"],
+    style: pc.isColorSupported ? { head: ["cyan"], border: ["grey"] } : { head: [], border: [] },
+  });
+  for (const s of snapshots) {
+    const change = s.close > 0 ? s.ltp - s.close : 0;
+    const paint = change > 0 ? pc.green : change < 0 ? pc.red : (text: string) => text;
+    const before = previous?.get(s.symbolId);
+    const move = before === undefined || before === s.ltp ? " " : s.ltp > before ? pc.green("▲") : pc.red("▼");
+    table.push([
+      s.symbol,
+      String(s.symbolId),
+      `${price.format(s.ltp)} ${move}`,
+      paint((change > 0 ? "+" : "") + price.format(change)),
+      paint(s.close > 0 ? `${((change / s.close) * 100).toFixed(2)}%` : ""),
+      s.bid > 0 ? price.format(s.bid) : "",
+      s.ask > 0 ? price.format(s.ask) : "",
+      count.format(s.volume),
+      String(s.sequence),
+      s.exchangeTime === undefined ? "" : new Date(Number(s.exchangeTime.seconds) * 1000 + s.exchangeTime.nanos / 1e6).toISOString().slice(11, 23),
+    ]);
+  }
+  return table.toString();
+}
