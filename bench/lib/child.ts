@@ -54,8 +54,10 @@ export async function startChild(script: string, options: StartChildOptions = {}
   const pending = new Map<number, { resolve: (m: ChildMessage) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let exited = false;
-  const exit = once(child, "exit").then(() => {
+  let stopping = false;
+  const exit = once(child, "exit").then(([code, signal]) => {
     exited = true;
+    if (!stopping) process.stderr.write(`[bench] ${script} (pid ${child.pid}) exited: code ${code}, signal ${signal}\n`);
     for (const { reject } of pending.values()) reject(new Error(`${script} exited`));
     pending.clear();
   });
@@ -102,6 +104,7 @@ export async function startChild(script: string, options: StartChildOptions = {}
     },
     async stop() {
       if (exited) return;
+      stopping = true;
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exit;

@@ -132,6 +132,7 @@ function streamingSection(streaming: StreamingResults): string[] {
     "|------|------------:|-----------------:|------------------:|---------------------:|---------------:|-------:|--------:|--------------:|",
   ];
   const row = (r: StreamingResults["throughput"][number]) =>
+    r.error !== undefined ? `| ${r.peer} | ${r.subscribers} | failed: ${r.error.replace(/\|/g, "/").slice(0, 160)} | | | | | | |` :
     `| ${r.peer} | ${r.subscribers} | ${r.clientProcesses} | ${fmt(r.publishedPerSecond, 0)} | ${fmt(r.deliveredPerSecond, 0)} | ` +
     `${fmt(r.latency.p50Ms)} | ${fmt(r.latency.p99Ms)} | ${r.latency.count} | ${r.endedStreams} |`;
   const lines = [
@@ -165,6 +166,7 @@ function streamingSection(streaming: StreamingResults): string[] {
     "|------|-------------:|---------------:|----------------:|-------------------:|--------------------:|",
     ...streaming.idleMemory.map(
       (m) =>
+        m.error !== undefined ? `| ${m.peer} | ${m.streams} | failed: ${m.error.replace(/\|/g, "/").slice(0, 160)} | | | |` :
         `| ${m.peer} | ${m.streams} | ${kib(m.rssBytesPerStream)} | ${kib(m.heapBytesPerStream)} | ` +
         `${mib(m.before.rss)} → ${mib(m.after.rss)} | ${mib(m.before.heapUsed)} → ${mib(m.after.heapUsed)} |`,
     ),

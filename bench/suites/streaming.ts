@@ -31,6 +31,8 @@ export interface StreamingRun {
   latency: LatencySummary;
   /** Streams that ended during the run (they should not). */
   endedStreams: number;
+  /** Why the measurement failed, when it did (the other figures are then empty). */
+  error?: string;
 }
 
 /**
@@ -43,6 +45,8 @@ export interface IdleMemory {
   heapBytesPerStream: number;
   before: { rss: number; heapUsed: number };
   after: { rss: number; heapUsed: number };
+  /** Why the measurement failed, when it did. */
+  error?: string;
 }
 
 /**
@@ -87,7 +91,13 @@ export async function streamingSuite(settings: BenchSettings, log: (line: string
     try {
       const port = server.ready.port as number;
       const run = (client: "lean" | "real", subscribers: number, ratePerSecond: number, sampleEvery: number) =>
-        measure(settings, server, { peer, client, subscribers, ratePerSecond, feedMs, sampleEvery, init: { port, symbolIds, symbolsPerStream: symbolIds.length } });
+        measure(settings, server, { peer, client, subscribers, ratePerSecond, feedMs, sampleEvery, init: { port, symbolIds, symbolsPerStream: symbolIds.length } }).catch(
+          (error: unknown): StreamingRun => {
+            log(`streaming: ${peer}, ${subscribers} ${client} subscribers failed: ${String(error)}`);
+            const empty = { peer, client, subscribers, clientProcesses: 0, publishedPerSecond: Number.NaN, deliveredPerSecond: Number.NaN, endedStreams: 0 };
+            return { ...empty, latency: summarize([]), error: String(error) };
+          },
+        );
       for (const subscribers of settings.subscribers) {
         log(`streaming: ${peer}, ${subscribers} lean subscribers, feed as fast as it can for ${settings.durationS}s`);
         results.throughput.push(await run("lean", subscribers, 0, 16));
@@ -101,7 +111,13 @@ export async function streamingSuite(settings: BenchSettings, log: (line: string
       await server.stop();
     }
     log(`streaming: ${peer}, memory with ${settings.idleStreams} idle streams`);
-    results.idleMemory.push(await idleMemory(settings, peer, script, symbolIds));
+    results.idleMemory.push(
+      await idleMemory(settings, peer, script, symbolIds).catch((error: unknown): IdleMemory => {
+        log(`streaming: ${peer}, idle streams failed: ${String(error)}`);
+        const nothing = { rss: Number.NaN, heapUsed: Number.NaN };
+        return { peer, streams: settings.idleStreams, rssBytesPerStream: Number.NaN, heapBytesPerStream: Number.NaN, before: nothing, after: nothing, error: String(error) };
+      }),
+    );
   }
   for (const subscribers of settings.subscribers) {
     const rate = (peer: string) => results.throughput.find((r) => r.peer === peer && r.subscribers === subscribers)?.deliveredPerSecond;
