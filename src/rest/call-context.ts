@@ -17,13 +17,15 @@ export const TIMEOUT_HEADER = "connect-timeout-ms";
 /**
  * createRestCallContext builds the handler context of a REST call the way
  * Connect's own handlers do: request headers (Authorization included) pass
- * through, the timeout header sets a deadline, the signal aborts when the
+ * through, the timeout header sets a deadline (one above maxTimeoutMs is
+ * refused as Connect refuses it), the signal aborts when the
  * client goes away, and the call protocol is "rest".
  */
 export function createRestCallContext(
   request: FastifyRequest,
   binding: HttpBinding,
   clientGone: AbortSignal,
+  maxTimeoutMs: number = Number.MAX_SAFE_INTEGER,
 ): RestCallContext {
   const header = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
@@ -32,7 +34,7 @@ export function createRestCallContext(
     if (Array.isArray(value)) for (const v of value) header.append(name, v);
     else header.set(name, value);
   }
-  const timeout = parseTimeout(header.get(TIMEOUT_HEADER), Number.MAX_SAFE_INTEGER);
+  const timeout = parseTimeout(header.get(TIMEOUT_HEADER), maxTimeoutMs);
   const contextValues = createContextValues();
   contextValues.set(callProtocolKey, "rest");
   contextValues.set(callLoggerKey, request.log);

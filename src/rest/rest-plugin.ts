@@ -17,6 +17,8 @@ export interface RestPluginOptions {
   services?: GatewayServices;
   /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Longest deadline a caller may ask for with the timeout header, in milliseconds. Default: no limit. */
+  maxTimeoutMs?: number;
   /** Path of the OpenAPI document. Default "/openapi.json". */
   openApiPath?: `/${string}`;
   /** Path of the interactive API reference page. Default "/docs". */
@@ -47,7 +49,7 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
     reply.code(response.status).type("application/json; charset=utf-8").send(JSON.stringify(response.body));
   });
 
-  mountRestRoutes(app, bindings, services.interceptors);
+  mountRestRoutes(app, bindings, services.interceptors, { maxTimeoutMs: options.maxTimeoutMs });
 
   const openApiPath = options.openApiPath ?? "/openapi.json";
   const document = JSON.stringify(createOpenApiDocument(bindings, { comments: loadApiComments() }));

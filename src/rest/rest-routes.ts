@@ -7,7 +7,7 @@ import {
 } from "@connectrpc/connect/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { createRestCallContext, untilAborted, type RestCallContext } from "./call-context.js";
-import type { HttpBinding } from "./http-bindings.js";
+import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
 import { compareTemplates, fastifyRoutePath, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
 import { buildRequestMessage } from "./request-message.js";
 import { restErrorResponse, RestError } from "./rest-errors.js";
@@ -23,30 +23,49 @@ import {
 const ROUTED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 /**
+ * RestRouteOptions tune how the routes call the implementations.
+ */
+export interface RestRouteOptions {
+  /** Longest deadline a caller may ask for, in milliseconds. Default: no limit. */
+  maxTimeoutMs?: number;
+}
+
+/**
  * mountRestRoutes mounts the Fastify routes that carry the bindings. One
  * route per distinct find-my-way path takes every method; the transcoder
  * then matches the full templates, so that a path served for another method
  * is a 405 with Allow, and templates find-my-way cannot express still work.
+ * Two bindings with the same method and template are an error.
  */
 export function mountRestRoutes(
   app: FastifyInstance,
   bindings: readonly HttpBinding[],
   interceptors: readonly Interceptor[],
+  options: RestRouteOptions = {},
 ): void {
   const byRoute = new Map<string, HttpBinding[]>();
+  const taken = new Map<string, HttpBinding>();
   for (const binding of bindings) {
+    const key = `${binding.httpMethod} ${binding.template.source}`;
+    const other = taken.get(key);
+    if (other !== undefined) {
+      throw new HttpBindingError(`${key} is bound to both ${other.method.parent.typeName}.${other.method.name} and ${binding.method.parent.typeName}.${binding.method.name}`);
+    }
+    taken.set(key, binding);
     const path = fastifyRoutePath(binding.template);
     const list = byRoute.get(path) ?? [];
     list.push(binding);
     byRoute.set(path, list);
   }
+  const maxTimeoutMs = options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER;
   for (const [path, list] of byRoute) {
     const candidates = [...list].sort((a, b) => compareTemplates(a.template, b.template));
     app.route({
-      method: [...ROUTED_METHODS],
+      // Custom methods of google.api.http rules join the usual ones.
+      method: [...new Set([...ROUTED_METHODS, ...list.map((b) => b.httpMethod)])],
       url: path,
       exposeHeadRoute: false,
-      handler: (request, reply) => transcode(request, reply, candidates, interceptors),
+      handler: (request, reply) => transcode(request, reply, candidates, interceptors, maxTimeoutMs),
     });
   }
 }
@@ -56,6 +75,7 @@ async function transcode(
   reply: FastifyReply,
   candidates: readonly HttpBinding[],
   interceptors: readonly Interceptor[],
+  maxTimeoutMs: number,
 ): Promise<void> {
   const url = request.url;
   const queryStart = url.indexOf("?");
@@ -68,7 +88,7 @@ async function transcode(
 
   const clientGone = new AbortController();
   reply.raw.on("close", () => clientGone.abort(new ConnectError("client disconnected", Code.Canceled)));
-  const context = createRestCallContext(request, binding, clientGone.signal);
+  const context = createRestCallContext(request, binding, clientGone.signal, maxTimeoutMs);
   try {
     if (binding.spec.kind === "unary") {
       await callUnary(binding, binding.spec, context, input, interceptors, reply);
@@ -158,7 +178,9 @@ async function callServerStream(
     let next = first;
     while (next.done !== true) {
       await write(raw, encodeStreamMessage(format, responseJson(binding, next.value as Message)));
-      next = await messages.next();
+      // Raced with the signal, so that a deadline or a disconnect ends the
+      // stream even if the handler does not watch its signal.
+      next = await untilAborted(messages.next(), context.signal);
     }
     // A deadline ends the handler's iteration quietly; tell the caller.
     if (context.signal.aborted && !clientGoneReason(context.signal)) {

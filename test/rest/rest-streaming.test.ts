@@ -155,6 +155,22 @@ describe("REST server streaming", () => {
     assert.equal(bad.status, 400);
   });
 
+  it("ends a stream at its deadline with deadline_exceeded", async () => {
+    const response = await open("/v1/snapshots:stream?symbol_ids=13", { accept: "text/event-stream", "connect-timeout-ms": "500" });
+    if (response.status === 504) {
+      // A loaded machine may pass the deadline before the first message.
+      assert.equal((await response.json()).code, "deadline_exceeded");
+    } else {
+      assert.equal(response.status, 200);
+      const events = sse(response);
+      await events.done;
+      const last = events.items.at(-1)!;
+      assert.equal(last.event, "error");
+      assert.equal(data(last).code, "deadline_exceeded");
+    }
+    await waitFor(() => gateway.app.market.hub.subscriptionCount === 0, 5000, "the subscription released");
+  });
+
   describe("errors after the stream started", () => {
     let failAfterFirst: Interceptor;
     before(() => {
