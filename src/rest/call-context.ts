@@ -18,14 +18,14 @@ export const TIMEOUT_HEADER = "connect-timeout-ms";
  * createRestCallContext builds the handler context of a REST call the way
  * Connect's own handlers do: request headers (Authorization included) pass
  * through, the timeout header sets a deadline (one above maxTimeoutMs is
- * refused as Connect refuses it), the signal aborts when the
- * client goes away, and the call protocol is "rest".
+ * refused as Connect refuses it), the signal aborts when the client goes
+ * away or the server shuts down, and the call protocol is "rest".
  */
 export function createRestCallContext(
   request: FastifyRequest,
   binding: HttpBinding,
   clientGone: AbortSignal,
-  maxTimeoutMs: number = Number.MAX_SAFE_INTEGER,
+  limits: { maxTimeoutMs?: number; shutdownSignal?: AbortSignal } = {},
 ): RestCallContext {
   const header = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
@@ -34,7 +34,7 @@ export function createRestCallContext(
     if (Array.isArray(value)) for (const v of value) header.append(name, v);
     else header.set(name, value);
   }
-  const timeout = parseTimeout(header.get(TIMEOUT_HEADER), maxTimeoutMs);
+  const timeout = parseTimeout(header.get(TIMEOUT_HEADER), limits.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER);
   const contextValues = createContextValues();
   contextValues.set(callProtocolKey, "rest");
   contextValues.set(callLoggerKey, request.log);
@@ -46,6 +46,7 @@ export function createRestCallContext(
     url: `${request.protocol}://${request.host}${request.url}`,
     timeoutMs: timeout.timeoutMs,
     requestSignal: clientGone,
+    shutdownSignal: limits.shutdownSignal,
     requestHeader: header,
     contextValues,
   });

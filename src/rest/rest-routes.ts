@@ -28,6 +28,8 @@ const ROUTED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export interface RestRouteOptions {
   /** Longest deadline a caller may ask for, in milliseconds. Default: no limit. */
   maxTimeoutMs?: number;
+  /** Ends every open call when aborted (server shutdown). Default: none. */
+  shutdownSignal?: AbortSignal;
 }
 
 /**
@@ -57,7 +59,7 @@ export function mountRestRoutes(
     list.push(binding);
     byRoute.set(path, list);
   }
-  const maxTimeoutMs = options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER;
+  const limits = { maxTimeoutMs: options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER, shutdownSignal: options.shutdownSignal };
   for (const [path, list] of byRoute) {
     const candidates = [...list].sort((a, b) => compareTemplates(a.template, b.template));
     app.route({
@@ -65,7 +67,7 @@ export function mountRestRoutes(
       method: [...new Set([...ROUTED_METHODS, ...list.map((b) => b.httpMethod)])],
       url: path,
       exposeHeadRoute: false,
-      handler: (request, reply) => transcode(request, reply, candidates, interceptors, maxTimeoutMs),
+      handler: (request, reply) => transcode(request, reply, candidates, interceptors, limits),
     });
   }
 }
@@ -75,7 +77,7 @@ async function transcode(
   reply: FastifyReply,
   candidates: readonly HttpBinding[],
   interceptors: readonly Interceptor[],
-  maxTimeoutMs: number,
+  limits: { maxTimeoutMs: number; shutdownSignal: AbortSignal | undefined },
 ): Promise<void> {
   const url = request.url;
   const queryStart = url.indexOf("?");
@@ -88,7 +90,7 @@ async function transcode(
 
   const clientGone = new AbortController();
   reply.raw.on("close", () => clientGone.abort(new ConnectError("client disconnected", Code.Canceled)));
-  const context = createRestCallContext(request, binding, clientGone.signal, maxTimeoutMs);
+  const context = createRestCallContext(request, binding, clientGone.signal, limits);
   try {
     if (binding.spec.kind === "unary") {
       await callUnary(binding, binding.spec, context, input, interceptors, reply);

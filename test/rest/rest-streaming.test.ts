@@ -211,3 +211,22 @@ describe("REST server streaming", () => {
     });
   });
 });
+
+describe("REST server streaming on shutdown", () => {
+  it("ends open streams with UNAVAILABLE so that the gateway can close", { timeout: 20_000 }, async () => {
+    const gateway = await startGateway();
+    try {
+      const response = await fetch(`${gateway.baseUrl}/v1/snapshots:stream?symbol_ids=13`, { headers: { accept: "text/event-stream" } });
+      const events = sse(response);
+      await events.waitFor((e) => e.length >= 1, "the first snapshot");
+      await gateway.close();
+      await events.done;
+      const last = events.items.at(-1)!;
+      assert.equal(last.event, "error");
+      assert.equal(data(last).code, "unavailable");
+      assert.equal(gateway.app.market.hub.subscriptionCount, 0);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
