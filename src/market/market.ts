@@ -46,6 +46,11 @@ export class Market {
     });
   }
 
+  /** Subscriptions open now, one per stream. */
+  get subscriptions(): ReadonlySet<Subscription> {
+    return this.#open;
+  }
+
   /** The store behind this market. */
   get store(): SnapshotStore {
     return this.#store;

@@ -4,39 +4,15 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { MarketFeedService } from "../../src/gen/stockify/v1/market_feed_service_pb.js";
-import type { Snapshot } from "../../src/gen/stockify/v1/snapshot_pb.js";
 import { expectCode } from "../support/expect-code.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { startGatewayProcess, type GatewayProcess } from "../support/gateway-process.js";
 import { startRedis, type TestRedis } from "../support/redis-server.js";
+import { watchSnapshots } from "../support/snapshot-stream.js";
 import { waitFor } from "../support/transports.js";
 
 function dataClient(baseUrl: string): Client<typeof MarketDataService> {
   return createClient(MarketDataService, createGrpcTransport({ baseUrl }));
-}
-
-/** Reads a SubscribeSnapshots stream, keeping snapshots, heartbeats and how it ended. */
-function watch(baseUrl: string, symbolIds: number[]) {
-  const controller = new AbortController();
-  const state = { snapshots: [] as Snapshot[], heartbeats: 0, ended: undefined as unknown, done: false };
-  const finished = (async () => {
-    try {
-      for await (const response of dataClient(baseUrl).subscribeSnapshots({ symbolIds }, { signal: controller.signal })) {
-        if (response.event.case === "snapshot") state.snapshots.push(response.event.value);
-        else if (response.event.case === "heartbeat") state.heartbeats++;
-      }
-    } catch (error) {
-      state.ended = error;
-    }
-    state.done = true;
-  })();
-  return {
-    state,
-    async stop() {
-      controller.abort();
-      await finished;
-    },
-  };
 }
 
 async function readiness(baseUrl: string): Promise<number> {
@@ -76,9 +52,9 @@ describe("gateways when Redis goes away and comes back", () => {
   });
 
   it("goes NOT_SERVING, fails calls fast with UNAVAILABLE, keeps or ends streams by config, and recovers by itself", async () => {
-    const kept = watch(b.baseUrl, [13]);
-    const ended = watch(closing.baseUrl, [13]);
-    await waitFor(() => kept.state.snapshots.length === 1 && ended.state.snapshots.length === 1, 5000, "streams open");
+    const kept = watchSnapshots(b.baseUrl, [13]);
+    const ended = watchSnapshots(closing.baseUrl, [13]);
+    await waitFor(() => kept.snapshots.length === 1 && ended.snapshots.length === 1, 5000, "streams open");
 
     // Unary load on A for the whole outage: every call succeeds or fails
     // with UNAVAILABLE, none hangs until its deadline.
@@ -117,13 +93,13 @@ describe("gateways when Redis goes away and comes back", () => {
     await expectCode(dataClient(b.baseUrl).subscribeSnapshots({ symbolIds: [13] })[Symbol.asyncIterator]().next(), Code.Unavailable);
     assert.ok(Date.now() - started < 2000, "calls fail at once rather than waiting for Redis");
 
-    await waitFor(() => ended.state.done, 5000, "the stream of the close-policy gateway to end");
-    assert.ok(ended.state.ended instanceof ConnectError);
-    assert.equal(ended.state.ended.code, Code.Unavailable);
+    await waitFor(() => ended.done, 5000, "the stream of the close-policy gateway to end");
+    assert.ok(ended.error instanceof ConnectError);
+    assert.equal(ended.error.code, Code.Unavailable);
 
-    const beats = kept.state.heartbeats;
-    await waitFor(() => kept.state.heartbeats > beats + 2, 5000, "heartbeats on the kept stream during the outage");
-    assert.equal(kept.state.done, false, "the kept stream stays open");
+    const beats = kept.heartbeats;
+    await waitFor(() => kept.heartbeats > beats + 2, 5000, "heartbeats on the kept stream during the outage");
+    assert.equal(kept.done, false, "the kept stream stays open");
     assert.equal(b.child.exitCode, null, "replica B is still running");
 
     await waitFor(() => (outcomes.get("Unavailable") ?? 0) > 10, 5000, "calls during the outage");
@@ -139,8 +115,8 @@ describe("gateways when Redis goes away and comes back", () => {
     await createClient(MarketFeedService, createGrpcTransport({ baseUrl: a.baseUrl })).publishTicks({
       ticks: [{ symbolId: 13, symbol: "NIFTY 50", ltp: 24555 }],
     });
-    await waitFor(() => kept.state.snapshots.at(-1)?.ltp === 24555, 5000, "the update on the kept stream");
-    assert.equal(kept.state.snapshots.at(-1)!.sequence, 1n);
+    await waitFor(() => kept.snapshots.at(-1)?.ltp === 24555, 5000, "the update on the kept stream");
+    assert.equal(kept.snapshots.at(-1)!.sequence, 1n);
     assert.equal((await dataClient(b.baseUrl).getSnapshot({ symbolId: 13 })).snapshot!.ltp, 24555);
     await kept.stop();
 

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createClient, type Client } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { MarketFeedService } from "../../src/gen/stockify/v1/market_feed_service_pb.js";
-import type { Snapshot } from "../../src/gen/stockify/v1/snapshot_pb.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { startGatewayProcess, type GatewayProcess } from "../support/gateway-process.js";
 import { startRedis, type TestRedis } from "../support/redis-server.js";
+import { watchSnapshots } from "../support/snapshot-stream.js";
 import { waitFor } from "../support/transports.js";
 
 const KEY_PREFIX = "replicas:";
@@ -15,28 +15,6 @@ const KEY_PREFIX = "replicas:";
 function clients(baseUrl: string) {
   const transport = createGrpcTransport({ baseUrl });
   return { data: createClient(MarketDataService, transport), feed: createClient(MarketFeedService, transport) };
-}
-
-/** Collects the snapshots of a SubscribeSnapshots stream until aborted. */
-function collect(client: Client<typeof MarketDataService>, symbolIds: number[]) {
-  const controller = new AbortController();
-  const snapshots: Snapshot[] = [];
-  const done = (async () => {
-    try {
-      for await (const response of client.subscribeSnapshots({ symbolIds }, { signal: controller.signal })) {
-        if (response.event.case === "snapshot") snapshots.push(response.event.value);
-      }
-    } catch (error) {
-      if (!controller.signal.aborted) throw error;
-    }
-  })();
-  return {
-    snapshots,
-    async stop() {
-      controller.abort();
-      await done;
-    },
-  };
 }
 
 describe("gateway replicas on one Redis", () => {
@@ -77,7 +55,7 @@ describe("gateway replicas on one Redis", () => {
   });
 
   it("delivers a tick published on A to a subscriber of B", async () => {
-    const onB = collect(clients(b.baseUrl).data, [13]);
+    const onB = watchSnapshots(b.baseUrl, [13]);
     await waitFor(() => onB.snapshots.length === 1, 5000, "B's initial snapshot");
     const initial = onB.snapshots[0]!.sequence;
     const { sequences } = await clients(a.baseUrl).feed.publishTicks({ ticks: [{ symbolId: 13, ltp: 24401.5 }] });
@@ -107,7 +85,7 @@ describe("gateway replicas on one Redis", () => {
   });
 
   it("keeps every update, in sequence, when both replicas ingest one symbol at once", async () => {
-    const watcher = collect(clients(a.baseUrl).data, [27]);
+    const watcher = watchSnapshots(a.baseUrl, [27]);
     await waitFor(() => watcher.snapshots.length === 1, 5000, "initial snapshot");
     const before = watcher.snapshots[0]!;
     const perReplica = 100;

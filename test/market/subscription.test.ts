@@ -243,4 +243,31 @@ describe("Subscription", () => {
     }
     assert.ok(!seen.includes(HEARTBEAT));
   });
+
+  it("follows a store that came back without its data and numbers a symbol from 1 again", async () => {
+    const { hub, publish, subscription } = setup([1]);
+    publish(1);
+    publish(1);
+    await take(subscription, 2);
+    const restarted = foldTick(undefined, { symbolId: 1, ltp: 5 }, 0);
+    const waiting = subscription.next();
+    hub.publish(restarted);
+    assert.equal(subscription.pending, 0, "a lower sequence is dropped as stale");
+    subscription.resync(1, restarted);
+    assert.equal((await waiting).value, restarted, "until the store confirms it after an outage");
+
+    const again = subscription.next();
+    subscription.resync(1, undefined);
+    hub.publish(restarted);
+    assert.equal((await again).value, restarted, "a symbol the store lost takes any sequence");
+    subscription.close();
+  });
+
+  it("calls onClose once, whoever closes it", () => {
+    let closed = 0;
+    const { subscription } = setup([1], { onClose: () => closed++ });
+    subscription.close();
+    subscription.close();
+    assert.equal(closed, 1);
+  });
 });
