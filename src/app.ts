@@ -25,6 +25,9 @@ import { createOnePortServer, type OnePortServer, type RequestHandler } from "./
 import { createMarketDataService } from "./services/market-data-service.js";
 import { createMarketFeedService } from "./services/market-feed-service.js";
 
+/** Log levels at which every call gets its log line. */
+const LOGS_CALLS = new Set(["info", "debug", "trace"]);
+
 /**
  * AppOptions are what buildApp needs beyond the configuration.
  */
@@ -122,8 +125,17 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   if (config.grpcLane) {
     // Installed when every plugin has added its interceptors.
     app.addHook("onReady", async () => {
+      let calls = 0;
       installGrpcLane((app.server as unknown as OnePortServer).http2, services.registrations, {
         interceptors: services.interceptors,
+        // Calls on the lane log as Fastify's requests do, with a request id;
+        // a child logger is made only when its lines would be written.
+        contextValues: (headers) => {
+          const values = createContextValues();
+          if (!LOGS_CALLS.has(app.log.level)) return values;
+          const requestId = headers["x-request-id"];
+          return values.set(callLoggerKey, app.log.child({ reqId: typeof requestId === "string" ? requestId : `grpc-${++calls}` }));
+        },
       });
     });
   }

@@ -3,6 +3,7 @@ import {
   Code,
   ConnectError,
   createServiceImplSpec,
+  type ContextValues,
   type Interceptor,
   type MethodImplSpec,
   type StreamRequest,
@@ -37,8 +38,8 @@ export interface GrpcLaneOptions {
   writeMaxBytes?: number;
   /** Longest deadline a client may ask for. Default unlimited. */
   maxTimeoutMs?: number;
-  /** Ends every open call when aborted (graceful shutdown). Default none. */
-  shutdownSignal?: AbortSignal;
+  /** Values a call's context starts with, from its request headers (a logger, say). Default none. */
+  contextValues?: (headers: http2.IncomingHttpHeaders) => ContextValues;
 }
 
 type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
@@ -90,6 +91,7 @@ export function installGrpcLane(
   const readMaxBytes = options.readMaxBytes ?? 0xffffffff;
   const writeMaxBytes = options.writeMaxBytes ?? 0xffffffff;
   const maxTimeoutMs = options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER;
+  const contextValues = options.contextValues;
 
   const methods = new Map<string, LaneMethod>();
   for (const { service, implementation } of registrations) {
@@ -141,6 +143,7 @@ export function installGrpcLane(
       method.spec.method,
       method.url,
       headers,
+      contextValues?.(headers),
       timeout.error ? undefined : timeout.timeoutMs,
       // The client stops waiting at its deadline: say so at once rather
       // than when a slow implementation gets round to returning.

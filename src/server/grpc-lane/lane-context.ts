@@ -28,10 +28,11 @@ export class LaneContext implements HandlerContext {
     readonly method: DescMethod,
     readonly url: string,
     private readonly rawHeaders: IncomingHttpHeaders,
+    values: ContextValues | undefined,
     timeoutMs: number | undefined,
     onTimeout?: (error: ConnectError) => void,
   ) {
-    this.values = createContextValues().set(callProtocolKey, "grpc");
+    this.values = (values ?? createContextValues()).set(callProtocolKey, "grpc");
     if (timeoutMs !== undefined) {
       this.deadline = Date.now() + timeoutMs;
       this.deadlineTimer = setTimeout(() => {
