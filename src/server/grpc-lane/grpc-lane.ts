@@ -150,7 +150,8 @@ export function installGrpcLane(
       (error) => fail(stream, context, error),
     );
     stream.once("close", () => {
-      if (!context.aborted) context.abort(new ConnectError("the operation was aborted", Code.Canceled));
+      // A stream that closes before its call answered was cancelled by the client.
+      if (!context.answered) context.abort(new ConnectError("the operation was aborted", Code.Canceled));
     });
     if (timeout.error !== undefined) return fail(stream, context, timeout.error);
 
@@ -280,12 +281,12 @@ function compose(spec: MethodImplSpec, interceptors: readonly Interceptor[]): An
 // implementation must see those, as it does on Connect's lane.
 function contextOf(req: UnaryRequest | StreamRequest): LaneContext {
   const context = (req as unknown as WithContext)[laneContextKey];
-  if (req.header !== context.requestHeader) context.requestHeader = req.header;
+  if (req !== context.ownRequest && req.header !== context.requestHeaderIfAny) context.requestHeader = req.header;
   return context;
 }
 
 function laneRequest<R extends UnaryRequest | StreamRequest>(method: LaneMethod, context: LaneContext, stream: R["stream"], message: R["message"]): R {
-  return {
+  return (context.ownRequest = {
     [laneContextKey]: context,
     stream,
     service: method.spec.method.parent,
@@ -300,11 +301,11 @@ function laneRequest<R extends UnaryRequest | StreamRequest>(method: LaneMethod,
     get header() {
       return context.requestHeader;
     },
-  } as unknown as R;
+  } as unknown as R);
 }
 
 function laneResponse<R extends UnaryResponse | StreamResponse>(method: DescMethod, context: LaneContext, stream: R["stream"], message: unknown): R {
-  return {
+  return (context.ownResponse = {
     stream,
     service: method.parent,
     method,
@@ -315,7 +316,7 @@ function laneResponse<R extends UnaryResponse | StreamResponse>(method: DescMeth
     get trailer() {
       return context.responseTrailer;
     },
-  } as unknown as R;
+  } as unknown as R);
 }
 
 // Only metadata that someone set costs a conversion.
@@ -336,14 +337,12 @@ function respond(
 }
 
 function responseHeaderOf(context: LaneContext, response: UnaryResponse | StreamResponse): Headers | undefined {
-  const own = Object.getOwnPropertyDescriptor(response, "header")?.get === undefined;
-  if (own) return response.header;
-  return context.responseHeaderIfAny;
+  // An interceptor may answer with a response of its own making.
+  return response === context.ownResponse ? context.responseHeaderIfAny : response.header;
 }
 
 function trailersOf(context: LaneContext, response: UnaryResponse | StreamResponse): http2.OutgoingHttpHeaders {
-  const own = Object.getOwnPropertyDescriptor(response, "trailer")?.get === undefined;
-  const trailer = own ? response.trailer : context.trailerIfAny;
+  const trailer = response === context.ownResponse ? context.trailerIfAny : response.trailer;
   if (trailer === undefined) return OK_TRAILERS;
   const out = headersObject(trailer);
   out["grpc-status"] = "0";

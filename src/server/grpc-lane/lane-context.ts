@@ -16,6 +16,10 @@ export class LaneContext implements HandlerContext {
   readonly values: ContextValues;
   /** True once the call's status went out (or the stream is gone). */
   answered = false;
+  /** The request the lane built, to tell it from one an interceptor made. */
+  ownRequest: object | undefined;
+  /** The response the lane built, to tell it from one an interceptor made. */
+  ownResponse: object | undefined;
   private controller: AbortController | undefined;
   private request: Headers | undefined;
   private response: Headers | undefined;
@@ -70,6 +74,11 @@ export class LaneContext implements HandlerContext {
   /** True once the implementation set a response header or trailer. */
   get hasResponseMetadata(): boolean {
     return this.response !== undefined || this.trailer !== undefined;
+  }
+
+  /** The request headers if anything asked for them. */
+  get requestHeaderIfAny(): Headers | undefined {
+    return this.request;
   }
 
   /** The trailer headers if anything created them. */
