@@ -214,20 +214,8 @@ export class Subscription implements HubSubscriber, AsyncIterableIterator<Subscr
   }
 
   next(): Promise<IteratorResult<SubscriptionEvent>> {
-    if (this.#wakePending) {
-      this.#wakePending = false;
-      return Promise.resolve({ value: WAKE, done: false });
-    }
-    while (this.pending > 0) {
-      const snapshot = this.#queue[this.#head]!;
-      this.#head++;
-      if (this.#latest.get(snapshot.symbolId) === this.#head - 1) this.#latest.delete(snapshot.symbolId);
-      if (this.pending === 0) this.#reset([]);
-      else if (this.#head >= COMPACT_AFTER) this.#compact();
-      if (snapshot.sequence <= (this.#delivered.get(snapshot.symbolId) ?? 0)) continue;
-      this.#markDelivered(snapshot);
-      return Promise.resolve({ value: snapshot, done: false });
-    }
+    const ready = this.#take();
+    if (ready !== undefined) return Promise.resolve({ value: ready, done: false });
     if (this.#closed) {
       if (this.#error !== undefined) {
         const error = this.#error;
@@ -242,6 +230,19 @@ export class Subscription implements HubSubscriber, AsyncIterableIterator<Subscr
     });
   }
 
+  /**
+   * Reads every event that is ready, waiting for the first; undefined once
+   * the subscription ended. A reader that writes in batches pays one wait
+   * per burst of updates instead of one per update.
+   */
+  async nextBatch(): Promise<SubscriptionEvent[] | undefined> {
+    const first = await this.next();
+    if (first.done === true) return undefined;
+    const batch: SubscriptionEvent[] = [first.value];
+    for (let event = this.#take(); event !== undefined; event = this.#take()) batch.push(event);
+    return batch;
+  }
+
   return(): Promise<IteratorResult<SubscriptionEvent>> {
     this.close();
     return Promise.resolve({ value: undefined, done: true });
@@ -249,6 +250,25 @@ export class Subscription implements HubSubscriber, AsyncIterableIterator<Subscr
 
   [Symbol.asyncIterator](): AsyncIterableIterator<SubscriptionEvent> {
     return this;
+  }
+
+  // The next event that is ready now, if any, skipping stale updates.
+  #take(): SubscriptionEvent | undefined {
+    if (this.#wakePending) {
+      this.#wakePending = false;
+      return WAKE;
+    }
+    while (this.pending > 0) {
+      const snapshot = this.#queue[this.#head]!;
+      this.#head++;
+      if (this.#latest.get(snapshot.symbolId) === this.#head - 1) this.#latest.delete(snapshot.symbolId);
+      if (this.pending === 0) this.#reset([]);
+      else if (this.#head >= COMPACT_AFTER) this.#compact();
+      if (snapshot.sequence <= (this.#delivered.get(snapshot.symbolId) ?? 0)) continue;
+      this.#markDelivered(snapshot);
+      return snapshot;
+    }
+    return undefined;
   }
 
   #markDelivered(snapshot: Snapshot): void {

@@ -1,6 +1,7 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { FastifyBaseLogger } from "fastify";
 import { SlowConsumerError } from "../market/errors.js";
+import { isBatchedIterable, observeBatches } from "../services/message-batches.js";
 import { callProtocol, type CallProtocol } from "./call-protocol.js";
 import { protocolSlot, STATUS_NAMES, type CallSlot, type GatewayMetrics } from "./gateway-metrics.js";
 
@@ -56,7 +57,16 @@ export function createCallObserver(options: CallObserverOptions): Interceptor {
       return res;
     }
     slot.activeStreams++;
-    return { ...res, message: observeStream(res.message, call) };
+    const message = isBatchedIterable(res.message)
+      ? observeBatches(res.message, {
+          batch: (messages) => (slot.messagesSent += messages.length),
+          end: (error) => {
+            slot.activeStreams--;
+            finish(call, error);
+          },
+        })
+      : observeStream(res.message, call);
+    return { ...res, message };
   };
 }
 

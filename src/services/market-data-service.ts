@@ -18,8 +18,10 @@ import {
 import type { Snapshot as SnapshotMessage } from "../gen/stockify/v1/snapshot_pb.js";
 import { UnknownSymbolError } from "../market/errors.js";
 import type { Market } from "../market/market.js";
+import type { Snapshot } from "../market/snapshot.js";
 import { HEARTBEAT, WAKE, type Subscription } from "../market/subscription.js";
 import { toConnectError } from "./connect-errors.js";
+import { batchedIterable } from "./message-batches.js";
 import { snapshotMessage } from "./snapshot-messages.js";
 import { checkSymbolIds } from "./symbol-ids.js";
 
@@ -73,24 +75,32 @@ export function createMarketDataService(
       });
     },
 
-    async *subscribeSnapshots(request: SubscribeSnapshotsRequest, context: HandlerContext) {
-      const ids = checkSymbolIds(request.symbolIds, maxSymbols);
-      const subscription = openSubscription(market, context);
-      try {
-        // Register before reading, so no update falls between the read and
-        // the subscription; the subscription drops whichever copy is older.
-        subscription.add(ids);
-        const current = await market.getMany(ids).catch(rethrow);
-        const missing = ids.filter((_, i) => current[i] === undefined);
-        if (missing.length > 0) throw toConnectError(new UnknownSymbolError(missing));
-        for (const snapshot of current) subscription.deliver(snapshot!);
-        for await (const event of iterate(subscription)) {
-          if (event === WAKE) continue;
-          yield event === HEARTBEAT ? heartbeatResponse() : snapshotResponse(event);
+    subscribeSnapshots(request: SubscribeSnapshotsRequest, context: HandlerContext) {
+      return batchedIterable(async function* (): AsyncGenerator<SubscribeSnapshotsResponse[]> {
+        const ids = checkSymbolIds(request.symbolIds, maxSymbols);
+        const subscription = openSubscription(market, context);
+        try {
+          // Register before reading, so no update falls between the read and
+          // the subscription; the subscription drops whichever copy is older.
+          subscription.add(ids);
+          const current = await market.getMany(ids).catch(rethrow);
+          const missing = ids.filter((_, i) => current[i] === undefined);
+          if (missing.length > 0) throw toConnectError(new UnknownSymbolError(missing));
+          for (const snapshot of current) subscription.deliver(snapshot!);
+          for (;;) {
+            const events = await subscription.nextBatch().catch(rethrow);
+            if (events === undefined) return;
+            const responses: SubscribeSnapshotsResponse[] = [];
+            for (const event of events) {
+              if (event === WAKE) continue;
+              responses.push(event === HEARTBEAT ? heartbeatResponse() : snapshotResponse(event));
+            }
+            if (responses.length > 0) yield responses;
+          }
+        } finally {
+          subscription.close();
         }
-      } finally {
-        subscription.close();
-      }
+      });
     },
 
     async *streamMarketData(requests: AsyncIterable<StreamMarketDataRequest>, context: HandlerContext) {
@@ -191,26 +201,23 @@ function symbolError(symbolIds: number[], reason: string): StreamMarketDataRespo
   });
 }
 
-function snapshotResponse(snapshot: Parameters<typeof snapshotMessage>[0]): SubscribeSnapshotsResponse {
-  return create(SubscribeSnapshotsResponseSchema, { event: { case: "snapshot", value: snapshotMessage(snapshot) } });
+// Every stream of a symbol sends the same response for an update: one
+// frozen object, so that a lane can encode it once for all of them.
+const snapshotResponses = new WeakMap<Snapshot, SubscribeSnapshotsResponse>();
+
+function snapshotResponse(snapshot: Snapshot): SubscribeSnapshotsResponse {
+  let response = snapshotResponses.get(snapshot);
+  if (response === undefined) {
+    response = Object.freeze(create(SubscribeSnapshotsResponseSchema, { event: { case: "snapshot", value: snapshotMessage(snapshot) } }));
+    snapshotResponses.set(snapshot, response);
+  }
+  return response;
 }
 
 function heartbeatResponse(): SubscribeSnapshotsResponse {
   return create(SubscribeSnapshotsResponseSchema, {
     event: { case: "heartbeat", value: { serverTime: timestampNow() } },
   });
-}
-
-async function* iterate(subscription: Subscription) {
-  try {
-    for (;;) {
-      const result = await subscription.next();
-      if (result.done === true) return;
-      yield result.value;
-    }
-  } catch (error) {
-    throw toConnectError(error);
-  }
 }
 
 function rethrow(error: unknown): never {

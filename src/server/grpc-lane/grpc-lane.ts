@@ -19,7 +19,8 @@ import type { ServiceRegistration } from "../gateway-services.js";
 import { framedMessage } from "./frame-cache.js";
 import { COMPRESSED_FLAG, FRAME_PREFIX_BYTES, frameMessage, headersObject, OK_TRAILERS, parseSingleFrame, statusTrailers } from "./grpc-frames.js";
 import { LaneContext } from "./lane-context.js";
-import { StreamWriter } from "./stream-writer.js";
+import { FlushScheduler, StreamWriter } from "./stream-writer.js";
+import { isBatchedIterable, messageBatches } from "../../services/message-batches.js";
 
 /**
  * GrpcLaneOptions configure the gRPC lane; they mirror the options of
@@ -38,6 +39,8 @@ export interface GrpcLaneOptions {
   writeMaxBytes?: number;
   /** Longest deadline a client may ask for. Default unlimited. */
   maxTimeoutMs?: number;
+  /** Shortest time between two flushes of a busy server stream. Default 5 ms. */
+  flushWindowMs?: number;
   /** Values a call's context starts with, from its request headers (a logger, say). Default none. */
   contextValues?: (headers: http2.IncomingHttpHeaders) => ContextValues;
 }
@@ -92,6 +95,7 @@ export function installGrpcLane(
   const writeMaxBytes = options.writeMaxBytes ?? 0xffffffff;
   const maxTimeoutMs = options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER;
   const contextValues = options.contextValues;
+  const flushScheduler = new FlushScheduler(options.flushWindowMs ?? 5);
 
   const methods = new Map<string, LaneMethod>();
   for (const { service, implementation } of registrations) {
@@ -212,32 +216,59 @@ export function installGrpcLane(
 
     const request = laneRequest<StreamRequest>(method, context, true, createAsyncIterable([input]));
     const response = (await method.next(request)) as StreamResponse;
-    const writer = new StreamWriter(stream);
+    const writer = new StreamWriter(stream, flushScheduler);
     let headersSent = false;
-    for await (const message of response.message) {
-      if (stream.destroyed || context.answered) break;
+    const send = async (messages: Iterable<unknown>) => {
       if (!headersSent) {
         respond(stream, context, response, responseCompression);
         headersSent = true;
       }
-      const out = await encode(spec.method.output, message, responseCompression);
-      await writer.write(out);
+      for (const message of messages) {
+        const frame =
+          responseCompression === null
+            ? frameOf(spec.method.output, message)
+            : await encode(spec.method.output, message, responseCompression);
+        if (!writer.write(frame)) await writer.drained();
+      }
+    };
+    if (isBatchedIterable(response.message)) {
+      const batches = response.message[messageBatches]();
+      try {
+        for (;;) {
+          const result = await batches.next();
+          if (result.done === true || stream.destroyed || context.answered) break;
+          await send(result.value);
+        }
+      } finally {
+        await batches.return?.();
+      }
+    } else {
+      const one: unknown[] = [undefined];
+      for await (const message of response.message) {
+        if (stream.destroyed || context.answered) break;
+        one[0] = message;
+        await send(one);
+      }
     }
     context.done();
     if (stream.destroyed || context.answered) return;
     context.answered = true;
     if (!headersSent) respond(stream, context, response, responseCompression);
     const trailers = trailersOf(context, response);
-    await writer.flush();
-    if (stream.destroyed) return;
+    writer.flush();
     stream.once("wantTrailers", () => stream.sendTrailers(trailers));
     stream.end();
   }
 
-  async function encode(schema: DescMessage, message: unknown, compression: Compression | null): Promise<Buffer> {
+  function frameOf(schema: DescMessage, message: unknown): Buffer {
     const frame = framedMessage(schema, normalize(schema, message) as never);
+    if (frame.length - FRAME_PREFIX_BYTES > writeMaxBytes) throw writeLimit(frame.length - FRAME_PREFIX_BYTES);
+    return frame;
+  }
+
+  async function encode(schema: DescMessage, message: unknown, compression: Compression | null): Promise<Buffer> {
+    const frame = frameOf(schema, message);
     const size = frame.length - FRAME_PREFIX_BYTES;
-    if (size > writeMaxBytes) throw writeLimit(size);
     if (compression === null || size < compressMinBytes) return frame;
     return frameMessage(await compression.compress(frame.subarray(FRAME_PREFIX_BYTES)), COMPRESSED_FLAG);
   }
