@@ -47,7 +47,7 @@ export interface StartChildOptions {
 export async function startChild(script: string, options: StartChildOptions = {}): Promise<Child> {
   const file = fileURLToPath(new URL(`../${script}`, import.meta.url));
   const child: ChildProcess = fork(file, [], {
-    execArgv: ["--import", "tsx", ...(options.nodeFlags ?? [])],
+    execArgv: ["--import", "tsx", ...profileFlags(script), ...(options.nodeFlags ?? [])],
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -148,4 +148,12 @@ export function initMessage<T>(): Promise<T> {
     };
     process.on("message", onMessage);
   });
+}
+
+// BENCH_PROFILE_DIR=DIR profiles every peer (not the load clients) with
+// --cpu-prof into DIR: the profile of a server under the bench's own load.
+function profileFlags(script: string): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (dir === undefined || dir === "" || !script.startsWith("peers/")) return [];
+  return ["--cpu-prof", `--cpu-prof-dir=${dir}`];
 }

@@ -48,16 +48,21 @@ function unarySection(unary: UnaryResults): string[] {
   const lines = [
     `## gRPC unary: \`${unary.method}\` with h2load`,
     "",
-    "| Peer | req/s (-c 16 -m 8) | p50 ms | p99 ms | req/s (1 in flight) | p50 ms | p99 ms | failed |",
-    "|------|-------------------:|-------:|-------:|--------------------:|-------:|-------:|-------:|",
+    "| Peer | req/s (-c 16 -m 8) | p50 ms | p99 ms | server CPU µs/call | req/s (1 in flight) | p50 ms | p99 ms | failed |",
+    "|------|-------------------:|-------:|-------:|-------------------:|--------------------:|-------:|-------:|-------:|",
   ];
   for (const p of unary.peers) {
     lines.push(
-      `| ${p.label} | ${fmt(p.loaded.requestsPerSecond, 0)} | ${fmt(p.loaded.latency.p50Ms)} | ${fmt(p.loaded.latency.p99Ms)} | ` +
+      `| ${p.label} | ${fmt(p.loaded.requestsPerSecond, 0)} | ${fmt(p.loaded.latency.p50Ms)} | ${fmt(p.loaded.latency.p99Ms)} | ${fmt(p.cpuUsPerCall, 1)} | ` +
         `${fmt(p.single.requestsPerSecond, 0)} | ${fmt(p.single.latency.p50Ms)} | ${fmt(p.single.latency.p99Ms)} | ${p.loaded.failed + p.single.failed} |`,
     );
   }
-  lines.push("", `Ratios of loaded req/s: ${ratios(unary.ratios)}.`, "");
+  lines.push(
+    "",
+    `Ratios: ${ratios(unary.ratios)}. Server CPU per call is the server process's CPU time over the loaded run divided by its calls; ` +
+      "calls per CPU-second compare peers as if each had a core to itself, which moves less than req/s on a shared machine.",
+    "",
+  );
   return lines;
 }
 
@@ -128,13 +133,13 @@ function restSection(rest: RestResults): string[] {
 
 function streamingSection(streaming: StreamingResults): string[] {
   const header = [
-    "| Peer | subscribers | client processes | ticks published/s | messages delivered/s | latency p50 ms | p99 ms | samples | streams ended |",
-    "|------|------------:|-----------------:|------------------:|---------------------:|---------------:|-------:|--------:|--------------:|",
+    "| Peer | subscribers | client processes | ticks published/s | messages delivered/s | latency p50 ms | p99 ms | samples | streams ended | server cores | server CPU µs/message |",
+    "|------|------------:|-----------------:|------------------:|---------------------:|---------------:|-------:|--------:|--------------:|-------------:|----------------------:|",
   ];
   const row = (r: StreamingResults["throughput"][number]) =>
     r.error !== undefined ? `| ${r.peer} | ${r.subscribers} | failed: ${r.error.replace(/\|/g, "/").slice(0, 160)} | | | | | | |` :
     `| ${r.peer} | ${r.subscribers} | ${r.clientProcesses} | ${fmt(r.publishedPerSecond, 0)} | ${fmt(r.deliveredPerSecond, 0)} | ` +
-    `${fmt(r.latency.p50Ms)} | ${fmt(r.latency.p99Ms)} | ${r.latency.count} | ${r.endedStreams} |`;
+    `${fmt(r.latency.p50Ms)} | ${fmt(r.latency.p99Ms)} | ${r.latency.count} | ${r.endedStreams} | ${fmt(r.serverCores, 2)} | ${fmt(r.serverCpuUsPerMessage, 2)} |`;
   const lines = [
     "## Server streaming: `SubscribeSnapshots`",
     "",

@@ -1,4 +1,5 @@
 import { startChild, type Child } from "../lib/child.js";
+import { cpuPer, processCpuMs } from "../lib/process-cpu.js";
 import { wants, type BenchSettings } from "../lib/settings.js";
 import { ratio, round, summarize, type LatencySummary } from "../lib/stats.js";
 import type { StreamClientInit } from "../clients/stream-client-init.js";
@@ -33,6 +34,10 @@ export interface StreamingRun {
   endedStreams: number;
   /** Why the measurement failed, when it did (the other figures are then empty). */
   error?: string;
+  /** Cores the server process used while the feed ran (Linux only). */
+  serverCores?: number;
+  /** Server CPU time per delivered message, in microseconds (Linux only). */
+  serverCpuUsPerMessage?: number;
 }
 
 /**
@@ -141,7 +146,9 @@ async function measure(settings: BenchSettings, server: Child, options: MeasureO
   const clients = await startClients(script, options.subscribers, settings.clientProcesses, { ...options.init, sampleEvery: options.sampleEvery });
   try {
     await Promise.all(clients.map((c) => c.request("start")));
+    const cpuBefore = processCpuMs(server.pid);
     const fed = await server.request("feed", { durationMs: options.feedMs, ratePerSecond: options.ratePerSecond });
+    const cpuAfter = processCpuMs(server.pid);
     const tallies = await Promise.all(clients.map((c) => c.request("stop")));
     const messages = tallies.reduce((sum, t) => sum + (t.messages as number), 0);
     const elapsedMs = Math.max(...tallies.map((t) => t.elapsedMs as number));
@@ -154,6 +161,9 @@ async function measure(settings: BenchSettings, server: Child, options: MeasureO
       deliveredPerSecond: round((messages * 1000) / elapsedMs, 0),
       latency: summarize(tallies.flatMap((t) => t.latenciesMs as number[])),
       endedStreams: tallies.reduce((sum, t) => sum + (t.endedStreams as number), 0),
+      serverCores:
+        cpuBefore === undefined || cpuAfter === undefined ? undefined : round((cpuAfter - cpuBefore) / (fed.elapsedMs as number), 2),
+      serverCpuUsPerMessage: cpuPer(cpuBefore, cpuAfter, Math.round((messages * (fed.elapsedMs as number)) / elapsedMs)),
     };
   } finally {
     await stopClients(clients);

@@ -49,7 +49,7 @@ describe("npm run bench (tiny settings)", () => {
   it("measures every gRPC peer with h2load, loaded and one in flight, without failed calls", () => {
     assert.deepEqual(
       results.unary.peers.map((p: { peer: string }) => p.peer),
-      ["gateway", "grpc-js", "http2-ceiling"],
+      ["gateway", "gateway-connect", "grpc-js", "http2-ceiling"],
     );
     for (const peer of results.unary.peers) {
       for (const run of [peer.loaded, peer.single]) {
@@ -59,8 +59,11 @@ describe("npm run bench (tiny settings)", () => {
         assert.ok(Number.isFinite(run.requestsPerSecond));
         assertLatency(run.latency, peer.peer);
       }
+      // Linux's /proc gives every peer's CPU time.
+      assert.ok(peer.cpuUsPerCall > 0, `${peer.peer} has no CPU time per call`);
     }
     assert.ok(Number.isFinite(results.unary.ratios["gateway/grpc-js"]));
+    assert.ok(Number.isFinite(results.unary.ratios["calls per CPU-second, gateway/grpc-js"]));
   });
 
   it("measures JSON over HTTP/1.1 on the gateway and a plain Fastify route with wrk", () => {
@@ -102,6 +105,7 @@ describe("npm run bench (tiny settings)", () => {
       for (const run of runs) {
         assert.ok(run.deliveredPerSecond > 0, `${peer} ${run.client} delivered nothing`);
         assert.equal(run.endedStreams, 0);
+        assert.ok(run.serverCores > 0, "no server CPU time measured");
         assertLatency(run.latency, `${peer} ${run.client} ${run.subscribers}`);
       }
       const memory = s.idleMemory.find((m: { peer: string }) => m.peer === peer);
@@ -115,7 +119,7 @@ describe("npm run bench (tiny settings)", () => {
       assert.ok(report.includes(heading), `no "${heading}" in the report`);
     }
     assert.match(report, /\| Get Snapshot \| [\d.]+ ms \(guide: 10ms\) \|/);
-    assert.match(report, /\| gateway \(connect-fastify, one port\) \| [\d,]+ \|/);
+    assert.match(report, /\| gateway \(lean gRPC lane, one port\) \| [\d,]+ \|/);
     assert.match(chart, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     const bars = results.unary.peers.length + results.rest.targets.length + 6 + results.streaming.throughput.length + results.streaming.idleMemory.length;
     assert.equal(chart.match(/<rect x=/g)?.length, bars);
