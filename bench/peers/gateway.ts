@@ -7,6 +7,8 @@ import { benchConfig, marketControl, seedTicks } from "./bench-market.js";
 
 const config = benchConfig();
 const app = await buildApp(config, { logger: false });
+// With REDIS_URL the store connects in the background.
+while (!app.market.store.healthy) await new Promise((resolve) => setTimeout(resolve, 10));
 await app.market.ingest(seedTicks());
 await app.listen({ host: config.host, port: 0 });
 const address = app.server.address();

@@ -1,9 +1,11 @@
 /**
  * Lua scripts the Redis snapshot store runs server-side.
  *
- * A snapshot is one string value, `|`-separated, in this field order (the
- * symbol name is URI-encoded so it never holds a separator):
- * symbolId|sequence|ltp|open|high|low|close|volume|bid|ask|bidSize|askSize|exchangeTimeMs|symbol
+ * A snapshot is one string value, a JSON array of strings in this field
+ * order: symbolId, sequence, ltp, open, high, low, close, volume, bid, ask,
+ * bidSize, askSize, exchangeTimeMs, symbol. Redis's built-in cjson reads and
+ * writes it in C, and JSON escaping keeps any symbol name intact (and free
+ * of the newlines that separate records in a channel message).
  *
  * Numbers travel as the decimal strings JavaScript wrote, and the scripts copy
  * them rather than reformat them, so a price read back is the exact double
@@ -26,17 +28,6 @@ export const TICK_ARGS = 9;
  * Returns the new snapshots in tick order.
  */
 export const FOLD_TICKS_SCRIPT = `
-local function split(s)
-  local f = {}
-  local start = 1
-  for i = 1, 13 do
-    local e = string.find(s, '|', start, true)
-    f[i] = string.sub(s, start, e - 1)
-    start = e + 1
-  end
-  f[14] = string.sub(s, start)
-  return f
-end
 local function pick(value, fallback)
   if value == '' then return fallback end
   return value
@@ -54,11 +45,11 @@ for i = 1, #KEYS - 1 do
   local rec
   if not prev then
     -- A new symbol has no previous session: its first price is the reference.
-    rec = table.concat({ id, '1', ltp, ltp, ltp, ltp, ltp, pick(vol, '0'), pick(bid, ltp), pick(ask, ltp),
-      pick(bidSize, '0'), pick(askSize, '0'), ts, sym }, '|')
+    rec = { id, '1', ltp, ltp, ltp, ltp, ltp, pick(vol, '0'), pick(bid, ltp), pick(ask, ltp),
+      pick(bidSize, '0'), pick(askSize, '0'), ts, sym }
     redis.call('SADD', KEYS[1], id)
   else
-    local f = split(prev)
+    local f = cjson.decode(prev)
     local price = tonumber(ltp)
     local high, low, volume = f[5], f[6], f[8]
     if price > tonumber(high) then high = ltp end
@@ -66,11 +57,12 @@ for i = 1, #KEYS - 1 do
     if vol ~= '' then volume = string.format('%.0f', tonumber(volume) + tonumber(vol)) end
     local symbol = f[14]
     if symbol == '' then symbol = sym end
-    rec = table.concat({ f[1], string.format('%.0f', tonumber(f[2]) + 1), ltp, f[4], high, low, f[7], volume,
-      pick(bid, f[9]), pick(ask, f[10]), pick(bidSize, f[11]), pick(askSize, f[12]), ts, symbol }, '|')
+    rec = { f[1], string.format('%.0f', tonumber(f[2]) + 1), ltp, f[4], high, low, f[7], volume,
+      pick(bid, f[9]), pick(ask, f[10]), pick(bidSize, f[11]), pick(askSize, f[12]), ts, symbol }
   end
-  redis.call('SET', key, rec)
-  out[i] = rec
+  local packed = cjson.encode(rec)
+  redis.call('SET', key, packed)
+  out[i] = packed
 end
 redis.call('PUBLISH', channel, table.concat(out, '\\n'))
 return out

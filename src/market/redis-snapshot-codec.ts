@@ -5,8 +5,8 @@ import type { Snapshot, Tick } from "./snapshot.js";
  * (see redis-scripts.ts for the field order).
  */
 export function decodeSnapshot(packed: string): Snapshot {
-  const f = packed.split("|");
-  if (f.length !== 14) throw new Error(`malformed snapshot record: ${packed.slice(0, 80)}`);
+  const f = JSON.parse(packed) as string[];
+  if (!Array.isArray(f) || f.length !== 14) throw new Error(`malformed snapshot record: ${packed.slice(0, 80)}`);
   return {
     symbolId: Number(f[0]),
     sequence: Number(f[1]),
@@ -21,7 +21,7 @@ export function decodeSnapshot(packed: string): Snapshot {
     bidSize: Number(f[10]),
     askSize: Number(f[11]),
     exchangeTimeMs: Number(f[12]),
-    symbol: decodeURIComponent(f[13]!),
+    symbol: f[13]!,
   };
 }
 
@@ -39,8 +39,7 @@ export function tickArguments(tick: Tick, args: string[]): void {
     optional(tick.bidSize),
     optional(tick.askSize),
     optional(tick.exchangeTimeMs),
-    // Encoded so that no name can hold the record's separators.
-    encodeURIComponent(tick.symbol ?? ""),
+    tick.symbol ?? "",
   );
 }
 
