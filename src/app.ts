@@ -128,6 +128,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       let calls = 0;
       installGrpcLane((app.server as unknown as OnePortServer).http2, services.registrations, {
         interceptors: services.interceptors,
+        flushWindowMs: config.streamFlushMs,
         // Calls on the lane log as Fastify's requests do, with a request id;
         // a child logger is made only when its lines would be written.
         contextValues: (headers) => {

@@ -30,6 +30,8 @@ export interface GatewayConfig {
   reflection: boolean;
   /** Serve application/grpc unary and server-streaming calls on the lean lane. */
   grpcLane: boolean;
+  /** Shortest time between two flushes of one busy server stream on the lean lane. */
+  streamFlushMs: number;
 }
 
 /**
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     streamsOnStoreLoss: oneOf(env, "STREAMS_ON_STORE_LOSS", "keep", ["keep", "close"]),
     reflection: oneOf(env, "REFLECTION", "on", ["on", "off"]) === "on",
     grpcLane: oneOf(env, "GRPC_LANE", "on", ["on", "off"]) === "on",
+    streamFlushMs: integer(env, "STREAM_FLUSH_MS", 5, 0, 1000),
   };
 }
 
