@@ -136,6 +136,44 @@ describe("the lean gRPC lane", () => {
     }
   });
 
+  it("writes a burst of updates to a stream in a few writes, each update once", async () => {
+    const ids = SEED.filter((t) => t.symbolId >= 1000).map((t) => t.symbolId);
+    const body = frame(toBinary(SubscribeSnapshotsRequestSchema, create(SubscribeSnapshotsRequestSchema, { symbolIds: ids })));
+    const stream = leanSession.request({ ":method": "POST", ":path": SUBSCRIBE, "content-type": "application/grpc", te: "trailers" });
+    let buffered = Buffer.alloc(0);
+    let frames = 0;
+    let chunks = 0;
+    const received = new Promise<void>((resolve, reject) => {
+      stream.on("data", (chunk: Buffer) => {
+        chunks++;
+        buffered = Buffer.concat([buffered, chunk]);
+        while (buffered.length >= 5 && buffered.length >= 5 + buffered.readUInt32BE(1)) {
+          buffered = buffered.subarray(5 + buffered.readUInt32BE(1));
+          frames++;
+        }
+        if (frames === ids.length * 2) resolve();
+      });
+      stream.on("error", reject);
+    });
+    stream.end(body);
+    try {
+      const deadline = Date.now() + 5000;
+      while (frames < ids.length) {
+        assert.ok(Date.now() < deadline, "initial snapshots did not arrive");
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const chunksBefore = chunks;
+      // One ingest publishes every update in one turn of the event loop.
+      await lean.app.market.ingest(ids.map((symbolId) => ({ symbolId, ltp: 500 })));
+      await received;
+      assert.equal(frames, ids.length * 2);
+      // 60 updates of ~100 bytes fit one DATA frame; allow for a split or two.
+      assert.ok(chunks - chunksBefore <= 4, `${chunks - chunksBefore} DATA chunks for one burst`);
+    } finally {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    }
+  });
+
   it("ends a stream when the client goes, releasing its subscription", async () => {
     const before = lean.app.market.hub.subscriptionCount;
     const body = frame(toBinary(SubscribeSnapshotsRequestSchema, create(SubscribeSnapshotsRequestSchema, { symbolIds: [13] })));
