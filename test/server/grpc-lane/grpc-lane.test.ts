@@ -20,6 +20,7 @@ import { installGrpcLane } from "../../../src/server/grpc-lane/grpc-lane.js";
 import { createMarketDataService } from "../../../src/services/market-data-service.js";
 import { startGateway, type TestGateway } from "../../support/gateway.js";
 import { frame, rawGrpcCall } from "../../support/raw-grpc.js";
+import { waitFor } from "../../support/transports.js";
 
 const T0 = Date.UTC(2026, 0, 2, 3, 45, 0);
 const SEED = [
@@ -172,6 +173,7 @@ describe("the lean gRPC lane", () => {
     } finally {
       stream.close(http2.constants.NGHTTP2_CANCEL);
     }
+    await waitFor(() => lean.app.market.hub.subscriptionCount === 0, 5000, "burst stream released");
   });
 
   it("ends a stream when the client goes, releasing its subscription", async () => {
