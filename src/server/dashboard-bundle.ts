@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
-/** The dashboard's directory: `index.html`, its sources in `src/`, the built bundle in `dist/`. */
+/** The dashboard's directory: `index.html`, its sources in `src/`, the built files in `dist/`. */
 export const WEB_DIR = fileURLToPath(new URL("../../web/", import.meta.url));
 
-/** Where `npm run build` writes the bundle, for installs without esbuild (the container image). */
+/** Where `npm run build` writes the bundle (beside a copy of index.html). */
 export const PREBUILT_BUNDLE = `${WEB_DIR}dist/dashboard.js`;
 
 /**
@@ -28,21 +28,23 @@ export async function bundleDashboard(): Promise<string> {
 }
 
 /**
- * loadDashboardBundle bundles the sources when esbuild is installed (a
- * checkout: always current) and falls back to the prebuilt bundle
- * otherwise (production dependencies only).
+ * DashboardBundleOptions choose where the dashboard's script comes from.
  */
-export async function loadDashboardBundle(): Promise<string> {
-  try {
-    return await bundleDashboard();
-  } catch (error) {
-    if (!isMissingModule(error)) throw error;
-    return readFile(PREBUILT_BUNDLE, "utf8").catch(() => {
-      throw new Error(`the dashboard is not built: run "npm run build" (expected ${PREBUILT_BUNDLE})`);
-    });
-  }
+export interface DashboardBundleOptions {
+  /** Serve the prebuilt bundle when there is one (production images). Default false: bundle the sources, always current. */
+  preferPrebuilt?: boolean;
+  /** The prebuilt bundle. Default PREBUILT_BUNDLE. */
+  prebuiltPath?: string;
 }
 
-function isMissingModule(error: unknown): boolean {
-  return (error as { code?: string } | null)?.code === "ERR_MODULE_NOT_FOUND";
+/**
+ * loadDashboardBundle returns the dashboard's script: the prebuilt bundle
+ * when preferred and present, else a fresh bundle of the sources.
+ */
+export async function loadDashboardBundle(options: DashboardBundleOptions = {}): Promise<string> {
+  if (options.preferPrebuilt === true) {
+    const prebuilt = await readFile(options.prebuiltPath ?? PREBUILT_BUNDLE, "utf8").catch(() => undefined);
+    if (prebuilt !== undefined) return prebuilt;
+  }
+  return bundleDashboard();
 }

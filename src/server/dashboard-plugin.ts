@@ -4,7 +4,8 @@ import { loadDashboardBundle, WEB_DIR } from "./dashboard-bundle.js";
 
 /**
  * dashboardPlugin serves the live browser dashboard: the page at `/` and
- * its script at `/dashboard.js`, bundled on first request and kept for the
+ * its script at `/dashboard.js`, bundled on first request (or read from
+ * `npm run build`'s output when NODE_ENV is production) and kept for the
  * life of the process.
  */
 export async function dashboardPlugin(app: FastifyInstance): Promise<void> {
@@ -16,7 +17,7 @@ export async function dashboardPlugin(app: FastifyInstance): Promise<void> {
   );
 
   app.get("/dashboard.js", async (_request, reply) => {
-    bundle ??= loadDashboardBundle();
+    bundle ??= loadDashboardBundle({ preferPrebuilt: process.env.NODE_ENV === "production" });
     // A failed build is not cached: the next request tries again.
     const script = await bundle.catch((error: unknown) => {
       bundle = undefined;
