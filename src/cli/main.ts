@@ -1,3 +1,4 @@
+import { CommanderError } from "commander";
 import { createProgram } from "./program.js";
 
 // The stockify command: see createProgram for what it offers. Errors are
@@ -5,10 +6,21 @@ import { createProgram } from "./program.js";
 // exit status 1.
 const interrupt = new AbortController();
 process.once("SIGINT", () => interrupt.abort());
-const program = createProgram({ stdout: process.stdout, stderr: process.stderr, env: process.env, interrupt: interrupt.signal });
+const program = createProgram({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  interrupt: interrupt.signal,
+  setExitCode: (code) => (process.exitCode = code),
+});
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.stderr.write(`stockify: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  if (error instanceof CommanderError) {
+    // Commander has printed the usage error or the help already.
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`stockify: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
 }

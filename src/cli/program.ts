@@ -15,6 +15,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   /** Aborts when the user interrupts a long-running command (Ctrl-C). */
   interrupt: AbortSignal;
+  /** Records the exit status: 1 when a command found something wrong. */
+  setExitCode(code: number): void;
 }
 
 interface GlobalOptions {
@@ -42,7 +44,11 @@ export function createProgram(io: CliIo): Command {
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
     })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Parse errors and --help throw CommanderError rather than exiting, so
+    // an embedder (or a test) keeps its process; main.ts turns them into
+    // the exit status.
+    .exitOverride();
 
   const withClient = async (run: (client: MarketDataClient, options: GlobalOptions) => Promise<void>) => {
     const options = program.opts<GlobalOptions>();
@@ -78,7 +84,7 @@ export function createProgram(io: CliIo): Command {
         else print(snapshotTable(snapshots.values()));
         if (missing.length > 0) {
           io.stderr.write(`unknown symbols: ${missing.join(", ")}\n`);
-          process.exitCode = 1;
+          io.setExitCode(1);
         }
       }),
     );
@@ -135,7 +141,7 @@ export function createProgram(io: CliIo): Command {
       withClient(async (client, { json }) => {
         const status = await client.checkHealth(service);
         print(json ? JSON.stringify({ service, status }) : `${service === "" ? "gateway" : service}: ${status}`);
-        if (status !== "SERVING") process.exitCode = 1;
+        if (status !== "SERVING") io.setExitCode(1);
       }),
     );
 

@@ -1,22 +1,44 @@
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
+import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { createProgram } from "../../src/cli/program.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { waitFor } from "../support/transports.js";
 
-const BIN = "bin/stockify.js";
-
 interface Result {
-  code: number | null;
+  code: number;
   stdout: string;
   stderr: string;
 }
 
+/** Runs the command in this process, as main.ts does, capturing its output. */
+function inProcess(args: string[], env: Record<string, string> = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const result: Result = { code: 0, stdout: "", stderr: "" };
+  stdout.on("data", (chunk: Buffer) => (result.stdout += chunk.toString()));
+  stderr.on("data", (chunk: Buffer) => (result.stderr += chunk.toString()));
+  const interrupt = new AbortController();
+  const program = createProgram({ stdout, stderr, env, interrupt: interrupt.signal, setExitCode: (code) => (result.code = code) });
+  const done = program.parseAsync(["node", "stockify", ...args]).then(
+    () => result,
+    (error: unknown) => {
+      result.code = 1;
+      result.stderr += `stockify: ${error instanceof Error ? error.message : String(error)}\n`;
+      return result;
+    },
+  );
+  return { result, done, interrupt };
+}
+
+const stockify = (args: string[], env: Record<string, string> = {}) => inProcess(args, env).done;
+
 /** Runs the real `stockify` executable, as a user's shell would. */
-function stockify(args: string[], env: Record<string, string> = {}): Promise<Result> {
+function executable(args: string[]): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "1", ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr });
+    execFile(process.execPath, ["bin/stockify.js", ...args], { env: { ...process.env, NO_COLOR: "1" }, timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr });
     });
   });
 }
@@ -34,10 +56,16 @@ describe("stockify command", () => {
   });
   const url = () => ["--url", gateway.baseUrl];
 
-  it("get prints a table, or proto3 JSON with --json", async () => {
-    const table = await stockify([...url(), "get", "13"]);
+  it("runs as an executable: prints a snapshot, and fails with the gRPC code and status 1", async () => {
+    const table = await executable([...url(), "get", "13"]);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /NIFTY 50 .* 13 .* 24,350\.00/);
+    const unknown = await executable([...url(), "get", "9999"]);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.stderr, "stockify: [not_found] unknown symbol: 9999\n");
+  });
+
+  it("get prints proto3 JSON with --json", async () => {
     const json = await stockify([...url(), "--json", "get", "13"]);
     const snapshot = JSON.parse(json.stdout);
     assert.equal(snapshot.ltp, 24350);
@@ -56,25 +84,23 @@ describe("stockify command", () => {
   });
 
   it("watch streams live updates until its limit", async () => {
-    const child = spawn(process.execPath, [BIN, ...url(), "--json", "watch", "13", "25", "--limit", "3"], {
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    let stdout = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    await waitFor(() => stdout.trim().split("\n").length >= 2, 20_000, "the current snapshots");
+    const { result, done } = inProcess([...url(), "--json", "watch", "13", "25", "--limit", "3"]);
+    await waitFor(() => result.stdout.trim().split("\n").length >= 2, 10_000, "the current snapshots");
     await gateway.app.market.ingest([{ symbolId: 25, ltp: 52222.5 }]);
-    assert.equal(await exited, 0);
-    const lines = stdout.trim().split("\n").map((line) => JSON.parse(line));
+    await done;
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
     assert.equal(lines.length, 3);
     assert.deepEqual(lines[2], { ...lines[2], symbolId: 25, ltp: 52222.5 });
   });
 
-  it("watch draws a live table", async () => {
-    const result = await stockify([...url(), "watch", "13", "25", "27", "--limit", "3"]);
+  it("watch draws a live table until interrupted", async () => {
+    const { result, done, interrupt } = inProcess([...url(), "watch", "13", "25", "27"]);
+    await waitFor(() => result.stdout.includes("3/3 symbols"), 10_000, "the table");
+    interrupt.abort();
+    await done;
     assert.equal(result.code, 0, result.stderr);
     for (const name of ["NIFTY 50", "BANK NIFTY", "FIN NIFTY"]) assert.ok(result.stdout.includes(name), name);
-    assert.match(result.stdout, /3\/3 symbols/);
   });
 
   it("health reports SERVING", async () => {
@@ -83,15 +109,18 @@ describe("stockify command", () => {
     assert.equal(result.stdout, "gateway: SERVING\n");
   });
 
-  it("fails with the gRPC code and exit status 1", async () => {
-    const unknown = await stockify([...url(), "get", "9999"]);
-    assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /\[not_found\] unknown symbol: 9999/);
+  it("watch fails at once when the gateway cannot be reached", async () => {
     const closed = await startGateway();
     await closed.close();
-    const unreachable = await stockify(["--url", closed.baseUrl, "--timeout", "2000", "watch", "13"]);
+    const unreachable = await stockify(["--url", closed.baseUrl, "watch", "13"]);
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, /\[unavailable\]/);
+  });
+
+  it("rejects a symbol id that is not a positive integer", async () => {
+    const result = await stockify([...url(), "get", "abc"]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /expected a positive integer/);
   });
 
   it("sends --token, or STOCKIFY_TOKEN, as a bearer token", async () => {
