@@ -143,7 +143,8 @@ function streamingSection(streaming: StreamingResults): string[] {
   const lines = [
     "## Server streaming: `SubscribeSnapshots`",
     "",
-    `Every subscriber asks for all ${streaming.symbolsPerStream} symbols; the feed runs inside the server process and ` +
+    "\"gateway\" is the gateway as it ships (lean gRPC lane on); \"gateway-connect\", when present, is the same with GRPC_LANE=off. " +
+      `Every subscriber asks for all ${streaming.symbolsPerStream} symbols; the feed runs inside the server process and ` +
       "stamps each tick with its publish time on the system's monotonic clock, which receivers read too. " +
       "The lean client is raw node:http2 that counts messages by their gRPC length prefixes and decodes one in 16 (all of them in the paced run), " +
       "spread over several processes, so its figures are the server's.",

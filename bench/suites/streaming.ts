@@ -5,10 +5,15 @@ import { ratio, round, summarize, type LatencySummary } from "../lib/stats.js";
 import type { StreamClientInit } from "../clients/stream-client-init.js";
 import { benchSymbolIds } from "../peers/bench-market.js";
 
-/** The streaming peers: the gateway and grpc-js with the same service code. */
+/**
+ * The streaming peers: the gateway and grpc-js with the same service code;
+ * the gateway without its lean lane only when named (`--only`), to keep a
+ * full run short.
+ */
 export const STREAM_PEERS = [
-  { peer: "gateway", label: "gateway", script: "peers/gateway.ts" },
-  { peer: "grpc-js", label: "@grpc/grpc-js", script: "peers/grpc-js.ts" },
+  { peer: "gateway", script: "peers/gateway.ts", env: {}, optIn: false },
+  { peer: "gateway-connect", script: "peers/gateway.ts", env: { GRPC_LANE: "off" }, optIn: true },
+  { peer: "grpc-js", script: "peers/grpc-js.ts", env: {}, optIn: false },
 ] as const;
 
 /** Ticks per second of the paced latency run. */
@@ -90,9 +95,9 @@ export async function streamingSuite(settings: BenchSettings, log: (line: string
   };
   const feedMs = settings.durationS * 1000;
   const midCount = settings.subscribers.includes(100) ? 100 : Math.max(...settings.subscribers);
-  for (const { peer, script } of STREAM_PEERS) {
-    if (!wants(settings, peer)) continue;
-    const server = await startChild(script);
+  for (const { peer, script, env, optIn } of STREAM_PEERS) {
+    if (optIn ? !settings.only.includes(peer) : !wants(settings, peer)) continue;
+    const server = await startChild(script, { env });
     try {
       const port = server.ready.port as number;
       const run = (client: "lean" | "real", subscribers: number, ratePerSecond: number, sampleEvery: number) =>
@@ -117,7 +122,7 @@ export async function streamingSuite(settings: BenchSettings, log: (line: string
     }
     log(`streaming: ${peer}, memory with ${settings.idleStreams} idle streams`);
     results.idleMemory.push(
-      await idleMemory(settings, peer, script, symbolIds).catch((error: unknown): IdleMemory => {
+      await idleMemory(settings, peer, script, env, symbolIds).catch((error: unknown): IdleMemory => {
         log(`streaming: ${peer}, idle streams failed: ${String(error)}`);
         const nothing = { rss: Number.NaN, heapUsed: Number.NaN };
         return { peer, streams: settings.idleStreams, rssBytesPerStream: Number.NaN, heapBytesPerStream: Number.NaN, before: nothing, after: nothing, error: String(error) };
@@ -170,8 +175,14 @@ async function measure(settings: BenchSettings, server: Child, options: MeasureO
   }
 }
 
-async function idleMemory(settings: BenchSettings, peer: string, script: string, symbolIds: number[]): Promise<IdleMemory> {
-  const server = await startChild(script, { nodeFlags: ["--expose-gc"] });
+async function idleMemory(
+  settings: BenchSettings,
+  peer: string,
+  script: string,
+  env: Record<string, string>,
+  symbolIds: number[],
+): Promise<IdleMemory> {
+  const server = await startChild(script, { env, nodeFlags: ["--expose-gc"] });
   try {
     const port = server.ready.port as number;
     const before = await server.request("memory");
