@@ -32,6 +32,8 @@ export interface GatewayConfig {
   grpcLane: boolean;
   /** Shortest time between two flushes of one busy server stream on the lean lane. */
   streamFlushMs: number;
+  /** Longest a graceful shutdown waits for calls in flight before closing connections. */
+  shutdownTimeoutMs: number;
 }
 
 /**
@@ -92,6 +94,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     reflection: oneOf(env, "REFLECTION", "on", ["on", "off"]) === "on",
     grpcLane: oneOf(env, "GRPC_LANE", "on", ["on", "off"]) === "on",
     streamFlushMs: integer(env, "STREAM_FLUSH_MS", 5, 0, 1000),
+    shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 3_600_000),
   };
 }
 

@@ -55,6 +55,15 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
+  h2.on("stream", (stream) => {
+    // Like gRPC's own servers, reset a stream whose response is complete
+    // while the client is still sending (RST_STREAM NO_ERROR): otherwise a
+    // client that never half-closes keeps the stream, and a session told
+    // to GOAWAY, open.
+    stream.once("finish", () => {
+      if (!stream.readableEnded) resetOnceSent(stream);
+    });
+  });
 
   const server = net.createServer({ noDelay: true }, (socket) => route(socket)) as OnePortServer;
 
@@ -98,4 +107,16 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
     return closeListener(callback);
   };
   return server;
+}
+
+// The reset must follow the response's last frame (the gRPC status
+// trailers) onto the wire: nghttp2 sends RST_STREAM ahead of frames still
+// queued, and the client would lose the status.
+function resetOnceSent(stream: http2.ServerHttp2Stream): void {
+  if (stream.destroyed || stream.readableEnded) return;
+  if (stream.state.localClose === 1) {
+    stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    return;
+  }
+  setTimeout(() => resetOnceSent(stream), 5).unref();
 }

@@ -8,6 +8,7 @@ import type { GatewayMetrics } from "./gateway-metrics.js";
 import { HealthMonitor, type StoreHealth } from "./health-monitor.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { registerMetricsRoute } from "./metrics-routes.js";
+import { StreamDrain } from "./stream-drain.js";
 
 /**
  * OperationsOptions are what the operational features hook into.
@@ -28,13 +29,15 @@ export interface OperationsOptions {
  */
 export interface Operations {
   health: HealthMonitor;
+  drain: StreamDrain;
 }
 
 /**
  * registerOperations adds what operators point their tools at: gRPC health
  * and the HTTP probes, server reflection, the call observer (metrics and one log line per call,
  * first in the interceptor chain so every lane and protocol passes it), the
- * Prometheus endpoint and request ids. Call it once every service is in the
+ * Prometheus endpoint, request ids, and draining on close (health
+ * NOT_SERVING, streams in flight ended with UNAVAILABLE). Call it once every service is in the
  * list, before the lanes that serve them are registered.
  */
 export function registerOperations(app: FastifyInstance, options: OperationsOptions): Operations {
@@ -45,7 +48,8 @@ export function registerOperations(app: FastifyInstance, options: OperationsOpti
   const health = new HealthMonitor(options.store, [Health.typeName, ...services.registrations.map((r) => r.service.typeName)]);
   services.registrations.push(registration(Health, createHealthService(health)));
   metrics.addMethods(services.registrations.flatMap((r) => r.service.methods));
-  services.interceptors.unshift(createCallObserver({ metrics, logger: app.log }));
+  const drain = new StreamDrain();
+  services.interceptors.unshift(createCallObserver({ metrics, logger: app.log }), drain.interceptor);
 
   registerHealthRoutes(app, health);
   registerMetricsRoute(app, metrics);
@@ -54,6 +58,12 @@ export function registerOperations(app: FastifyInstance, options: OperationsOpti
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  // Closing starts with telling balancers to go elsewhere and ending the
+  // streams that would otherwise hold the server open forever.
+  app.addHook("preClose", async () => {
+    health.drain();
+    await drain.drain();
+  });
   app.addHook("onClose", async () => health.close());
-  return { health };
+  return { health, drain };
 }

@@ -1,0 +1,129 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+
+/**
+ * StreamDrain ends the streams in flight with UNAVAILABLE when the gateway
+ * shuts down, and refuses calls that arrive after, so that clients
+ * reconnect to another replica instead of waiting on a server that is
+ * going away.
+ *
+ * It works as an interceptor, so streams of every protocol and lane are
+ * ended the same way, whatever their handler is waiting for (the next
+ * update, the client's next message).
+ */
+export class StreamDrain {
+  readonly #open = new Set<{ interrupt(error: unknown): void }>();
+  #error: ConnectError | undefined;
+
+  /** The interceptor that tracks streams; put it in the shared chain. */
+  readonly interceptor: Interceptor = (next) => async (req) => {
+    if (this.#error !== undefined) throw this.#error;
+    if (req.method.methodKind === "unary") return next(req);
+    let input: { interrupt(error: unknown): void } | undefined;
+    if (req.stream) {
+      const tracked = this.#track(req.message);
+      input = tracked;
+      req = { ...req, message: tracked };
+    }
+    let res;
+    try {
+      res = await next(req);
+    } catch (error) {
+      if (input !== undefined) this.#open.delete(input);
+      throw error;
+    }
+    if (!res.stream) {
+      if (input !== undefined) this.#open.delete(input);
+      return res;
+    }
+    // A bidirectional call is over when its response stream is.
+    return { ...res, message: this.#track(res.message, input) };
+  };
+
+  /** True once drain() was called. */
+  get draining(): boolean {
+    return this.#error !== undefined;
+  }
+
+  /** Streams (request or response sides) in flight. */
+  get openStreams(): number {
+    return this.#open.size;
+  }
+
+  /**
+   * Ends every stream in flight with UNAVAILABLE and refuses new calls.
+   * The streams end on the next turn of the event loop, after messages
+   * already on their way (a health watcher's NOT_SERVING) are sent.
+   */
+  async drain(message = "server is shutting down"): Promise<void> {
+    if (this.#error !== undefined) return;
+    this.#error = new ConnectError(message, Code.Unavailable);
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const stream of this.#open) stream.interrupt(this.#error);
+    this.#open.clear();
+  }
+
+  #track<T>(source: AsyncIterable<T>, companion?: { interrupt(error: unknown): void }): Interruptible<T> {
+    const stream: Interruptible<T> = new Interruptible(source, () => {
+      this.#open.delete(stream);
+      if (companion !== undefined) this.#open.delete(companion);
+    });
+    if (this.#error !== undefined) stream.interrupt(this.#error);
+    else this.#open.add(stream);
+    return stream;
+  }
+}
+
+/**
+ * Interruptible passes a stream's messages through until it is
+ * interrupted; then the pending and every later read fail with the error.
+ */
+class Interruptible<T> implements AsyncIterable<T>, AsyncIterator<T> {
+  readonly #source: AsyncIterable<T>;
+  readonly #onEnd: () => void;
+  #iterator: AsyncIterator<T> | undefined;
+  #failPending: ((error: unknown) => void) | undefined;
+  #error: unknown;
+
+  constructor(source: AsyncIterable<T>, onEnd: () => void) {
+    this.#source = source;
+    this.#onEnd = onEnd;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    const iterator = (this.#iterator ??= this.#source[Symbol.asyncIterator]());
+    return new Promise((resolve, reject) => {
+      this.#failPending = reject;
+      iterator.next().then(
+        (result) => {
+          this.#failPending = undefined;
+          if (result.done === true) this.#onEnd();
+          resolve(result);
+        },
+        (error: unknown) => {
+          this.#failPending = undefined;
+          this.#onEnd();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  return(value?: unknown): Promise<IteratorResult<T>> {
+    this.#onEnd();
+    const iterator = this.#iterator;
+    if (iterator?.return === undefined) return Promise.resolve({ done: true, value: value as T });
+    return iterator.return(value);
+  }
+
+  interrupt(error: unknown): void {
+    this.#error = error;
+    const fail = this.#failPending;
+    this.#failPending = undefined;
+    fail?.(error);
+  }
+}
