@@ -23,6 +23,7 @@ export interface OpenApiOptions {
 }
 
 const ERROR_SCHEMA = "ConnectError";
+const BEARER_SCHEME = "bearerAuth";
 
 /**
  * createOpenApiDocument describes every REST binding as an OpenAPI 3.1
@@ -81,8 +82,19 @@ export function createOpenApiDocument(bindings: readonly HttpBinding[], options:
         'and newline-delimited JSON ({"result": ...} lines) otherwise.',
     },
     tags: [...tags].map(([name, description]) => ({ name, description })),
+    // A token is needed only when the gateway has auth on; both are listed.
+    security: [{ [BEARER_SCHEME]: [] }, {}],
     paths,
-    components: { schemas: { ...schemas.all(), [ERROR_SCHEMA]: errorSchema() } },
+    components: {
+      schemas: { ...schemas.all(), [ERROR_SCHEMA]: errorSchema() },
+      securitySchemes: {
+        [BEARER_SCHEME]: {
+          type: "http",
+          scheme: "bearer",
+          description: "A gateway token (AUTH_TOKENS); a missing or unknown one is 401, one without the scope 403.",
+        },
+      },
+    },
   };
 }
 

@@ -58,6 +58,12 @@ describe("OpenAPI document", () => {
     }
   });
 
+  it("offers bearer-token authentication, optional as the gateway's auth is", () => {
+    assert.deepEqual(document.components.securitySchemes.bearerAuth.type, "http");
+    assert.deepEqual(document.components.securitySchemes.bearerAuth.scheme, "bearer");
+    assert.deepEqual(document.security, [{ bearerAuth: [] }, {}]);
+  });
+
   it("follows proto3 JSON in its schemas", () => {
     const snapshot = document.components.schemas["stockify.v1.Snapshot"];
     assert.equal(snapshot.properties.volume.type, "string");
