@@ -29,6 +29,8 @@ export interface MarketDataClientOptions {
   retry?: RetryOptions | false;
   /** Interval of HTTP/2 PING frames on a connection with open streams, in milliseconds; 0 turns them off. Default 10000. */
   keepaliveMs?: number;
+  /** How long a PING may go unanswered before the connection counts as dead, in milliseconds. Default 20000. */
+  keepaliveTimeoutMs?: number;
   /** Compression of request messages of 1 KiB or more (responses are accepted in gzip and br either way). Default `"none"`. */
   compression?: "gzip" | "br" | "none";
   /** Options for Node's `http2.connect` (CA certificates for TLS, for instance). Default: none. */
@@ -67,6 +69,7 @@ export interface ResolvedClientOptions {
   /** False when the caller turned unary retries off; streams still reconnect with `retry`'s backoff. */
   retryUnary: boolean;
   keepaliveMs: number;
+  keepaliveTimeoutMs: number;
   compression: "gzip" | "br" | "none";
   nodeOptions: http2.ClientSessionOptions | http2.SecureClientSessionOptions | undefined;
   onRetry: ((event: RetryEvent) => void) | undefined;
@@ -87,6 +90,7 @@ export function resolveClientOptions(options: MarketDataClientOptions = {}): Res
     retry,
     retryUnary: options.retry !== false && retry.maxAttempts > 1,
     keepaliveMs: options.keepaliveMs ?? 10_000,
+    keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 20_000,
     compression: options.compression ?? "none",
     nodeOptions: options.nodeOptions,
     onRetry: options.onRetry,
@@ -96,6 +100,7 @@ export function resolveClientOptions(options: MarketDataClientOptions = {}): Res
   }
   if (!(resolved.timeoutMs > 0)) throw new TypeError("timeoutMs must be a positive number");
   if (!(resolved.keepaliveMs >= 0)) throw new TypeError("keepaliveMs must be 0 or more");
+  if (!(resolved.keepaliveTimeoutMs > 0)) throw new TypeError("keepaliveTimeoutMs must be a positive number");
   return resolved;
 }
 

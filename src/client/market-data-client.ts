@@ -37,12 +37,12 @@ export class MarketDataClient implements AsyncDisposable {
 
   constructor(options: MarketDataClientOptions = {}) {
     this.options = resolveClientOptions(options);
-    const { baseUrl, keepaliveMs, nodeOptions, compression, token, retry, retryUnary, onRetry } = this.options;
+    const { baseUrl, keepaliveMs, keepaliveTimeoutMs, nodeOptions, compression, token, retry, retryUnary, onRetry } = this.options;
     // One session manager means one HTTP/2 connection for every call, which
     // the manager reopens transparently when it is lost.
     this.#session = new Http2SessionManager(
       baseUrl,
-      keepaliveMs > 0 ? { pingIntervalMs: keepaliveMs, pingTimeoutMs: Math.max(keepaliveMs, 5000) } : {},
+      keepaliveMs > 0 ? { pingIntervalMs: keepaliveMs, pingTimeoutMs: keepaliveTimeoutMs } : {},
       nodeOptions,
     );
     const interceptors: Interceptor[] = [];

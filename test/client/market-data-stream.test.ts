@@ -4,6 +4,7 @@ import { MemorySnapshotStore } from "../../src/market/memory-store.js";
 import { MarketDataClient, type ReconnectEvent, type SequenceGap, type Snapshot } from "../../src/client/index.js";
 import { crashable } from "../support/crash.js";
 import { SEED_TICKS, startGateway, type TestGateway } from "../support/gateway.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/transports.js";
 
 /** Consumes a stream in the background, keeping what it yields. */
@@ -154,6 +155,27 @@ describe("MarketDataClient streams", () => {
     assert.equal(stream.has(13, 2), false);
     const changed = await live.subscribe([25]);
     assert.deepEqual(changed.activeSymbolIds, [25, 27], "subscribing works on the new call");
+  });
+
+  it("notices a connection that went silent by its keepalive pings, and reconnects", async () => {
+    const gw = await gateway();
+    const proxy = await startTcpProxy(gw.port);
+    const c = new MarketDataClient({ baseUrl: proxy.baseUrl, retry: FAST_RETRY, keepaliveMs: 100, keepaliveTimeoutMs: 200 });
+    clients.push(c);
+    try {
+      const reconnects: ReconnectEvent[] = [];
+      const stream = collect(c.subscribeSnapshots([13], { onReconnect: (event) => reconnects.push(event) }));
+      await waitFor(() => stream.seen.length === 1, 5000, "the first snapshot");
+      proxy.blackhole();
+      // No FIN, no RST: only the unanswered PING tells the client.
+      await waitFor(() => reconnects.length >= 1, 5000, "the dead connection to be noticed");
+      await waitFor(() => gw.app.market.hub.subscriberCount(13) >= 1 && proxy.connections >= 2, 5000, "a new connection");
+      await gw.app.market.ingest([{ symbolId: 13, ltp: 24500 }]);
+      await waitFor(() => stream.has(13, 24500), 5000, "updates on the new connection");
+    } finally {
+      await c.close();
+      await proxy.close();
+    }
   });
 
   it("ends every stream when the client closes", async () => {
