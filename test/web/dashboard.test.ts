@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { crashable } from "../support/crash.js";
 import { SEED_TICKS, startGateway, type TestGateway } from "../support/gateway.js";
 import { waitFor } from "../support/transports.js";
+
+const SEED = [...SEED_TICKS, { symbolId: 42, symbol: "TEST CO", ltp: 100 }];
 
 const ltpCell = (symbolId: number) => `tr[data-symbol-id="${symbolId}"] [data-field="ltp"]`;
 
@@ -14,17 +17,21 @@ async function ltpOf(page: Page, symbolId: number): Promise<number | undefined> 
 
 describe("browser dashboard in Chromium", () => {
   let gateway: TestGateway;
+  let restarted: TestGateway | undefined;
+  let crash: () => Promise<void>;
   let browser: Browser;
   before(async () => {
-    gateway = await startGateway({}, { seed: [...SEED_TICKS, { symbolId: 42, symbol: "TEST CO", ltp: 100 }] });
+    gateway = await startGateway({}, { seed: SEED });
+    crash = crashable(gateway).crash;
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
   });
   after(async () => {
     await browser?.close();
+    await restarted?.close();
     await gateway?.close();
   });
 
-  it("shows live prices, adds and removes symbols", async () => {
+  it("shows live prices, adds and removes symbols, and reconnects after a gateway restart", async () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(error.message));
@@ -75,6 +82,17 @@ describe("browser dashboard in Chromium", () => {
 
     await mkdir("test-results", { recursive: true });
     await page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
+
+    // The gateway dies and comes back on the same port: the page reconnects
+    // with the symbols it shows.
+    await crash();
+    await page.waitForSelector("#status[data-state='reconnecting']");
+    restarted = await startGateway({ PORT: String(gateway.port) }, { seed: SEED });
+    await waitFor(() => restarted!.app.market.hub.subscriberCount(27) === 1, 15_000, "the page to subscribe again");
+    assert.equal(restarted.app.market.hub.subscriberCount(25), 0, "a removed symbol stays removed");
+    await restarted.app.market.ingest([{ symbolId: 27, ltp: 23900.25 }]);
+    await page.waitForFunction((selector) => document.querySelector(selector)?.getAttribute("data-value") === "23900.25", ltpCell(27));
+    await page.waitForSelector("#status[data-state='live']");
     assert.deepEqual(errors, []);
     await page.close();
   });
