@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
+import { Code } from "@connectrpc/connect";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
 import { MarketDataClient, type ReconnectEvent, type SequenceGap, type Snapshot } from "../../src/client/index.js";
 import { crashable } from "../support/crash.js";
@@ -94,6 +95,21 @@ describe("MarketDataClient streams", () => {
       0,
       "25 did not change, so its snapshot is not repeated",
     );
+    assert.equal(stream.failure, undefined);
+  });
+
+  it("subscribeSnapshots follows a gateway that shuts down gracefully and starts again", async () => {
+    const store = new MemorySnapshotStore();
+    const first = await gateway({ SHUTDOWN_TIMEOUT_MS: "2000" }, store);
+    const reconnects: ReconnectEvent[] = [];
+    const stream = collect(client(first.baseUrl).subscribeSnapshots([13], { onReconnect: (event) => reconnects.push(event) }));
+    await waitFor(() => stream.seen.length === 1, 5000, "the first snapshot");
+    await first.close();
+    await waitFor(() => reconnects.length >= 1, 5000, "the client to notice the end of its stream");
+    assert.equal(reconnects[0]!.error.code, Code.Unavailable);
+    const second = await gateway({ PORT: String(first.port) }, store, []);
+    await second.app.market.ingest([{ symbolId: 13, ltp: 24444 }]);
+    await waitFor(() => stream.has(13, 24444), 10_000, "updates from the new gateway");
     assert.equal(stream.failure, undefined);
   });
 
