@@ -29,6 +29,13 @@ export interface RedisSnapshotStoreOptions {
   commandTimeoutMs?: number;
   /** Longest wait between reconnection attempts (the backoff doubles up to it). Default 2000 ms. */
   maxReconnectDelayMs?: number;
+  /**
+   * How often each connection is PINGed; one that does not answer within
+   * the command timeout is dropped and reconnected, so a Redis that hangs
+   * (or a network that silently drops packets) turns the store unhealthy
+   * rather than leaving it "connected". Default 1000 ms.
+   */
+  pingIntervalMs?: number;
   /** Where connection trouble is reported. Default: nowhere. */
   logger?: StoreLogger;
 }
@@ -60,6 +67,7 @@ export class RedisSnapshotStore implements SnapshotStore {
   readonly #where: string;
   readonly #listeners = new Set<UpdateListener>();
   readonly #healthListeners = new Set<(healthy: boolean) => void>();
+  readonly #pingTimer: NodeJS.Timeout;
   #subscribed = false;
   #healthy = false;
   #closed = false;
@@ -116,6 +124,12 @@ export class RedisSnapshotStore implements SnapshotStore {
       });
     }
     this.#subscriber.on("ready", () => void this.#subscribe());
+    const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
+    this.#pingTimer = setInterval(() => {
+      this.#ping(this.#commands, commandTimeoutMs);
+      this.#ping(this.#subscriber, commandTimeoutMs);
+    }, options.pingIntervalMs ?? 1000);
+    this.#pingTimer.unref();
     this.#subscriber.on("message", (_channel: string, message: string) => this.#announce(message));
   }
 
@@ -202,6 +216,7 @@ export class RedisSnapshotStore implements SnapshotStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#pingTimer);
     this.#listeners.clear();
     this.#healthListeners.clear();
     await Promise.all([quit(this.#commands), quit(this.#subscriber)]);
@@ -220,6 +235,24 @@ export class RedisSnapshotStore implements SnapshotStore {
       this.#logger?.warn({ redis: this.#where, err: (error as Error).message }, "Redis subscribe failed");
     }
     this.#refreshHealth();
+  }
+
+  #ping(connection: Redis, timeoutMs: number): void {
+    if (connection.status !== "ready" || this.#closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to PING in ${timeoutMs} ms`)), timeoutMs);
+    });
+    Promise.race([connection.ping(), timedOut]).then(
+      () => clearTimeout(timer),
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (this.#closed || connection.status !== "ready") return;
+        this.#logger?.warn({ redis: this.#where, err: (error as Error).message }, "Redis not answering; reconnecting");
+        // Reconnecting closes the connection first, which reports the store unhealthy.
+        connection.disconnect(true);
+      },
+    );
   }
 
   #refreshHealth(): void {

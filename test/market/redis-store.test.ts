@@ -12,8 +12,8 @@ describe("RedisSnapshotStore", () => {
   const stores: RedisSnapshotStore[] = [];
   let prefixes = 0;
 
-  async function open(keyPrefix: string): Promise<RedisSnapshotStore> {
-    const store = createRedisSnapshotStore({ url: redis.url, keyPrefix, maxReconnectDelayMs: 100 });
+  async function open(keyPrefix: string, options: { commandTimeoutMs?: number; pingIntervalMs?: number } = {}) {
+    const store = createRedisSnapshotStore({ url: redis.url, keyPrefix, maxReconnectDelayMs: 100, ...options });
     stores.push(store);
     assert.equal(await store.waitUntilHealthy(5000), true, "store connects");
     return store;
@@ -122,5 +122,21 @@ describe("RedisSnapshotStore", () => {
     const [snapshot] = await store.apply([{ symbolId: 3, ltp: 4 }]);
     assert.equal(snapshot!.sequence, 1);
     await waitFor(() => updates.includes(3), 5000, "update received after resubscribing");
+  });
+
+  it("turns unhealthy and fails calls within the command timeout when Redis hangs, and recovers when it answers again", async () => {
+    const store = await open(prefix(), { commandTimeoutMs: 300, pingIntervalMs: 100 });
+    await store.apply([{ symbolId: 5, ltp: 1 }]);
+    redis.pause();
+    try {
+      const started = Date.now();
+      await assert.rejects(store.get(5), StoreUnavailableError);
+      assert.ok(Date.now() - started < 2000, "the call did not wait for Redis");
+      await waitFor(() => !store.healthy, 5000, "store unhealthy while Redis hangs");
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => store.healthy, 10_000, "store healthy once Redis answers");
+    assert.equal((await store.get(5))!.ltp, 1);
   });
 });

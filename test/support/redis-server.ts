@@ -15,6 +15,10 @@ export interface TestRedis {
   readonly url: string;
   /** Kills the server at once (SIGKILL), as a crash would. */
   kill(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
   /** Starts the server again on the same port, empty. */
   restart(): Promise<void>;
   /** Opens a plain client for assertions; closed by stop(). */
@@ -61,6 +65,8 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     url: `redis://127.0.0.1:${port}`,
     kill: () => halt("SIGKILL"),
+    pause: () => void child?.kill("SIGSTOP"),
+    resume: () => void child?.kill("SIGCONT"),
     restart: launch,
     client() {
       const client = new Redis(port, "127.0.0.1", { lazyConnect: false, maxRetriesPerRequest: 1 });
