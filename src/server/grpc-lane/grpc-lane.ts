@@ -1,4 +1,4 @@
-import { create, fromBinary, isMessage, type DescMessage, type DescMethod, type Message } from "@bufbuild/protobuf";
+import { fromBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -6,19 +6,18 @@ import {
   type ContextValues,
   type Interceptor,
   type MethodImplSpec,
-  type StreamRequest,
   type StreamResponse,
-  type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { compressionNegotiate, createAsyncIterable, type Compression } from "@connectrpc/connect/protocol";
+import { compressionNegotiate, type Compression } from "@connectrpc/connect/protocol";
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type * as http2 from "node:http2";
 import type { ServiceRegistration } from "../gateway-services.js";
 import { framedMessage } from "./frame-cache.js";
 import { COMPRESSED_FLAG, FRAME_PREFIX_BYTES, frameMessage, headersObject, OK_TRAILERS, parseSingleFrame, statusTrailers } from "./grpc-frames.js";
-import { LaneContext } from "./lane-context.js";
+import { CallContext } from "../call-context.js";
+import { createCallPipeline, normalize, responseHeaderOf, responseTrailerOf, type CallPipeline } from "../call-pipeline.js";
 import { FlushScheduler, StreamWriter } from "./stream-writer.js";
 import { isBatchedIterable, messageBatches } from "../../services/message-batches.js";
 
@@ -46,16 +45,13 @@ export interface GrpcLaneOptions {
 }
 
 type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
-type AnyFn = (req: UnaryRequest | StreamRequest) => Promise<UnaryResponse | StreamResponse>;
 
 interface LaneMethod {
   readonly spec: MethodImplSpec;
   readonly url: string;
-  readonly next: AnyFn;
+  readonly pipeline: CallPipeline;
 }
 
-const laneContextKey = Symbol("laneContext");
-type WithContext = { [laneContextKey]: LaneContext };
 
 const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = Object.freeze({
   ":status": 200,
@@ -103,7 +99,7 @@ export function installGrpcLane(
     for (const spec of Object.values(serviceSpec.methods)) {
       if (spec.kind !== "unary" && spec.kind !== "server_streaming") continue;
       const url = `/${service.typeName}/${spec.method.name}`;
-      methods.set(url, { spec, url, next: compose(spec, interceptors) });
+      methods.set(url, { spec, url, pipeline: createCallPipeline(spec, interceptors) });
     }
   }
 
@@ -142,17 +138,19 @@ export function installGrpcLane(
     // own 'close' handling is what matters.
     stream.on("error", ignore);
     const timeout = parseTimeout(headerValue(headers["grpc-timeout"]), maxTimeoutMs);
-    const context: LaneContext = new LaneContext(
-      method.spec.method.parent,
-      method.spec.method,
-      method.url,
-      headers,
-      contextValues?.(headers),
-      timeout.error ? undefined : timeout.timeoutMs,
+    const context: CallContext = new CallContext({
+      service: method.spec.method.parent,
+      method: method.spec.method,
+      protocol: "grpc",
+      requestMethod: "POST",
+      url: method.url,
+      rawHeaders: headers,
+      values: contextValues?.(headers),
+      timeoutMs: timeout.error ? undefined : timeout.timeoutMs,
       // The client stops waiting at its deadline: say so at once rather
       // than when a slow implementation gets round to returning.
-      (error) => fail(stream, context, error),
-    );
+      onTimeout: (error) => fail(stream, context, error),
+    });
     stream.once("close", () => {
       // A stream that closes before its call answered was cancelled by the client.
       if (!context.answered) context.abort(new ConnectError("the operation was aborted", Code.Canceled));
@@ -184,7 +182,7 @@ export function installGrpcLane(
   async function run(
     method: LaneMethod,
     stream: http2.ServerHttp2Stream,
-    context: LaneContext,
+    context: CallContext,
     body: Buffer,
     requestCompression: Compression | null,
     responseCompression: Compression | null,
@@ -201,8 +199,7 @@ export function installGrpcLane(
     const input = parse(spec.method.input, bytes);
 
     if (spec.kind === "unary") {
-      const request = laneRequest<UnaryRequest>(method, context, false, input);
-      const response = (await method.next(request)) as UnaryResponse;
+      const response = await method.pipeline.unary(context, input);
       context.done();
       if (stream.destroyed || context.answered) return;
       context.answered = true;
@@ -214,8 +211,7 @@ export function installGrpcLane(
       return;
     }
 
-    const request = laneRequest<StreamRequest>(method, context, true, createAsyncIterable([input]));
-    const response = (await method.next(request)) as StreamResponse;
+    const response = await method.pipeline.serverStream(context, input);
     const writer = new StreamWriter(stream, flushScheduler);
     let headersSent = false;
     const send = async (messages: Iterable<unknown>) => {
@@ -285,75 +281,10 @@ export function installGrpcLane(
   };
 }
 
-function compose(spec: MethodImplSpec, interceptors: readonly Interceptor[]): AnyFn {
-  const method = spec.method;
-  let next: AnyFn;
-  if (spec.kind === "unary") {
-    next = async (req) => {
-      const context = contextOf(req);
-      const output = await spec.impl(req.message as never, context);
-      return laneResponse<UnaryResponse>(method, context, false, normalize(method.output, output));
-    };
-  } else if (spec.kind === "server_streaming") {
-    next = async (req) => {
-      const context = contextOf(req);
-      const input = await single(req.message as AsyncIterable<unknown>);
-      const output = spec.impl(input as never, context);
-      return laneResponse<StreamResponse>(method, context, true, output);
-    };
-  } else {
-    throw new Error(`the gRPC lane does not serve ${spec.kind} methods`);
-  }
-  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as AnyFn;
-  return next;
-}
-
-// An interceptor may hand on a request with other headers or values; the
-// implementation must see those, as it does on Connect's lane.
-function contextOf(req: UnaryRequest | StreamRequest): LaneContext {
-  const context = (req as unknown as WithContext)[laneContextKey];
-  if (req !== context.ownRequest && req.header !== context.requestHeaderIfAny) context.requestHeader = req.header;
-  return context;
-}
-
-function laneRequest<R extends UnaryRequest | StreamRequest>(method: LaneMethod, context: LaneContext, stream: R["stream"], message: R["message"]): R {
-  return (context.ownRequest = {
-    [laneContextKey]: context,
-    stream,
-    service: method.spec.method.parent,
-    method: method.spec.method,
-    requestMethod: "POST",
-    url: method.url,
-    contextValues: context.values,
-    message,
-    get signal() {
-      return context.signal;
-    },
-    get header() {
-      return context.requestHeader;
-    },
-  } as unknown as R);
-}
-
-function laneResponse<R extends UnaryResponse | StreamResponse>(method: DescMethod, context: LaneContext, stream: R["stream"], message: unknown): R {
-  return (context.ownResponse = {
-    stream,
-    service: method.parent,
-    method,
-    message,
-    get header() {
-      return context.responseHeader;
-    },
-    get trailer() {
-      return context.responseTrailer;
-    },
-  } as unknown as R);
-}
-
 // Only metadata that someone set costs a conversion.
 function respond(
   stream: http2.ServerHttp2Stream,
-  context: LaneContext,
+  context: CallContext,
   response: UnaryResponse | StreamResponse,
   compression: Compression | null,
 ): void {
@@ -367,20 +298,15 @@ function respond(
   stream.respond(out, { waitForTrailers: true });
 }
 
-function responseHeaderOf(context: LaneContext, response: UnaryResponse | StreamResponse): Headers | undefined {
-  // An interceptor may answer with a response of its own making.
-  return response === context.ownResponse ? context.responseHeaderIfAny : response.header;
-}
-
-function trailersOf(context: LaneContext, response: UnaryResponse | StreamResponse): http2.OutgoingHttpHeaders {
-  const trailer = response === context.ownResponse ? context.trailerIfAny : response.trailer;
+function trailersOf(context: CallContext, response: UnaryResponse | StreamResponse): http2.OutgoingHttpHeaders {
+  const trailer = responseTrailerOf(context, response);
   if (trailer === undefined) return OK_TRAILERS;
   const out = headersObject(trailer);
   out["grpc-status"] = "0";
   return out;
 }
 
-function fail(stream: http2.ServerHttp2Stream, context: LaneContext, error: unknown): void {
+function fail(stream: http2.ServerHttp2Stream, context: CallContext, error: unknown): void {
   context.abort(error);
   if (context.answered || stream.destroyed) return;
   context.answered = true;
@@ -405,14 +331,6 @@ function parse(schema: DescMessage, bytes: Uint8Array): Message {
   }
 }
 
-function normalize(schema: DescMessage, message: unknown): unknown {
-  return isMessage(message, schema) ? message : create(schema, message as never);
-}
-
-async function single(messages: AsyncIterable<unknown>): Promise<unknown> {
-  for await (const message of messages) return message;
-  throw new ConnectError("protocol error: missing input message for server-streaming method", Code.Unimplemented);
-}
 
 function isGrpcProto(contentType: string | undefined): boolean {
   return contentType === "application/grpc" || contentType === "application/grpc+proto";

@@ -1,24 +1,47 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { IncomingHttpHeaders } from "node:http2";
-import { callProtocolKey } from "../call-protocol.js";
+import { callProtocolKey, type CallProtocol } from "./call-protocol.js";
 
 /**
- * LaneContext is the HandlerContext of a call on the gRPC lane.
+ * CallContextInit is what a lane knows of a call when it starts.
+ */
+export interface CallContextInit {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly protocol: CallProtocol;
+  readonly requestMethod: string;
+  readonly url: string;
+  /** Request headers as Node has them; turned into Headers only if asked for. */
+  readonly rawHeaders: IncomingHttpHeaders;
+  /** Values the call starts with (a logger, say). Default: none. */
+  readonly values?: ContextValues;
+  /** Milliseconds until the deadline. Default: none. */
+  readonly timeoutMs?: number;
+  /** Called when the deadline passes, after the signal aborted. */
+  readonly onTimeout?: (error: ConnectError) => void;
+}
+
+/**
+ * CallContext is the HandlerContext of a call on a lane of the gateway's
+ * own (the gRPC lane, REST).
  *
  * Connect builds three Headers, a deadline timer and two linked
  * AbortControllers for every call; most unary calls never look at any of
  * them, so this context builds each one the first time something asks.
  */
-export class LaneContext implements HandlerContext {
-  readonly requestMethod = "POST";
-  readonly protocolName = "grpc";
+export class CallContext implements HandlerContext {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly protocolName: string;
+  readonly requestMethod: string;
+  readonly url: string;
   readonly values: ContextValues;
   /** True once the call's status went out (or the stream is gone). */
   answered = false;
-  /** The request the lane built, to tell it from one an interceptor made. */
+  /** The request the pipeline built, to tell it from one an interceptor made. */
   ownRequest: object | undefined;
-  /** The response the lane built, to tell it from one an interceptor made. */
+  /** The response the pipeline built, to tell it from one an interceptor made. */
   ownResponse: object | undefined;
   private controller: AbortController | undefined;
   private request: Headers | undefined;
@@ -27,17 +50,19 @@ export class LaneContext implements HandlerContext {
   private deadlineTimer: NodeJS.Timeout | undefined;
   private readonly deadline: number | undefined;
 
-  constructor(
-    readonly service: DescService,
-    readonly method: DescMethod,
-    readonly url: string,
-    private readonly rawHeaders: IncomingHttpHeaders,
-    values: ContextValues | undefined,
-    timeoutMs: number | undefined,
-    onTimeout?: (error: ConnectError) => void,
-  ) {
-    this.values = (values ?? createContextValues()).set(callProtocolKey, "grpc");
+  private readonly rawHeaders: IncomingHttpHeaders;
+
+  constructor(init: CallContextInit) {
+    this.service = init.service;
+    this.method = init.method;
+    this.protocolName = init.protocol;
+    this.requestMethod = init.requestMethod;
+    this.url = init.url;
+    this.rawHeaders = init.rawHeaders;
+    this.values = (init.values ?? createContextValues()).set(callProtocolKey, init.protocol);
+    const timeoutMs = init.timeoutMs;
     if (timeoutMs !== undefined) {
+      const onTimeout = init.onTimeout;
       this.deadline = Date.now() + timeoutMs;
       this.deadlineTimer = setTimeout(() => {
         const error = new ConnectError("the operation timed out", Code.DeadlineExceeded);
