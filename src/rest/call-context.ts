@@ -2,6 +2,7 @@ import { createContextValues, createHandlerContext, type HandlerContext } from "
 import { parseTimeout } from "@connectrpc/connect/protocol-connect";
 import type { FastifyRequest } from "fastify";
 import { callLoggerKey } from "../server/call-observer.js";
+import { CallContext } from "../server/call-context.js";
 import { callProtocolKey } from "../server/call-protocol.js";
 import type { HttpBinding } from "./http-bindings.js";
 
@@ -55,6 +56,32 @@ export function createRestCallContext(
     throw timeout.error;
   }
   return context;
+}
+
+/**
+ * createRestUnaryContext builds the context of a unary REST call on the
+ * gateway's lean call context: the same headers, deadline (refused above
+ * maxTimeoutMs) and protocol as createRestCallContext, built only when
+ * something asks for them.
+ */
+export function createRestUnaryContext(
+  request: FastifyRequest,
+  binding: HttpBinding,
+  limits: { maxTimeoutMs?: number } = {},
+): CallContext {
+  const rawTimeout = request.headers[TIMEOUT_HEADER];
+  const timeout = parseTimeout(typeof rawTimeout === "string" ? rawTimeout : null, limits.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER);
+  if (timeout.error !== undefined) throw timeout.error;
+  return new CallContext({
+    service: binding.method.parent,
+    method: binding.method,
+    protocol: "rest",
+    requestMethod: request.method,
+    url: `${request.protocol}://${request.host}${request.url}`,
+    rawHeaders: request.headers,
+    values: createContextValues().set(callLoggerKey, request.log),
+    timeoutMs: timeout.timeoutMs,
+  });
 }
 
 /**

@@ -1,12 +1,12 @@
 import { toJson, type JsonObject, type JsonValue, type Message } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import {
   createAsyncIterable,
-  invokeUnaryImplementation,
   transformInvokeImplementation,
 } from "@connectrpc/connect/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { createRestCallContext, untilAborted, type RestCallContext } from "./call-context.js";
+import { createCallPipeline, responseHeaderOf, responseTrailerOf, type CallPipeline } from "../server/call-pipeline.js";
+import { createRestCallContext, createRestUnaryContext, untilAborted, type RestCallContext } from "./call-context.js";
 import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
 import { compareTemplates, fastifyRoutePath, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
 import { buildRequestMessage } from "./request-message.js";
@@ -88,15 +88,15 @@ async function transcode(
   if (binding.body !== undefined) checkContentType(request);
   const input = buildRequestMessage(binding, pathValues, query, request.body as Buffer | undefined);
 
+  if (binding.spec.kind === "unary") {
+    await callUnary(binding, pipelineOf(binding, interceptors), input, request, reply, limits);
+    return;
+  }
   const clientGone = new AbortController();
   reply.raw.on("close", () => clientGone.abort(new ConnectError("client disconnected", Code.Canceled)));
   const context = createRestCallContext(request, binding, clientGone.signal, limits);
   try {
-    if (binding.spec.kind === "unary") {
-      await callUnary(binding, binding.spec, context, input, interceptors, reply);
-    } else {
-      await callServerStream(binding, context, input, interceptors, request, reply);
-    }
+    await callServerStream(binding, context, input, interceptors, request, reply);
   } catch (error) {
     context.abort(error);
     copyHeaders(context.responseHeader, reply);
@@ -136,18 +136,49 @@ function checkContentType(request: FastifyRequest): void {
   }
 }
 
+// Unary calls take the gateway's lean pipeline: a context that builds
+// headers and signals only when asked, and a chain composed once per method.
+const pipelines = new WeakMap<HttpBinding, CallPipeline>();
+
+function pipelineOf(binding: HttpBinding, interceptors: readonly Interceptor[]): CallPipeline {
+  let pipeline = pipelines.get(binding);
+  if (pipeline === undefined) {
+    pipeline = createCallPipeline(binding.spec, interceptors);
+    pipelines.set(binding, pipeline);
+  }
+  return pipeline;
+}
+
 async function callUnary(
   binding: HttpBinding,
-  spec: Extract<MethodImplSpec, { kind: "unary" }>,
-  context: RestCallContext,
+  pipeline: CallPipeline,
   input: Message,
-  interceptors: readonly Interceptor[],
+  request: FastifyRequest,
   reply: FastifyReply,
+  limits: { maxTimeoutMs: number; shutdownSignal: AbortSignal | undefined },
 ): Promise<void> {
-  const output = await untilAborted(invokeUnaryImplementation(spec, context, input, [...interceptors]), context.signal);
-  copyHeaders(context.responseHeader, reply);
-  context.responseTrailer.forEach((value, key) => reply.header(`trailer-${key}`, value));
-  reply.code(200).type("application/json; charset=utf-8").send(JSON.stringify(responseJson(binding, output)));
+  const context = createRestUnaryContext(request, binding, limits);
+  reply.raw.once("close", () => {
+    if (!context.answered) context.abort(new ConnectError("client disconnected", Code.Canceled));
+  });
+  try {
+    const pending = pipeline.unary(context, input);
+    // A call with a deadline answers at the deadline, whatever its handler does.
+    const response = context.timeoutMs() === undefined ? await pending : await untilAborted(pending, context.signal);
+    context.answered = true;
+    const header = responseHeaderOf(context, response);
+    if (header !== undefined) copyHeaders(header, reply);
+    responseTrailerOf(context, response)?.forEach((value, key) => reply.header(`trailer-${key}`, value));
+    reply.code(200).type("application/json; charset=utf-8").send(JSON.stringify(responseJson(binding, response.message as Message)));
+  } catch (error) {
+    context.answered = true;
+    context.abort(error);
+    const header = context.responseHeaderIfAny;
+    if (header !== undefined) copyHeaders(header, reply);
+    throw error;
+  } finally {
+    context.done();
+  }
 }
 
 async function callServerStream(
