@@ -1,11 +1,14 @@
-import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import type { Snapshot } from "../../src/gen/stockify/v1/snapshot_pb.js";
 
 /**
  * FeedState is what the page tells the user about its stream.
  */
-export type FeedState = "connecting" | "live" | "reconnecting" | "idle";
+export type FeedState = "connecting" | "live" | "reconnecting" | "idle" | "error";
+
+/** Errors that trying again cannot cure: the user has to change the symbols or the token. */
+const FINAL = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.InvalidArgument, Code.NotFound]);
 
 /**
  * SnapshotFeedOptions receive what a SnapshotFeed sees.
@@ -20,7 +23,8 @@ export interface SnapshotFeedOptions {
  * symbols on the page. Browsers cannot stream requests over HTTP/1.1, so a
  * change of symbols replaces the stream (the new one starts with the
  * current snapshots); a broken stream is reopened with growing, jittered
- * waits.
+ * waits, unless the gateway refused the request itself (an unknown symbol,
+ * a bad token).
  */
 export class SnapshotFeed {
   readonly #client: Client<typeof MarketDataService>;
@@ -61,7 +65,12 @@ export class SnapshotFeed {
         }
       } catch (error) {
         if (signal.aborted) return;
-        this.#options.onState("reconnecting", error instanceof Error ? error.message : String(error));
+        const refusal = ConnectError.from(error);
+        if (FINAL.has(refusal.code)) {
+          this.#options.onState("error", refusal.message);
+          return;
+        }
+        this.#options.onState("reconnecting", refusal.message);
       }
       failures++;
       const bound = Math.min(5000, 250 * 2 ** Math.min(failures, 5));
