@@ -1,6 +1,90 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { describe, it } from "node:test";
+import { promisify } from "node:util";
 import { ConfigError, loadConfig } from "../src/config.js";
+
+const run = promisify(execFile);
+
+function rejects(env: Record<string, string>, message: RegExp): void {
+  assert.throws(() => loadConfig(env), (error: unknown) => {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+describe("loadConfig", () => {
+  it("gives the README's defaults for an empty environment", () => {
+    const config = loadConfig({});
+    assert.equal(config.host, "0.0.0.0");
+    assert.equal(config.port, 50051);
+    assert.equal(config.logLevel, "info");
+    assert.deepEqual(config.simulator, { enabled: true, syntheticSymbols: 100, ticksPerSecond: 50 });
+    assert.equal(config.maxSymbolsPerCall, 1000);
+    assert.equal(config.streamBufferSize, 1024);
+    assert.equal(config.slowConsumerPolicy, "conflate");
+    assert.equal(config.heartbeatMs, 15_000);
+    assert.equal(config.firstByteTimeoutMs, 10_000);
+  });
+
+  it("reads every variable, ignoring the case of words and treating empty as unset", () => {
+    const config = loadConfig({
+      HOST: "127.0.0.1",
+      PORT: "0",
+      LOG_LEVEL: "WARN",
+      SIMULATOR: "Off",
+      SIMULATOR_SYMBOLS: "0",
+      SIMULATOR_TICKS_PER_SECOND: "1",
+      MAX_SYMBOLS_PER_CALL: "5",
+      STREAM_BUFFER_SIZE: "16",
+      SLOW_CONSUMER_POLICY: "close",
+      HEARTBEAT_INTERVAL_MS: "0",
+      FIRST_BYTE_TIMEOUT_MS: "",
+    });
+    assert.equal(config.host, "127.0.0.1");
+    assert.equal(config.port, 0);
+    assert.equal(config.logLevel, "warn");
+    assert.deepEqual(config.simulator, { enabled: false, syntheticSymbols: 0, ticksPerSecond: 1 });
+    assert.equal(config.maxSymbolsPerCall, 5);
+    assert.equal(config.streamBufferSize, 16);
+    assert.equal(config.slowConsumerPolicy, "close");
+    assert.equal(config.heartbeatMs, 0);
+    assert.equal(config.firstByteTimeoutMs, 10_000);
+  });
+
+  it("rejects numbers that are not integers in range, naming the variable, the range and the value", () => {
+    rejects({ PORT: "http" }, /^PORT must be an integer from 0 to 65535, got "http"$/);
+    rejects({ PORT: "65536" }, /^PORT must be an integer from 0 to 65535, got "65536"$/);
+    rejects({ PORT: "80.5" }, /PORT .* got "80\.5"/);
+    rejects({ SIMULATOR_SYMBOLS: "-1" }, /^SIMULATOR_SYMBOLS must be an integer from 0 to/);
+    rejects({ SIMULATOR_TICKS_PER_SECOND: "0" }, /^SIMULATOR_TICKS_PER_SECOND must be an integer from 1 to/);
+    rejects({ MAX_SYMBOLS_PER_CALL: "0" }, /^MAX_SYMBOLS_PER_CALL /);
+    rejects({ STREAM_BUFFER_SIZE: "1e9" }, /^STREAM_BUFFER_SIZE .* got "1e9"$/);
+    rejects({ HEARTBEAT_INTERVAL_MS: "-5" }, /^HEARTBEAT_INTERVAL_MS /);
+    rejects({ FIRST_BYTE_TIMEOUT_MS: "0" }, /^FIRST_BYTE_TIMEOUT_MS must be an integer from 1 to/);
+  });
+
+  it("rejects words outside their choices, listing the choices", () => {
+    rejects({ SIMULATOR: "yes" }, /^SIMULATOR must be one of on, off, got "yes"$/);
+    rejects({ LOG_LEVEL: "verbose" }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/);
+    rejects({ SLOW_CONSUMER_POLICY: "drop" }, /^SLOW_CONSUMER_POLICY must be one of conflate, close, got "drop"$/);
+  });
+});
+
+describe("starting with a bad configuration", () => {
+  it("stops with exit code 2 and a message naming the variable", async () => {
+    const failed = await run(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      env: { ...process.env, PORT: "not-a-port", LOG_LEVEL: "silent" },
+      timeout: 60_000,
+    }).then(
+      () => assert.fail("the gateway started with PORT=not-a-port"),
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(failed.code, 2);
+    assert.equal(failed.stderr.trim(), 'configuration error: PORT must be an integer from 0 to 65535, got "not-a-port"');
+  });
+});
 
 describe("loadConfig, Redis settings", () => {
   it("keeps the in-memory store when REDIS_URL is unset or empty", () => {

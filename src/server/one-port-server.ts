@@ -66,10 +66,17 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
   });
 
   const server = net.createServer({ noDelay: true }, (socket) => route(socket)) as OnePortServer;
+  // Node's HTTP/1.1 server tracks its connections (for closeIdleConnections,
+  // and for the headers and request timeouts that stop slowloris clients)
+  // only once it has emitted "listening", which a server that never listens
+  // itself must be told.
+  server.on("listening", () => h1.emit("listening"));
 
   function route(socket: net.Socket): void {
     let received: Buffer = Buffer.alloc(0);
-    socket.setTimeout(firstByteTimeoutMs, () => socket.destroy());
+    const onTimeout = () => socket.destroy();
+    socket.setTimeout(firstByteTimeoutMs);
+    socket.on("timeout", onTimeout);
     const onError = () => socket.destroy();
     socket.on("error", onError);
     const onData = (chunk: Buffer) => {
@@ -80,6 +87,8 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
       if (isPrefacePrefix && received.length < HTTP2_PREFACE.length) return;
       socket.off("data", onData);
       socket.off("error", onError);
+      // The inner servers set timeouts of their own on the socket.
+      socket.off("timeout", onTimeout);
       socket.setTimeout(0);
       socket.pause();
       socket.unshift(received);
@@ -102,6 +111,7 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
   };
   const closeListener = server.close.bind(server);
   server.close = (callback?: (error?: Error) => void) => {
+    server.closeHttp2Sessions();
     h1.close();
     h2.close();
     return closeListener(callback);
