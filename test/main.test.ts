@@ -64,6 +64,33 @@ describe("the gateway process", () => {
     for (const gateway of started) if (gateway.child.exitCode === null) gateway.child.kill("SIGKILL");
   });
 
+  it("streams NIFTY 50 prices that change over time, with the simulator as npm start runs it", async () => {
+    // The shipped defaults, synthetic symbols included.
+    const gateway = new GatewayProcess({ SIMULATOR_SYMBOLS: "100" });
+    started.push(gateway);
+    const baseUrl = `http://127.0.0.1:${await gateway.port()}`;
+    const client = createClient(MarketDataService, createGrpcTransport({ baseUrl }));
+    const prices = new Set<number>();
+    let lastSequence = 0n;
+    // Fails the call, and so the test, if the prices stand still.
+    const signal = AbortSignal.timeout(30_000);
+    for await (const response of client.subscribeSnapshots({ symbolIds: [13] }, { signal })) {
+      if (response.event.case !== "snapshot") continue;
+      const snapshot = response.event.value;
+      assert.equal(snapshot.symbolId, 13);
+      assert.equal(snapshot.symbol, "NIFTY 50");
+      assert.ok(snapshot.sequence > lastSequence, `sequence went from ${lastSequence} to ${snapshot.sequence}`);
+      assert.ok(snapshot.low <= snapshot.ltp && snapshot.ltp <= snapshot.high);
+      assert.ok(snapshot.bid < snapshot.ask);
+      lastSequence = snapshot.sequence;
+      prices.add(snapshot.ltp);
+      if (prices.size >= 3) break;
+    }
+    assert.ok(prices.size >= 3, `only ${prices.size} prices before the stream ended`);
+    gateway.child.kill("SIGTERM");
+    assert.equal(await gateway.exited(), 0);
+  });
+
   it("logs one line per call with its request id, method, protocol, code and duration", async () => {
     const gateway = new GatewayProcess({});
     started.push(gateway);
