@@ -223,12 +223,13 @@ export function compareTemplates(a: PathTemplate, b: PathTemplate): number {
 }
 
 /**
- * fastifyRoutePath turns a template into the find-my-way path that carries
+ * fastifyRoutePaths turns a template into the find-my-way paths that carry
  * it: the template's leading literal segments, then a wildcard when it has
- * variables. The transcoder then matches the full template itself, so
- * every google.api.http feature works whatever find-my-way supports.
+ * variables, and the bare prefix too when a `**` right after it may match
+ * nothing. The transcoder then matches the full template itself, so every
+ * google.api.http feature works whatever find-my-way supports.
  */
-export function fastifyRoutePath(template: PathTemplate): string {
+export function fastifyRoutePaths(template: PathTemplate): string[] {
   const literals: string[] = [];
   for (const segment of template.segments) {
     if (segment.kind !== "literal") break;
@@ -238,7 +239,10 @@ export function fastifyRoutePath(template: PathTemplate): string {
   const escape = (s: string) => s.replaceAll(":", "::");
   const prefix = `/${literals.map(escape).join("/")}`;
   if (literals.length === template.segments.length) {
-    return template.verb === undefined ? prefix : `${prefix}::${escape(template.verb)}`;
+    return [template.verb === undefined ? prefix : `${prefix}::${escape(template.verb)}`];
   }
-  return `${prefix === "/" ? "" : prefix}/*`;
+  const paths = [`${prefix === "/" ? "" : prefix}/*`];
+  const next = template.segments[literals.length]!;
+  if (next.kind === "multi" && template.verb === undefined && prefix !== "/") paths.push(prefix);
+  return paths;
 }

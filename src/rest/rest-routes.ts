@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { createCallPipeline, responseHeaderOf, responseTrailerOf, type CallPipeline } from "../server/call-pipeline.js";
 import { createRestCallContext, createRestUnaryContext, untilAborted, type RestCallContext } from "./call-context.js";
 import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
-import { compareTemplates, fastifyRoutePath, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
+import { compareTemplates, fastifyRoutePaths, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
 import { buildRequestMessage } from "./request-message.js";
 import { restErrorResponse, RestError } from "./rest-errors.js";
 import {
@@ -54,10 +54,11 @@ export function mountRestRoutes(
       throw new HttpBindingError(`${key} is bound to both ${other.method.parent.typeName}.${other.method.name} and ${binding.method.parent.typeName}.${binding.method.name}`);
     }
     taken.set(key, binding);
-    const path = fastifyRoutePath(binding.template);
-    const list = byRoute.get(path) ?? [];
-    list.push(binding);
-    byRoute.set(path, list);
+    for (const path of fastifyRoutePaths(binding.template)) {
+      const list = byRoute.get(path) ?? [];
+      list.push(binding);
+      byRoute.set(path, list);
+    }
   }
   const limits = { maxTimeoutMs: options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER, shutdownSignal: options.shutdownSignal };
   for (const [path, list] of byRoute) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   compareTemplates,
-  fastifyRoutePath,
+  fastifyRoutePaths,
   matchPathTemplate,
   parsePathTemplate,
   PathTemplateError,
@@ -122,10 +122,14 @@ describe("path template", () => {
     });
 
     it("mounts literal templates as they are and others under their literal prefix", () => {
-      assert.equal(fastifyRoutePath(parsePathTemplate("/v1/symbols")), "/v1/symbols");
-      assert.equal(fastifyRoutePath(parsePathTemplate("/v1/snapshots:batchGet")), "/v1/snapshots::batchGet");
-      assert.equal(fastifyRoutePath(parsePathTemplate("/v1/snapshots/{symbol_id}")), "/v1/snapshots/*");
-      assert.equal(fastifyRoutePath(parsePathTemplate("/{name=**}")), "/*");
+      const paths = (template: string) => fastifyRoutePaths(parsePathTemplate(template));
+      assert.deepEqual(paths("/v1/symbols"), ["/v1/symbols"]);
+      assert.deepEqual(paths("/v1/snapshots:batchGet"), ["/v1/snapshots::batchGet"]);
+      assert.deepEqual(paths("/v1/snapshots/{symbol_id}"), ["/v1/snapshots/*"]);
+      assert.deepEqual(paths("/v1/{name=shelves/*}:get"), ["/v1/shelves/*"]);
+      // ** may match no segment at all: the bare prefix is mounted too.
+      assert.deepEqual(paths("/files/{path=**}"), ["/files/*", "/files"]);
+      assert.deepEqual(paths("/{name=**}"), ["/*"]);
     });
   });
 });
