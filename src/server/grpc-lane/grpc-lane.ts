@@ -234,6 +234,7 @@ export function installGrpcLane(
           const result = await batches.next();
           if (result.done === true || stream.destroyed || context.answered) break;
           await send(result.value);
+          await writer.flushed();
         }
       } finally {
         await batches.return?.();

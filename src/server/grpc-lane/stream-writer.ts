@@ -63,6 +63,8 @@ export class StreamWriter {
   lastFlush = Number.NEGATIVE_INFINITY;
   private corked = false;
   private waiting: Promise<void> | undefined;
+  private flushing: Promise<void> | undefined;
+  private onFlushed: (() => void) | undefined;
 
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
@@ -86,6 +88,21 @@ export class StreamWriter {
     this.corked = false;
     this.lastFlush = now;
     this.stream.uncork();
+    const onFlushed = this.onFlushed;
+    this.onFlushed = undefined;
+    this.flushing = undefined;
+    onFlushed?.();
+  }
+
+  /**
+   * flushed resolves when what is corked now has been written; undefined
+   * when nothing is. A reader that waits for it before taking more lets
+   * updates pile up in its (conflating) subscription while the window is
+   * shut, so a busy stream wakes once per window, not once per update.
+   */
+  flushed(): Promise<void> | undefined {
+    if (!this.corked) return undefined;
+    return (this.flushing ??= new Promise<void>((resolve) => (this.onFlushed = resolve)));
   }
 
   /** drained resolves when the stream can take more, or is gone; undefined when it can now. */
