@@ -16,10 +16,22 @@ import { waitFor } from "../support/transports.js";
 
 const run = promisify(execFile);
 
-/** Answers every request with the HTTP version it arrived on. */
+/** Answers every request with the HTTP version it arrived on; /stream sends ten lines over half a second. */
 async function listen(options: OnePortServerOptions = {}): Promise<{ server: OnePortServer; port: number }> {
   const server = createOnePortServer((req, res) => {
     res.setHeader("content-type", "text/plain");
+    if (req.url === "/stream") {
+      let sent = 0;
+      const timer = setInterval(() => {
+        // Both response kinds write alike; TypeScript cannot call the union.
+        (res as http.ServerResponse).write(`${sent++}\n`);
+        if (sent === 10) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 50);
+      return;
+    }
     res.end(`HTTP/${req.httpVersion} ${req.method} ${req.url}`);
   }, options);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -239,6 +251,16 @@ describe("one-port server limits and closing", () => {
         }, 10_000).unref();
       });
       assert.match(reply, /^HTTP\/1\.1 408 /);
+    } finally {
+      await close(server);
+    }
+  });
+
+  it("lets a response stream for longer than the request timeout", async () => {
+    const { server, port } = await listen({ http1: { headersTimeout: 100, requestTimeout: 150, connectionsCheckingInterval: 20 } });
+    try {
+      const body = await http1Get(port, "/stream", new http.Agent({ keepAlive: false }));
+      assert.equal(body, "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
     } finally {
       await close(server);
     }
