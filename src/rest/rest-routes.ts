@@ -1,4 +1,4 @@
-import { toJson, type JsonObject, type JsonValue, type Message } from "@bufbuild/protobuf";
+import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import {
   createAsyncIterable,
@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { createCallPipeline, responseHeaderOf, responseTrailerOf, type CallPipeline } from "../server/call-pipeline.js";
 import { createRestCallContext, createRestUnaryContext, untilAborted, type RestCallContext } from "./call-context.js";
 import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
+import { responseJsonText } from "./json-text.js";
 import { compareTemplates, fastifyRoutePaths, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
 import { buildRequestMessage } from "./request-message.js";
 import { restErrorResponse, RestError } from "./rest-errors.js";
@@ -170,7 +171,7 @@ async function callUnary(
     const header = responseHeaderOf(context, response);
     if (header !== undefined) copyHeaders(header, reply);
     responseTrailerOf(context, response)?.forEach((value, key) => reply.header(`trailer-${key}`, value));
-    reply.code(200).type("application/json; charset=utf-8").send(JSON.stringify(responseJson(binding, response.message as Message)));
+    reply.code(200).type("application/json; charset=utf-8").send(responseJsonText(binding, response.message as Message));
   } catch (error) {
     context.answered = true;
     context.abort(error);
@@ -211,7 +212,7 @@ async function callServerStream(
   try {
     let next = first;
     while (next.done !== true) {
-      await write(raw, encodeStreamMessage(format, responseJson(binding, next.value as Message)));
+      await write(raw, encodeStreamMessage(format, responseJsonText(binding, next.value as Message)));
       // Raced with the signal, so that a deadline or a disconnect ends the
       // stream even if the handler does not watch its signal.
       next = await untilAborted(messages.next(), context.signal);
@@ -254,16 +255,6 @@ function write(raw: FastifyReply["raw"], chunk: string): Promise<void> {
   });
 }
 
-/**
- * responseJson renders a response message in proto3 JSON, every field
- * present (REST callers should not have to know proto3's default values),
- * or only the binding's response_body field.
- */
-function responseJson(binding: HttpBinding, message: Message): JsonValue {
-  const json = toJson(binding.method.output, message, { alwaysEmitImplicit: true }) as JsonObject;
-  if (binding.responseBody === undefined) return json;
-  return json[binding.responseBody.jsonName] ?? null;
-}
 
 function copyHeaders(headers: Headers, reply: FastifyReply): void {
   headers.forEach((value, key) => reply.header(key, value));

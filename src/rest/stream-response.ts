@@ -1,4 +1,3 @@
-import type { JsonValue } from "@bufbuild/protobuf";
 import type { RestErrorResponse } from "./rest-errors.js";
 
 /**
@@ -24,11 +23,11 @@ export function streamFormatFor(accept: string | undefined): StreamFormat {
 }
 
 /**
- * encodeStreamMessage frames one response message. Both formats put one
- * JSON document on one line, which JSON.stringify guarantees.
+ * encodeStreamMessage frames one response message, given as JSON text.
+ * Both formats put one JSON document on one line, which JSON.stringify
+ * guarantees.
  */
-export function encodeStreamMessage(format: StreamFormat, json: JsonValue): string {
-  const text = JSON.stringify(json);
+export function encodeStreamMessage(format: StreamFormat, text: string): string {
   return format === "sse" ? `data: ${text}\n\n` : `{"result":${text}}\n`;
 }
 
