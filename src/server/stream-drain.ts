@@ -1,4 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { batchedIterable, isBatchedIterable, messageBatches } from "../services/message-batches.js";
 
 /**
  * StreamDrain ends the streams in flight with UNAVAILABLE when the gateway
@@ -20,9 +21,10 @@ export class StreamDrain {
     if (req.method.methodKind === "unary") return next(req);
     let input: { interrupt(error: unknown): void } | undefined;
     if (req.stream) {
-      const tracked = this.#track(req.message);
-      input = tracked;
-      req = { ...req, message: tracked };
+      const source = req.message;
+      const messages = this.#interruptible(() => source[Symbol.asyncIterator]());
+      input = messages;
+      req = { ...req, message: { [Symbol.asyncIterator]: () => messages } };
     }
     let res;
     try {
@@ -62,8 +64,19 @@ export class StreamDrain {
     this.#open.clear();
   }
 
-  #track<T>(source: AsyncIterable<T>, companion?: { interrupt(error: unknown): void }): Interruptible<T> {
-    const stream: Interruptible<T> = new Interruptible(source, () => {
+  #track<T>(source: AsyncIterable<T>, companion?: { interrupt(error: unknown): void }): AsyncIterable<T> {
+    // A stream that can be read a burst at a time stays so: the burst
+    // reader is what gets interrupted.
+    if (isBatchedIterable(source)) {
+      const batches = this.#interruptible(() => source[messageBatches](), companion);
+      return batchedIterable(() => batches);
+    }
+    const messages = this.#interruptible(() => source[Symbol.asyncIterator](), companion);
+    return { [Symbol.asyncIterator]: () => messages };
+  }
+
+  #interruptible<T>(open: () => AsyncIterator<T>, companion?: { interrupt(error: unknown): void }): Interruptible<T> {
+    const stream: Interruptible<T> = new Interruptible(open, () => {
       this.#open.delete(stream);
       if (companion !== undefined) this.#open.delete(companion);
     });
@@ -77,25 +90,21 @@ export class StreamDrain {
  * Interruptible passes a stream's messages through until it is
  * interrupted; then the pending and every later read fail with the error.
  */
-class Interruptible<T> implements AsyncIterable<T>, AsyncIterator<T> {
-  readonly #source: AsyncIterable<T>;
+class Interruptible<T> implements AsyncIterator<T> {
+  readonly #open: () => AsyncIterator<T>;
   readonly #onEnd: () => void;
   #iterator: AsyncIterator<T> | undefined;
   #failPending: ((error: unknown) => void) | undefined;
   #error: unknown;
 
-  constructor(source: AsyncIterable<T>, onEnd: () => void) {
-    this.#source = source;
+  constructor(open: () => AsyncIterator<T>, onEnd: () => void) {
+    this.#open = open;
     this.#onEnd = onEnd;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return this;
   }
 
   next(): Promise<IteratorResult<T>> {
     if (this.#error !== undefined) return Promise.reject(this.#error);
-    const iterator = (this.#iterator ??= this.#source[Symbol.asyncIterator]());
+    const iterator = (this.#iterator ??= this.#open());
     return new Promise((resolve, reject) => {
       this.#failPending = reject;
       iterator.next().then(

@@ -8,6 +8,8 @@ import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service
 import { MarketFeedService } from "../../src/gen/stockify/v1/market_feed_service_pb.js";
 import { expectCode } from "../support/expect-code.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { StreamDrain } from "../../src/server/stream-drain.js";
+import { batchedIterable, isBatchedIterable, messageBatches } from "../../src/services/message-batches.js";
 import { SwitchableStore } from "../support/switchable-store.js";
 import { waitFor } from "../support/transports.js";
 
@@ -98,3 +100,31 @@ describe("closing the gateway", () => {
     await closing;
   });
 });
+
+describe("StreamDrain", () => {
+  it("keeps a stream readable a burst at a time, and interrupts a burst read on drain", async () => {
+    const drain = new StreamDrain();
+    let release: (() => void) | undefined;
+    const source = batchedIterable(async function* () {
+      yield [1, 2, 3];
+      await new Promise<void>((resolve) => (release = resolve));
+      yield [4];
+    });
+    const call = drain.interceptor(async () => ({ stream: true, message: source }) as never);
+    const res = (await call({ method: MarketDataService.method.subscribeSnapshots, stream: false } as never)) as unknown as {
+      message: AsyncIterable<number>;
+    };
+    assert.ok(isBatchedIterable(res.message), "still readable in bursts");
+    const batches = res.message[messageBatches]();
+    assert.deepEqual((await batches.next()).value, [1, 2, 3]);
+    const pending = batches.next();
+    await drain.drain();
+    await expectCode(pending, Code.Unavailable);
+    release?.();
+    await expectCode(
+      drain.interceptor(async () => ({}) as never)({ method: MarketDataService.method.getSnapshot } as never),
+      Code.Unavailable,
+    );
+  });
+});
+
