@@ -126,6 +126,13 @@ class Interruptible<T> implements AsyncIterator<T> {
     this.#onEnd();
     const iterator = this.#iterator;
     if (iterator?.return === undefined) return Promise.resolve({ done: true, value: value as T });
+    if (this.#error !== undefined) {
+      // The source may still be parked on the read that was interrupted,
+      // which ends only once the call is torn down: a consumer that waited
+      // for it here would keep the call from being torn down.
+      iterator.return(value).catch(() => undefined);
+      return Promise.resolve({ done: true, value: value as T });
+    }
     return iterator.return(value);
   }
 
