@@ -64,6 +64,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     serverFactory: (handler) =>
       createOnePortServer(handler as unknown as RequestHandler, {
         firstByteTimeoutMs: config.firstByteTimeoutMs,
+        tls: config.tls,
       }) as unknown as http.Server,
   });
 

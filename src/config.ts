@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { StoreLossPolicy } from "./market/market.js";
 import type { OverflowPolicy } from "./market/subscription.js";
+import { checkTlsSettings, type TlsSettings } from "./server/tls.js";
 import { parseTokenGrants, type TokenGrant } from "./server/tokens.js";
 
 /**
@@ -34,6 +35,8 @@ export interface GatewayConfig {
   streamFlushMs: number;
   /** Longest a graceful shutdown waits for calls in flight before closing connections. */
   shutdownTimeoutMs: number;
+  /** Certificate and key from TLS_CERT_FILE and TLS_KEY_FILE; undefined serves cleartext only. */
+  tls: TlsSettings | undefined;
 }
 
 /**
@@ -95,6 +98,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     grpcLane: oneOf(env, "GRPC_LANE", "on", ["on", "off"]) === "on",
     streamFlushMs: integer(env, "STREAM_FLUSH_MS", 5, 0, 1000),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 3_600_000),
+    tls: tlsSettings(env),
   };
 }
 
@@ -106,6 +110,25 @@ function bearerTokens(env: Env): TokenGrant[] {
     throw new ConfigError("AUTH_TOKENS_FILE repeats a token that AUTH_TOKENS already lists");
   }
   return [...inline, ...fromFile];
+}
+
+function tlsSettings(env: Env): TlsSettings | undefined {
+  const allowCleartext = oneOf(env, "TLS_CLEARTEXT", "refuse", ["refuse", "accept"]) === "accept";
+  const certPath = env.TLS_CERT_FILE ?? "";
+  const keyPath = env.TLS_KEY_FILE ?? "";
+  if (certPath === "" && keyPath === "") return undefined;
+  if (certPath === "" || keyPath === "") throw new ConfigError("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+  const settings = {
+    cert: Buffer.from(fileText(env, "TLS_CERT_FILE")!),
+    key: Buffer.from(fileText(env, "TLS_KEY_FILE")!),
+    allowCleartext,
+  };
+  try {
+    checkTlsSettings(settings);
+  } catch (error) {
+    throw new ConfigError(`TLS_CERT_FILE and TLS_KEY_FILE do not make a usable pair: ${(error as Error).message}`);
+  }
+  return settings;
 }
 
 function tokens(name: string, text: string | undefined): TokenGrant[] {

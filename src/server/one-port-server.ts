@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { createTlsServer, refuseCleartext, startsTlsHandshake, type TlsSettings } from "./tls.js";
 
 /** The first bytes an HTTP/2 client with prior knowledge sends. */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -16,6 +17,8 @@ export interface OnePortServerOptions {
   http2?: http2.ServerOptions;
   /** Settings for the HTTP/1.1 server. */
   http1?: http.ServerOptions;
+  /** Certificate and key to serve HTTPS (ALPN h2 and http/1.1) on the port. Default: cleartext only. */
+  tls?: TlsSettings;
 }
 
 /** RequestHandler takes requests of both protocols, through Node's HTTP/2 compatibility API. */
@@ -34,6 +37,8 @@ export type RequestHandler = (req: http.IncomingMessage | http2.Http2ServerReque
 export interface OnePortServer extends net.Server {
   readonly http1: http.Server;
   readonly http2: http2.Http2Server;
+  /** The HTTPS server, when TLS is configured. */
+  readonly https: http2.Http2SecureServer | undefined;
   /** Closes HTTP/1.1 connections that have no request in flight. */
   closeIdleConnections(): void;
   /** Closes every HTTP/1.1 connection. */
@@ -50,12 +55,19 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
   const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 10_000;
   const h1 = http.createServer(options.http1 ?? {}, handler as http.RequestListener);
   const h2 = http2.createServer(options.http2 ?? {}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  const secure =
+    options.tls === undefined
+      ? undefined
+      : createTlsServer(options.tls, options.http2 ?? {}, firstByteTimeoutMs, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  const acceptsCleartext = secure === undefined || options.tls?.allowCleartext === true;
   const sessions = new Set<http2.Http2Session>();
-  h2.on("session", (session) => {
+  const trackSession = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
-  });
-  h2.on("stream", (stream) => {
+  };
+  h2.on("session", trackSession);
+  secure?.on("session", trackSession);
+  const resetWhenAnswered = (stream: http2.ServerHttp2Stream) => {
     // Like gRPC's own servers, reset a stream whose response is complete
     // while the client is still sending (RST_STREAM NO_ERROR): otherwise a
     // client that never half-closes keeps the stream, and a session told
@@ -63,7 +75,9 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
     stream.once("finish", () => {
       if (!stream.readableEnded) resetOnceSent(stream);
     });
-  });
+  };
+  h2.on("stream", resetWhenAnswered);
+  secure?.on("stream", resetWhenAnswered);
 
   const server = net.createServer({ noDelay: true }, (socket) => route(socket)) as OnePortServer;
   // Node's HTTP/1.1 server tracks its connections (for closeIdleConnections,
@@ -83,16 +97,22 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
       const compared = Math.min(received.length, HTTP2_PREFACE.length);
       const isPrefacePrefix = received.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
+      const isTls = secure !== undefined && startsTlsHandshake(received);
       // Wait for more bytes only while they could still be the preface.
-      if (isPrefacePrefix && received.length < HTTP2_PREFACE.length) return;
+      if (!isTls && isPrefacePrefix && received.length < HTTP2_PREFACE.length) return;
       socket.off("data", onData);
       socket.off("error", onError);
       // The inner servers set timeouts of their own on the socket.
       socket.off("timeout", onTimeout);
       socket.setTimeout(0);
+      if (!isTls && !acceptsCleartext) {
+        socket.on("error", onError);
+        refuseCleartext(socket, received, isPrefacePrefix);
+        return;
+      }
       socket.pause();
       socket.unshift(received);
-      (isPrefacePrefix ? h2 : h1).emit("connection", socket);
+      (isTls ? secure! : isPrefacePrefix ? h2 : h1).emit("connection", socket);
       // The inner servers attach their own readers; resume so they get the
       // bytes put back above.
       process.nextTick(() => socket.resume());
@@ -103,9 +123,19 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
   Object.defineProperties(server, {
     http1: { value: h1 },
     http2: { value: h2 },
+    https: { value: secure },
   });
-  server.closeIdleConnections = () => h1.closeIdleConnections();
-  server.closeAllConnections = () => h1.closeAllConnections();
+  // Node's HTTPS server tracks its HTTP/1.1 connections like http.Server
+  // does, though its types do not say so.
+  const https1 = secure as unknown as Pick<http.Server, "closeIdleConnections" | "closeAllConnections"> | undefined;
+  server.closeIdleConnections = () => {
+    h1.closeIdleConnections();
+    https1?.closeIdleConnections();
+  };
+  server.closeAllConnections = () => {
+    h1.closeAllConnections();
+    https1?.closeAllConnections();
+  };
   server.closeHttp2Sessions = () => {
     for (const session of sessions) session.close();
   };
@@ -114,6 +144,7 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
     server.closeHttp2Sessions();
     h1.close();
     h2.close();
+    secure?.close();
     return closeListener(callback);
   };
   return server;
