@@ -127,18 +127,22 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     // Installed when every plugin has added its interceptors.
     app.addHook("onReady", async () => {
       let calls = 0;
-      installGrpcLane((app.server as unknown as OnePortServer).http2, services.registrations, {
-        interceptors: services.interceptors,
-        flushWindowMs: config.streamFlushMs,
-        // Calls on the lane log as Fastify's requests do, with a request id;
-        // a child logger is made only when its lines would be written.
-        contextValues: (headers) => {
-          const values = createContextValues();
-          if (!LOGS_CALLS.has(app.log.level)) return values;
-          const requestId = headers["x-request-id"];
-          return values.set(callLoggerKey, app.log.child({ reqId: typeof requestId === "string" ? requestId : `grpc-${++calls}` }));
-        },
-      });
+      const server = app.server as unknown as OnePortServer;
+      for (const h2 of [server.http2, server.https]) {
+        if (h2 === undefined) continue;
+        installGrpcLane(h2, services.registrations, {
+          interceptors: services.interceptors,
+          flushWindowMs: config.streamFlushMs,
+          // Calls on the lane log as Fastify's requests do, with a request id;
+          // a child logger is made only when its lines would be written.
+          contextValues: (headers) => {
+            const values = createContextValues();
+            if (!LOGS_CALLS.has(app.log.level)) return values;
+            const requestId = headers["x-request-id"];
+            return values.set(callLoggerKey, app.log.child({ reqId: typeof requestId === "string" ? requestId : `grpc-${++calls}` }));
+          },
+        });
+      }
     });
   }
 

@@ -112,6 +112,24 @@ describe("bearer-token auth", () => {
     const allowed = await fetch(url, { ...init, headers: { ...init.headers, authorization: "bearer reader-secret" } });
     assert.equal(allowed.status, 200);
   });
+
+  it("answers REST callers with 401 + WWW-Authenticate, 403 without the scope, 200 with it", async () => {
+    const url = `${gateway.baseUrl}/v1/snapshots/13`;
+    const missing = await fetch(url);
+    assert.equal(missing.status, 401);
+    assert.match(missing.headers.get("www-authenticate") ?? "", /^Bearer realm="stockify"/);
+    assert.equal(((await missing.json()) as { code: string }).code, "unauthenticated");
+    assert.equal((await fetch(url, { headers: { authorization: "Bearer nobody" } })).status, 401);
+    const publish = await fetch(`${gateway.baseUrl}/v1/ticks`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer reader-secret" },
+      body: '{"ticks": [{"symbolId": 13, "ltp": 24353}]}',
+    });
+    assert.equal(publish.status, 403);
+    const allowed = await fetch(url, { headers: { authorization: "Bearer reader-secret" } });
+    assert.equal(allowed.status, 200);
+    assert.equal(((await allowed.json()) as { symbolId: number }).symbolId, 13);
+  });
 });
 
 describe("auth configuration", () => {
