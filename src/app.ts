@@ -13,6 +13,10 @@ import { MarketSimulator } from "./market/simulator.js";
 import type { SnapshotStore } from "./market/snapshot-store.js";
 import { restPlugin } from "./rest/rest-plugin.js";
 import { setUpAuth } from "./server/auth.js";
+import { registerCors } from "./server/cors.js";
+import { registerHttpCompression } from "./server/http-compression.js";
+import { callLimitOptions, http2ServerOptions } from "./server/limits.js";
+import { registerRestRateLimit } from "./server/rest-rate-limit.js";
 import { dashboardPlugin } from "./server/dashboard-plugin.js";
 import { registration, type GatewayServices } from "./server/gateway-services.js";
 import { callLoggerKey } from "./server/call-observer.js";
@@ -65,6 +69,11 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       createOnePortServer(handler as unknown as RequestHandler, {
         firstByteTimeoutMs: config.firstByteTimeoutMs,
         tls: config.tls,
+        http2: http2ServerOptions(config.limits),
+        keepalive:
+          config.limits.keepaliveIntervalMs === 0
+            ? undefined
+            : { intervalMs: config.limits.keepaliveIntervalMs, timeoutMs: config.limits.keepaliveTimeoutMs },
       }) as unknown as http.Server,
   });
 
@@ -104,6 +113,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   };
   app.decorate("services", services);
   setUpAuth(app, services, config.auth);
+  await registerCors(app, config.corsOrigins);
+  await registerHttpCompression(app, config.limits);
 
   const { health } = registerOperations(app, {
     services,
@@ -115,12 +126,19 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
 
   await app.register(fastifyConnectPlugin, {
     interceptors: services.interceptors,
+    ...callLimitOptions(config.limits),
     contextValues: (request) => createContextValues().set(callLoggerKey, request.log),
     routes(router: ConnectRouter) {
       for (const { service, implementation } of services.registrations) router.service(service, implementation);
     },
   });
-  await app.register(restPlugin);
+  await app.register(async (rest) => {
+    await registerRestRateLimit(rest, config.rateLimit);
+    await rest.register(restPlugin, {
+      maxBodyBytes: config.limits.maxMessageBytes,
+      maxTimeoutMs: callLimitOptions(config.limits).maxTimeoutMs,
+    });
+  });
   if (config.dashboard) await app.register(dashboardPlugin);
 
   if (config.grpcLane) {
@@ -133,6 +151,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
         installGrpcLane(h2, services.registrations, {
           interceptors: services.interceptors,
           flushWindowMs: config.streamFlushMs,
+          ...callLimitOptions(config.limits),
           // Calls on the lane log as Fastify's requests do, with a request id;
           // a child logger is made only when its lines would be written.
           contextValues: (headers) => {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { StoreLossPolicy } from "./market/market.js";
 import type { OverflowPolicy } from "./market/subscription.js";
+import type { CompressionName, LimitsConfig } from "./server/limits.js";
 import { checkTlsSettings, type TlsSettings } from "./server/tls.js";
 import { parseTokenGrants, type TokenGrant } from "./server/tokens.js";
 
@@ -37,6 +38,11 @@ export interface GatewayConfig {
   shutdownTimeoutMs: number;
   /** Certificate and key from TLS_CERT_FILE and TLS_KEY_FILE; undefined serves cleartext only. */
   tls: TlsSettings | undefined;
+  limits: LimitsConfig;
+  /** Origins whose pages may call the gateway (`*` for any); empty turns CORS off. */
+  corsOrigins: string[];
+  /** REST requests per client per window; max 0 turns rate limiting off. */
+  rateLimit: { max: number; windowMs: number };
 }
 
 /**
@@ -99,7 +105,29 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     streamFlushMs: integer(env, "STREAM_FLUSH_MS", 5, 0, 1000),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 3_600_000),
     tls: tlsSettings(env),
+    limits: {
+      maxMessageBytes: integer(env, "MAX_MESSAGE_BYTES", 50 * 1024 * 1024, 1024, 0xffffffff),
+      maxConcurrentStreams: integer(env, "MAX_CONCURRENT_STREAMS", 1000, 1, 0xffffffff),
+      keepaliveIntervalMs: integer(env, "KEEPALIVE_INTERVAL_MS", 10_000, 0, 3_600_000),
+      keepaliveTimeoutMs: integer(env, "KEEPALIVE_TIMEOUT_MS", 20_000, 1, 3_600_000),
+      maxDeadlineMs: integer(env, "MAX_DEADLINE_MS", 86_400_000, 0, 2_147_483_647),
+      compression: compressionList(env),
+      compressMinBytes: integer(env, "COMPRESS_MIN_BYTES", 1024, 0, 0xffffffff),
+    },
+    corsOrigins: list(env, "CORS_ORIGINS", []),
+    rateLimit: {
+      max: integer(env, "RATE_LIMIT_MAX", 0, 0, 1_000_000_000),
+      windowMs: integer(env, "RATE_LIMIT_WINDOW_MS", 60_000, 1, 86_400_000),
+    },
   };
+}
+
+function compressionList(env: Env): CompressionName[] {
+  const names = list(env, "COMPRESSION", ["gzip", "br"]);
+  for (const name of names) {
+    if (name !== "gzip" && name !== "br") throw new ConfigError(`COMPRESSION lists gzip, br or none, got "${name}"`);
+  }
+  return names as CompressionName[];
 }
 
 function bearerTokens(env: Env): TokenGrant[] {

@@ -69,7 +69,9 @@ export function mountRestRoutes(
       method: [...new Set([...ROUTED_METHODS, ...list.map((b) => b.httpMethod)])],
       url: path,
       exposeHeadRoute: false,
-      handler: (request, reply) => transcode(request, reply, candidates, interceptors, limits),
+      // Resolving with the reply tells Fastify the response is under way even
+      // while asynchronous onSend hooks (compression) still hold it.
+      handler: (request, reply) => transcode(request, reply, candidates, interceptors, limits).then(() => reply),
     });
   }
 }

@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { createKeepalive, type KeepaliveOptions } from "./limits.js";
 import { createTlsServer, refuseCleartext, startsTlsHandshake, type TlsSettings } from "./tls.js";
 
 /** The first bytes an HTTP/2 client with prior knowledge sends. */
@@ -17,6 +18,11 @@ export interface OnePortServerOptions {
   http2?: http2.ServerOptions;
   /** Settings for the HTTP/1.1 server. */
   http1?: http.ServerOptions;
+  /**
+   * HTTP/2 pings that find dead connections (and TCP keepalive for HTTP/1.1
+   * at the same interval). Default: none.
+   */
+  keepalive?: KeepaliveOptions;
   /** Certificate and key to serve HTTPS (ALPN h2 and http/1.1) on the port. Default: cleartext only. */
   tls?: TlsSettings;
 }
@@ -61,8 +67,10 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
       : createTlsServer(options.tls, options.http2 ?? {}, firstByteTimeoutMs, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const acceptsCleartext = secure === undefined || options.tls?.allowCleartext === true;
   const sessions = new Set<http2.Http2Session>();
+  const keepalive = options.keepalive === undefined ? undefined : createKeepalive(options.keepalive);
   const trackSession = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
+    keepalive?.watch(session);
     session.once("close", () => sessions.delete(session));
   };
   h2.on("session", trackSession);
@@ -79,7 +87,9 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
   h2.on("stream", resetWhenAnswered);
   secure?.on("stream", resetWhenAnswered);
 
-  const server = net.createServer({ noDelay: true }, (socket) => route(socket)) as OnePortServer;
+  const tcpKeepalive =
+    options.keepalive === undefined ? {} : { keepAlive: true, keepAliveInitialDelay: options.keepalive.intervalMs ?? 10_000 };
+  const server = net.createServer({ noDelay: true, ...tcpKeepalive }, (socket) => route(socket)) as OnePortServer;
   // Node's HTTP/1.1 server tracks its connections (for closeIdleConnections,
   // and for the headers and request timeouts that stop slowloris clients)
   // only once it has emitted "listening", which a server that never listens
@@ -145,6 +155,7 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
     h1.close();
     h2.close();
     secure?.close();
+    keepalive?.stop();
     return closeListener(callback);
   };
   return server;

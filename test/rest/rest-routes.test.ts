@@ -39,7 +39,8 @@ function assertError(result: { status: number; body: ErrorBody }, status: number
 describe("REST transcoder", () => {
   let gateway: TestGateway;
   before(async () => {
-    gateway = await startGateway();
+    // A 1 MiB limit, so the oversized-body case stays small.
+    gateway = await startGateway({ MAX_MESSAGE_BYTES: String(1024 * 1024) });
   });
   after(() => gateway.close());
 

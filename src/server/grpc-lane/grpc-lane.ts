@@ -202,8 +202,11 @@ export function installGrpcLane(
       const response = await method.pipeline.unary(context, input);
       context.done();
       if (stream.destroyed || context.answered) return;
-      context.answered = true;
+      // Encoded before the call counts as answered: a response over
+      // writeMaxBytes must still be answered, with RESOURCE_EXHAUSTED.
       const out = await encode(spec.method.output, response.message, responseCompression);
+      if (stream.destroyed || context.answered) return;
+      context.answered = true;
       respond(stream, context, response, responseCompression);
       const trailers = trailersOf(context, response);
       stream.once("wantTrailers", () => stream.sendTrailers(trailers));

@@ -1,0 +1,132 @@
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import type { Compression } from "@connectrpc/connect/protocol";
+import type * as http2 from "node:http2";
+
+/**
+ * CompressionName is an encoding the gateway can compress with, on every
+ * protocol.
+ */
+export type CompressionName = "gzip" | "br";
+
+/**
+ * LimitsConfig holds the server options of the migration guide, as
+ * configured (see the README's configuration table).
+ */
+export interface LimitsConfig {
+  /** Largest message read or written, in bytes; RESOURCE_EXHAUSTED past it. */
+  maxMessageBytes: number;
+  /** HTTP/2 streams a client may open at once on one connection. */
+  maxConcurrentStreams: number;
+  /** Milliseconds between keepalive pings on an HTTP/2 connection; 0 sends none. */
+  keepaliveIntervalMs: number;
+  /** Milliseconds a ping may go unanswered before the connection is closed. */
+  keepaliveTimeoutMs: number;
+  /** Longest deadline a client may ask for, in milliseconds; 0 accepts any. */
+  maxDeadlineMs: number;
+  /** Encodings accepted and offered, in order of preference; empty turns compression off. */
+  compression: CompressionName[];
+  /** Responses smaller than this many bytes are sent uncompressed. */
+  compressMinBytes: number;
+}
+
+const CONNECT_COMPRESSION: Record<CompressionName, Compression> = { gzip: compressionGzip, br: compressionBrotli };
+
+/**
+ * CallLimitOptions are the per-call limits in the shape Connect's handlers
+ * and the gRPC lane take.
+ */
+export interface CallLimitOptions {
+  readMaxBytes: number;
+  writeMaxBytes: number;
+  maxTimeoutMs: number;
+  acceptCompression: Compression[];
+  compressMinBytes: number;
+}
+
+/**
+ * callLimitOptions turns the configuration into the options every lane
+ * applies per call: message size in both directions, the longest accepted
+ * deadline, and the compression it accepts and answers with.
+ */
+export function callLimitOptions(limits: LimitsConfig): CallLimitOptions {
+  return {
+    readMaxBytes: limits.maxMessageBytes,
+    writeMaxBytes: limits.maxMessageBytes,
+    maxTimeoutMs: limits.maxDeadlineMs === 0 ? Number.MAX_SAFE_INTEGER : limits.maxDeadlineMs,
+    acceptCompression: limits.compression.map((name) => CONNECT_COMPRESSION[name]),
+    compressMinBytes: limits.compressMinBytes,
+  };
+}
+
+/**
+ * http2ServerOptions returns the HTTP/2 settings both the cleartext and the
+ * TLS server use.
+ */
+export function http2ServerOptions(limits: LimitsConfig): http2.ServerOptions {
+  return {
+    settings: { maxConcurrentStreams: limits.maxConcurrentStreams },
+    // A 50 MB message in flight needs more than Node's 10 MB default of
+    // per-session buffer before the session is refused as misbehaving.
+    maxSessionMemory: Math.max(10, Math.ceil((2 * limits.maxMessageBytes) / (1024 * 1024))),
+  };
+}
+
+/**
+ * KeepaliveOptions configure the pings that find dead HTTP/2 connections.
+ */
+export interface KeepaliveOptions {
+  /** Milliseconds between pings. Default 10000. */
+  intervalMs?: number;
+  /** Milliseconds a ping may go unanswered before the session is destroyed. Default 20000. */
+  timeoutMs?: number;
+}
+
+/**
+ * Keepalive pings every watched HTTP/2 session and destroys those whose
+ * peer stopped answering (a crashed client, a silently dropped NAT entry),
+ * so their streams and subscriptions are released.
+ */
+export interface Keepalive {
+  watch(session: http2.Http2Session): void;
+  /** Stops pinging; sessions are left as they are. */
+  stop(): void;
+}
+
+/**
+ * createKeepalive starts one timer for all sessions, rather than one per
+ * connection.
+ */
+export function createKeepalive(options: KeepaliveOptions = {}): Keepalive {
+  const intervalMs = options.intervalMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  // Per session: when the last ping went out, and whether it is unanswered.
+  const sessions = new Map<http2.Http2Session, { sentAt: number; awaiting: boolean }>();
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [session, state] of sessions) {
+        if (state.awaiting) {
+          if (now - state.sentAt >= timeoutMs) session.destroy(new Error("keepalive ping unanswered"));
+          continue;
+        }
+        if (now - state.sentAt < intervalMs) continue;
+        const sent = session.ping((error) => {
+          if (error === null) state.awaiting = false;
+        });
+        if (sent) Object.assign(state, { sentAt: now, awaiting: true });
+      }
+    },
+    Math.max(1, Math.min(intervalMs, timeoutMs) / 2),
+  );
+  timer.unref();
+  return {
+    watch(session) {
+      sessions.set(session, { sentAt: Date.now(), awaiting: false });
+      session.once("close", () => sessions.delete(session));
+    },
+    stop() {
+      clearInterval(timer);
+      sessions.clear();
+    },
+  };
+}
