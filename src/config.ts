@@ -49,8 +49,12 @@ export interface GatewayConfig {
  * AuthConfig holds the bearer tokens and what stays open without one.
  */
 export interface AuthConfig {
-  /** Tokens from AUTH_TOKENS and AUTH_TOKENS_FILE; none means auth is off. */
+  /** Tokens from AUTH_TOKENS and AUTH_TOKENS_FILE, as read at start-up. */
   tokens: TokenGrant[];
+  /** Tokens from AUTH_TOKENS alone, kept when the file is read again. */
+  inlineTokens: TokenGrant[];
+  /** AUTH_TOKENS_FILE, watched for changes. */
+  tokensFile: string | undefined;
   /** Services callable without a token. */
   openServices: string[];
   /** Whether GET /metrics is served without a token. */
@@ -95,6 +99,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     dashboard: oneOf(env, "DASHBOARD", "on", ["on", "off"]) === "on",
     auth: {
       tokens: bearerTokens(env),
+      inlineTokens: tokens("AUTH_TOKENS", env.AUTH_TOKENS),
+      tokensFile: env.AUTH_TOKENS_FILE || undefined,
       openServices: list(env, "AUTH_OPEN_SERVICES", DEFAULT_OPEN_SERVICES),
       openMetrics: oneOf(env, "AUTH_METRICS", "open", ["open", "token"]) === "open",
     },

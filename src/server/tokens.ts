@@ -83,9 +83,14 @@ export interface TokenIdentity {
  * shows in the response time.
  */
 export class TokenRegistry {
-  private readonly entries: { digest: Buffer; identity: TokenIdentity }[];
+  private entries: { digest: Buffer; identity: TokenIdentity }[] = [];
 
   constructor(grants: readonly TokenGrant[]) {
+    this.replace(grants);
+  }
+
+  /** replace swaps in a new set of tokens, as one step: a call sees the old set or the new one. */
+  replace(grants: readonly TokenGrant[]): void {
     this.entries = grants.map(({ token, scopes }) => {
       const digest = sha256(token);
       return { digest, identity: { scopes, fingerprint: digest.toString("hex", 0, 6) } };

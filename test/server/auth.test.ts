@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { unwatchFile, watchFile } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -161,6 +162,40 @@ describe("auth configuration", () => {
     }
   });
 
+  it("picks up a rotated AUTH_TOKENS_FILE without a restart, and keeps the tokens in force when the file breaks", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "stockify-auth-"));
+    const file = join(dir, "tokens");
+    await writeFile(file, "old-secret:read\n");
+    const gateway = await startGateway({ AUTH_TOKENS_FILE: file });
+    try {
+      const client = createClient(MarketDataService, TRANSPORTS[0]!.create(gateway.baseUrl));
+      const works = (token: string) =>
+        client.getSnapshot({ symbolId: 13 }, bearer(token)).then(
+          () => true,
+          () => false,
+        );
+      assert.equal(await works("old-secret"), true);
+      await writeFile(file, "# rotated\nnew-secret:read\n");
+      await waitForAsync(async () => (await works("new-secret")) && !(await works("old-secret")), "the rotated token");
+      // Node shares one watcher per file and calls listeners in order, so
+      // once this one sees the change the gateway has already handled it.
+      const seen = new Promise<void>((resolve) => {
+        const listener = () => {
+          unwatchFile(file, listener);
+          resolve();
+        };
+        watchFile(file, { interval: 100 }, listener);
+      });
+      await writeFile(file, "other-secret:read,broken-entry\n");
+      await seen;
+      assert.equal(await works("new-secret"), true);
+      assert.equal(await works("other-secret"), false);
+    } finally {
+      await gateway.close();
+      await rm(dir, { recursive: true });
+    }
+  });
+
   it("stops with a ConfigError naming the variable for a bad token list", () => {
     assert.throws(
       () => loadConfig({ AUTH_TOKENS: "t1:read,t2:admin" }),
@@ -182,3 +217,12 @@ describe("auth configuration", () => {
     }
   });
 });
+
+/** Polls an asynchronous condition until it holds or ten seconds pass. */
+async function waitForAsync(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -127,6 +127,14 @@ describe("deadlines", () => {
       assert.equal((await client.getSnapshot({ symbolId: 13 }, { timeoutMs: 30_000 })).snapshot?.symbolId, 13);
     });
   }
+
+  it("refuses a REST deadline beyond MAX_DEADLINE_MS with 400", async () => {
+    const url = `${gateway.baseUrl}/v1/snapshots/13`;
+    const refused = await fetch(url, { headers: { "connect-timeout-ms": "120000" } });
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { code: string }).code, "invalid_argument");
+    assert.equal((await fetch(url, { headers: { "connect-timeout-ms": "30000" } })).status, 200);
+  });
 });
 
 describe("compression", () => {
