@@ -113,6 +113,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   };
   app.decorate("services", services);
   setUpAuth(app, services, config.auth);
+  // Fastify's "listening at http://" line cannot tell; say it here.
+  if (config.tls) app.log.info({ cleartext: config.tls.allowCleartext ? "accepted" : "refused" }, "TLS on: HTTPS with ALPN h2 and http/1.1");
   await registerCors(app, config.corsOrigins);
   await registerHttpCompression(app, config.limits);
 

@@ -1,4 +1,5 @@
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { authIdentityKey } from "./auth-interceptor.js";
+import { Code, ConnectError, createContextKey, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import type { FastifyBaseLogger } from "fastify";
 import { SlowConsumerError } from "../market/errors.js";
 import { isBatchedIterable, observeBatches } from "../services/message-batches.js";
@@ -78,7 +79,7 @@ interface ObservedCall {
   readonly started: number;
   // The request, not its signal: most calls never need the signal, and
   // asking for it makes a lane build an AbortController for nothing.
-  readonly request: { readonly signal: AbortSignal };
+  readonly request: { readonly signal: AbortSignal; readonly contextValues: ContextValues };
   finished: boolean;
 }
 
@@ -121,6 +122,8 @@ function finish(call: ObservedCall, error: unknown): void {
     protocol: call.protocol,
     code: STATUS_NAMES[code],
     durationMs: Math.round(seconds * 1e6) / 1e3,
+    // Who called, by token fingerprint (never the token); absent when auth is off.
+    token: call.request.contextValues.get(authIdentityKey)?.fingerprint,
   };
   // Server faults are errors; everything else, client mistakes included, is
   // the normal record of a call.

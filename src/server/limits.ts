@@ -65,9 +65,6 @@ export function callLimitOptions(limits: LimitsConfig): CallLimitOptions {
 export function http2ServerOptions(limits: LimitsConfig): http2.ServerOptions {
   return {
     settings: { maxConcurrentStreams: limits.maxConcurrentStreams },
-    // A 50 MB message in flight needs more than Node's 10 MB default of
-    // per-session buffer before the session is refused as misbehaving.
-    maxSessionMemory: Math.max(10, Math.ceil((2 * limits.maxMessageBytes) / (1024 * 1024))),
   };
 }
 
