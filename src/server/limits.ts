@@ -127,3 +127,26 @@ export function createKeepalive(options: KeepaliveOptions = {}): Keepalive {
     },
   };
 }
+
+/**
+ * drainUnreadRequests keeps reading, and discarding, the rest of an HTTP/2
+ * request whose response is complete while the client is still sending and
+ * whose reader is gone (Connect's handler stops reading a request over
+ * readMaxBytes). Unread, the client blocks on flow control, the response's
+ * end never reaches the wire and the stream stays open for good, holding
+ * one of the connection's concurrent streams and graceful shutdown.
+ */
+export function drainUnreadRequests(server: http2.Http2Server | http2.Http2SecureServer): void {
+  server.on("request", (req: http2.Http2ServerRequest) => {
+    // HTTP/1.1 requests on the TLS server have no stream; Node drains them.
+    if (req.httpVersionMajor !== 2) return;
+    const stream = req.stream;
+    stream.once("finish", () => {
+      if (stream.readableEnded || stream.destroyed) return;
+      // The compatibility layer's reader pauses the stream again for the
+      // request it feeds, which is gone: nobody reads the rest but us.
+      stream.removeAllListeners("data");
+      stream.resume();
+    });
+  });
+}

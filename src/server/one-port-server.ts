@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { createKeepalive, type KeepaliveOptions } from "./limits.js";
+import { createKeepalive, drainUnreadRequests, type KeepaliveOptions } from "./limits.js";
 import { createTlsServer, refuseCleartext, startsTlsHandshake, type TlsSettings } from "./tls.js";
 
 /** The first bytes an HTTP/2 client with prior knowledge sends. */
@@ -86,6 +86,8 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
   };
   h2.on("stream", resetWhenAnswered);
   secure?.on("stream", resetWhenAnswered);
+  drainUnreadRequests(h2);
+  if (secure !== undefined) drainUnreadRequests(secure);
 
   const tcpKeepalive =
     options.keepalive === undefined ? {} : { keepAlive: true, keepAliveInitialDelay: options.keepalive.intervalMs ?? 10_000 };
