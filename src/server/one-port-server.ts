@@ -96,7 +96,11 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
   // and for the headers and request timeouts that stop slowloris clients)
   // only once it has emitted "listening", which a server that never listens
   // itself must be told.
-  server.on("listening", () => h1.emit("listening"));
+  server.on("listening", () => {
+    h1.emit("listening");
+    // The HTTPS server tracks its HTTP/1.1 connections the same way.
+    secure?.emit("listening");
+  });
 
   function route(socket: net.Socket): void {
     let received: Buffer = Buffer.alloc(0);
