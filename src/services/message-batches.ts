@@ -26,14 +26,19 @@ export function batchedIterable<T>(batches: () => AsyncIterator<T[]>): BatchedIt
     [messageBatches]: batches,
     async *[Symbol.asyncIterator]() {
       const iterator = batches();
+      let ended = false;
       try {
         for (;;) {
+          ended = true;
           const result = await iterator.next();
           if (result.done === true) return;
+          ended = false;
           yield* result.value;
         }
       } finally {
-        await iterator.return?.();
+        // Only a reader that leaves early tells the source; one that ended
+        // or failed must not wait on it (it may be parked on its next read).
+        if (!ended) await iterator.return?.();
       }
     },
   };
@@ -64,15 +69,18 @@ export function observeBatches<T>(iterable: BatchedIterable<T>, observer: BatchO
     let failure: unknown;
     try {
       const iterator = iterable[messageBatches]();
+      let ended = false;
       try {
         for (;;) {
+          ended = true;
           const result = await iterator.next();
           if (result.done === true) return;
+          ended = false;
           observer.batch(result.value);
           yield result.value;
         }
       } finally {
-        await iterator.return?.();
+        if (!ended) await iterator.return?.();
       }
     } catch (error) {
       failure = error;

@@ -232,15 +232,21 @@ export function installGrpcLane(
     };
     if (isBatchedIterable(response.message)) {
       const batches = response.message[messageBatches]();
-      try {
-        for (;;) {
-          const result = await batches.next();
-          if (result.done === true || stream.destroyed || context.answered) break;
+      for (;;) {
+        // A failed read ends the call as it is; the source is not asked to return.
+        const result = await batches.next();
+        if (result.done === true) break;
+        if (stream.destroyed || context.answered) {
+          await batches.return?.();
+          break;
+        }
+        try {
           await send(result.value);
           await writer.flushed();
+        } catch (error) {
+          await batches.return?.();
+          throw error;
         }
-      } finally {
-        await batches.return?.();
       }
     } else {
       const one: unknown[] = [undefined];
