@@ -114,3 +114,37 @@ describe("loadConfig, Redis settings", () => {
     assert.throws(() => loadConfig({ STREAMS_ON_STORE_LOSS: "drop" }), /STREAMS_ON_STORE_LOSS must be one of keep, close/);
   });
 });
+
+describe("loadConfig: security and limits", () => {
+  it("gives the migration guide's server options as defaults, with auth, TLS, CORS and rate limiting off", () => {
+    const config = loadConfig({});
+    assert.deepEqual(config.limits, {
+      maxMessageBytes: 50 * 1024 * 1024,
+      maxConcurrentStreams: 1000,
+      keepaliveIntervalMs: 10_000,
+      keepaliveTimeoutMs: 20_000,
+      maxDeadlineMs: 86_400_000,
+      compression: ["gzip", "br"],
+      compressMinBytes: 1024,
+    });
+    assert.deepEqual(config.auth.tokens, []);
+    assert.equal(config.auth.tokensFile, undefined);
+    assert.equal(config.tls, undefined);
+    assert.deepEqual(config.corsOrigins, []);
+    assert.equal(config.rateLimit.max, 0);
+  });
+
+  it("reads the lists and turns compression off with none", () => {
+    const config = loadConfig({ COMPRESSION: "none", CORS_ORIGINS: "https://a.example, https://b.example", AUTH_OPEN_SERVICES: "none" });
+    assert.deepEqual(config.limits.compression, []);
+    assert.deepEqual(config.corsOrigins, ["https://a.example", "https://b.example"]);
+    assert.deepEqual(config.auth.openServices, []);
+  });
+
+  it("rejects unknown encodings and out-of-range limits, naming the variable", () => {
+    rejects({ COMPRESSION: "gzip,zstd" }, /^COMPRESSION lists gzip, br or none, got "zstd"$/);
+    rejects({ MAX_MESSAGE_BYTES: "10" }, /^MAX_MESSAGE_BYTES must be an integer from 1024/);
+    rejects({ MAX_CONCURRENT_STREAMS: "0" }, /^MAX_CONCURRENT_STREAMS must be an integer from 1/);
+    rejects({ TLS_CLEARTEXT: "maybe" }, /^TLS_CLEARTEXT must be one of refuse, accept/);
+  });
+});
