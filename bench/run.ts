@@ -27,11 +27,15 @@ const results: BenchResults = {
   },
 };
 log(`node ${results.machine.node} on ${results.machine.cpuModel} x${results.machine.cores}, load ${results.machine.loadAverage.join(" ")}`);
+results.suiteSeconds = {};
 for (const suite of settings.suites) {
+  const suiteStarted = Date.now();
   if (suite === "unary") results.unary = await unarySuite(settings, log);
   if (suite === "rest") results.rest = await restSuite(settings, log);
   if (suite === "seed") results.seed = await seedSuite(settings, log);
   if (suite === "streaming") results.streaming = await streamingSuite(settings, log);
+  results.suiteSeconds[suite] = Math.round((Date.now() - suiteStarted) / 1000);
+  log(`${suite}: ${results.suiteSeconds[suite]}s`);
 }
 results.elapsedS = Math.round((Date.now() - started) / 1000);
 

@@ -16,6 +16,8 @@ export interface BenchResults {
   seed?: SeedResults;
   streaming?: StreamingResults;
   elapsedS?: number;
+  /** Seconds each suite took, set-up included. */
+  suiteSeconds?: Record<string, number>;
 }
 
 /**
@@ -40,7 +42,10 @@ export function renderReport(results: BenchResults): string {
   if (results.unary !== undefined) out.push(...unarySection(results.unary));
   if (results.rest !== undefined) out.push(...restSection(results.rest));
   if (results.streaming !== undefined) out.push(...streamingSection(results.streaming));
-  if (results.elapsedS !== undefined) out.push(`The run took ${results.elapsedS} s.`, "");
+  if (results.elapsedS !== undefined) {
+    const suites = Object.entries(results.suiteSeconds ?? {}).map(([suite, seconds]) => `${suite} ${seconds} s`);
+    out.push(`The run took ${results.elapsedS} s${suites.length > 0 ? ` (${suites.join(", ")})` : ""}.`, "");
+  }
   return out.join("\n");
 }
 

@@ -44,6 +44,7 @@ describe("npm run bench (tiny settings)", () => {
     assert.ok(results.machine.cores >= 1);
     assert.ok(!Number.isNaN(Date.parse(results.machine.date)));
     assert.deepEqual(results.settings.suites, ["unary", "rest", "seed", "streaming"]);
+    assert.deepEqual(Object.keys(results.suiteSeconds), ["unary", "rest", "seed", "streaming"]);
   });
 
   it("measures every gRPC peer with h2load, loaded and one in flight, without failed calls", () => {
@@ -115,6 +116,7 @@ describe("npm run bench (tiny settings)", () => {
   });
 
   it("writes a markdown report with every section and an SVG chart", () => {
+    assert.match(report, /The run took \d+ s \(unary \d+ s, rest \d+ s, seed \d+ s, streaming \d+ s\)\./);
     for (const heading of ["## The migration guide's table, measured", "## gRPC unary", "## JSON over HTTP/1.1", "## Server streaming"]) {
       assert.ok(report.includes(heading), `no "${heading}" in the report`);
     }
