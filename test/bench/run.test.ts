@@ -60,8 +60,9 @@ describe("npm run bench (tiny settings)", () => {
         assert.ok(Number.isFinite(run.requestsPerSecond));
         assertLatency(run.latency, peer.peer);
       }
-      // Linux's /proc gives every peer's CPU time.
-      assert.ok(peer.cpuUsPerCall > 0, `${peer.peer} has no CPU time per call`);
+      // Linux's /proc gives every peer's CPU time (in 10 ms steps, so a
+      // short, starved run may read zero).
+      assert.ok(Number.isFinite(peer.cpuUsPerCall) && peer.cpuUsPerCall >= 0, `${peer.peer} has no CPU time per call`);
     }
     assert.ok(Number.isFinite(results.unary.ratios["gateway/grpc-js"]));
     assert.ok(Number.isFinite(results.unary.ratios["calls per CPU-second, gateway/grpc-js"]));
@@ -106,7 +107,7 @@ describe("npm run bench (tiny settings)", () => {
       for (const run of runs) {
         assert.ok(run.deliveredPerSecond > 0, `${peer} ${run.client} delivered nothing`);
         assert.equal(run.endedStreams, 0);
-        assert.ok(run.serverCores > 0, "no server CPU time measured");
+        assert.ok(Number.isFinite(run.serverCores) && run.serverCores >= 0, "no server CPU time measured");
         assertLatency(run.latency, `${peer} ${run.client} ${run.subscribers}`);
       }
       const memory = s.idleMemory.find((m: { peer: string }) => m.peer === peer);
