@@ -74,36 +74,41 @@ describe("gateways when Redis goes away and comes back", () => {
       }),
     );
 
-    await waitFor(() => (outcomes.get("OK") ?? 0) > 0, 5000, "calls served before the outage");
-    await redis.kill();
-    await waitFor(() => !a.app.market.store.healthy, 5000, "A's store unhealthy");
-    assert.equal(await readiness(a.baseUrl), 503);
-    await eventually(async () => (await readiness(b.baseUrl)) === 503, "replica B not ready");
+    // The load stops however this part ends: a failed check must not leave
+    // it calling a closed gateway forever, holding the whole test run.
+    try {
+      await waitFor(() => (outcomes.get("OK") ?? 0) > 0, 5000, "calls served before the outage");
+      await redis.kill();
+      await waitFor(() => !a.app.market.store.healthy, 5000, "A's store unhealthy");
+      assert.equal(await readiness(a.baseUrl), 503);
+      await eventually(async () => (await readiness(b.baseUrl)) === 503, "replica B not ready");
 
-    const started = Date.now();
-    await expectCode(dataClient(b.baseUrl).getSnapshot({ symbolId: 13 }), Code.Unavailable);
-    await expectCode(dataClient(b.baseUrl).getBatchSnapshots({ symbolIds: [13, 25] }), Code.Unavailable);
-    await expectCode(dataClient(b.baseUrl).listSymbols({}), Code.Unavailable);
-    await expectCode(
-      createClient(MarketFeedService, createGrpcTransport({ baseUrl: b.baseUrl })).publishTicks({
-        ticks: [{ symbolId: 13, ltp: 1 }],
-      }),
-      Code.Unavailable,
-    );
-    await expectCode(dataClient(b.baseUrl).subscribeSnapshots({ symbolIds: [13] })[Symbol.asyncIterator]().next(), Code.Unavailable);
-    assert.ok(Date.now() - started < 3000, "calls fail at once rather than waiting for Redis");
+      const started = Date.now();
+      await expectCode(dataClient(b.baseUrl).getSnapshot({ symbolId: 13 }), Code.Unavailable);
+      await expectCode(dataClient(b.baseUrl).getBatchSnapshots({ symbolIds: [13, 25] }), Code.Unavailable);
+      await expectCode(dataClient(b.baseUrl).listSymbols({}), Code.Unavailable);
+      await expectCode(
+        createClient(MarketFeedService, createGrpcTransport({ baseUrl: b.baseUrl })).publishTicks({
+          ticks: [{ symbolId: 13, ltp: 1 }],
+        }),
+        Code.Unavailable,
+      );
+      await expectCode(dataClient(b.baseUrl).subscribeSnapshots({ symbolIds: [13] })[Symbol.asyncIterator]().next(), Code.Unavailable);
+      assert.ok(Date.now() - started < 3000, "calls fail at once rather than waiting for Redis");
 
-    await waitFor(() => ended.done, 5000, "the stream of the close-policy gateway to end");
-    assert.ok(ended.error instanceof ConnectError);
-    assert.equal(ended.error.code, Code.Unavailable);
+      await waitFor(() => ended.done, 5000, "the stream of the close-policy gateway to end");
+      assert.ok(ended.error instanceof ConnectError);
+      assert.equal(ended.error.code, Code.Unavailable);
 
-    const beats = kept.heartbeats;
-    await waitFor(() => kept.heartbeats > beats + 2, 5000, "heartbeats on the kept stream during the outage");
-    assert.equal(kept.done, false, "the kept stream stays open");
-    assert.equal(b.child.exitCode, null, "replica B is still running");
+      const beats = kept.heartbeats;
+      await waitFor(() => kept.heartbeats > beats + 2, 5000, "heartbeats on the kept stream during the outage");
+      assert.equal(kept.done, false, "the kept stream stays open");
+      assert.equal(b.child.exitCode, null, "replica B is still running");
 
-    await waitFor(() => (outcomes.get("Unavailable") ?? 0) > 10, 5000, "calls during the outage");
-    loading = false;
+      await waitFor(() => (outcomes.get("Unavailable") ?? 0) > 10, 5000, "calls during the outage");
+    } finally {
+      loading = false;
+    }
     await load;
 
     await redis.restart();
