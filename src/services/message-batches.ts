@@ -25,21 +25,7 @@ export function batchedIterable<T>(batches: () => AsyncIterator<T[]>): BatchedIt
   return {
     [messageBatches]: batches,
     async *[Symbol.asyncIterator]() {
-      const iterator = batches();
-      let ended = false;
-      try {
-        for (;;) {
-          ended = true;
-          const result = await iterator.next();
-          if (result.done === true) return;
-          ended = false;
-          yield* result.value;
-        }
-      } finally {
-        // Only a reader that leaves early tells the source; one that ended
-        // or failed must not wait on it (it may be parked on its next read).
-        if (!ended) await iterator.return?.();
-      }
+      for await (const batch of readBatches(batches())) yield* batch;
     },
   };
 }
@@ -68,19 +54,9 @@ export function observeBatches<T>(iterable: BatchedIterable<T>, observer: BatchO
   return batchedIterable(async function* () {
     let failure: unknown;
     try {
-      const iterator = iterable[messageBatches]();
-      let ended = false;
-      try {
-        for (;;) {
-          ended = true;
-          const result = await iterator.next();
-          if (result.done === true) return;
-          ended = false;
-          observer.batch(result.value);
-          yield result.value;
-        }
-      } finally {
-        if (!ended) await iterator.return?.();
+      for await (const batch of readBatches(iterable[messageBatches]())) {
+        observer.batch(batch);
+        yield batch;
       }
     } catch (error) {
       failure = error;
@@ -89,4 +65,22 @@ export function observeBatches<T>(iterable: BatchedIterable<T>, observer: BatchO
       observer.end(failure);
     }
   });
+}
+
+// Reads batches to the end. Only a reader that leaves early tells the
+// source; one whose read ended or failed must not wait on it (the source
+// may be parked on its next read, and would hold the reader forever).
+async function* readBatches<T>(iterator: AsyncIterator<T[]>): AsyncGenerator<T[]> {
+  let ended = false;
+  try {
+    for (;;) {
+      ended = true;
+      const result = await iterator.next();
+      if (result.done === true) return;
+      ended = false;
+      yield result.value;
+    }
+  } finally {
+    if (!ended) await iterator.return?.();
+  }
 }
