@@ -49,17 +49,7 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
     reply.code(response.status).type("application/json; charset=utf-8").send(JSON.stringify(response.body));
   });
 
-  // Open streams would hold the server open on close: end them, as
-  // UNAVAILABLE, so that callers know to reconnect elsewhere.
-  const shutdown = new AbortController();
-  app.addHook("preClose", (done) => {
-    shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
-    done();
-  });
-  mountRestRoutes(app, bindings, services.interceptors, {
-    maxTimeoutMs: options.maxTimeoutMs,
-    shutdownSignal: shutdown.signal,
-  });
+  mountRestRoutes(app, bindings, services.interceptors, { maxTimeoutMs: options.maxTimeoutMs });
 
   const openApiPath = options.openApiPath ?? "/openapi.json";
   const document = JSON.stringify(createOpenApiDocument(bindings, { comments: loadApiComments() }));

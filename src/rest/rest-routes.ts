@@ -1,12 +1,9 @@
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import {
-  createAsyncIterable,
-  transformInvokeImplementation,
-} from "@connectrpc/connect/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { createCallPipeline, responseHeaderOf, responseTrailerOf, type CallPipeline } from "../server/call-pipeline.js";
-import { createRestCallContext, createRestUnaryContext, untilAborted, type RestCallContext } from "./call-context.js";
+import type { CallContext } from "../server/call-context.js";
+import { createRestCallContext, untilAborted } from "./call-context.js";
 import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
 import { responseJsonText } from "./json-text.js";
 import { compareTemplates, fastifyRoutePaths, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
@@ -29,8 +26,6 @@ const ROUTED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export interface RestRouteOptions {
   /** Longest deadline a caller may ask for, in milliseconds. Default: no limit. */
   maxTimeoutMs?: number;
-  /** Ends every open call when aborted (server shutdown). Default: none. */
-  shutdownSignal?: AbortSignal;
 }
 
 /**
@@ -61,7 +56,7 @@ export function mountRestRoutes(
       byRoute.set(path, list);
     }
   }
-  const limits = { maxTimeoutMs: options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER, shutdownSignal: options.shutdownSignal };
+  const limits = { maxTimeoutMs: options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER };
   for (const [path, list] of byRoute) {
     const candidates = [...list].sort((a, b) => compareTemplates(a.template, b.template));
     app.route({
@@ -81,7 +76,7 @@ async function transcode(
   reply: FastifyReply,
   candidates: readonly HttpBinding[],
   interceptors: readonly Interceptor[],
-  limits: { maxTimeoutMs: number; shutdownSignal: AbortSignal | undefined },
+  limits: { maxTimeoutMs: number },
 ): Promise<void> {
   const url = request.url;
   const queryStart = url.indexOf("?");
@@ -92,21 +87,27 @@ async function transcode(
   if (binding.body !== undefined) checkContentType(request);
   const input = buildRequestMessage(binding, pathValues, query, request.body as Buffer | undefined);
 
-  if (binding.spec.kind === "unary") {
-    await callUnary(binding, pipelineOf(binding, interceptors), input, request, reply, limits);
-    return;
-  }
-  const clientGone = new AbortController();
-  reply.raw.on("close", () => clientGone.abort(new ConnectError("client disconnected", Code.Canceled)));
-  const context = createRestCallContext(request, binding, clientGone.signal, limits);
+  const context = createRestCallContext(request, binding, limits);
+  reply.raw.once("close", () => {
+    if (!context.answered) context.abort(new ConnectError("client disconnected", Code.Canceled));
+  });
+  const pipeline = pipelineOf(binding, interceptors);
   try {
-    await callServerStream(binding, context, input, interceptors, request, reply);
+    if (binding.spec.kind === "unary") await callUnary(binding, pipeline, context, input, reply);
+    else await callServerStream(binding, pipeline, context, input, request, reply);
   } catch (error) {
+    context.answered = true;
     context.abort(error);
-    copyHeaders(context.responseHeader, reply);
+    const header = context.responseHeaderIfAny;
+    if (header !== undefined) copyHeaders(header, reply);
     throw error;
   } finally {
-    context.abort();
+    context.answered = true;
+    context.done();
+    // A stream's call ends with its signal, which releases whatever the
+    // handler still holds (a subscription parked on its next read after
+    // the stream was interrupted on shutdown).
+    if (binding.spec.kind !== "unary") context.abort();
   }
 }
 
@@ -156,45 +157,30 @@ function pipelineOf(binding: HttpBinding, interceptors: readonly Interceptor[]):
 async function callUnary(
   binding: HttpBinding,
   pipeline: CallPipeline,
+  context: CallContext,
   input: Message,
-  request: FastifyRequest,
   reply: FastifyReply,
-  limits: { maxTimeoutMs: number; shutdownSignal: AbortSignal | undefined },
 ): Promise<void> {
-  const context = createRestUnaryContext(request, binding, limits);
-  reply.raw.once("close", () => {
-    if (!context.answered) context.abort(new ConnectError("client disconnected", Code.Canceled));
-  });
-  try {
-    const pending = pipeline.unary(context, input);
-    // A call with a deadline answers at the deadline, whatever its handler does.
-    const response = context.timeoutMs() === undefined ? await pending : await untilAborted(pending, context.signal);
-    context.answered = true;
-    const header = responseHeaderOf(context, response);
-    if (header !== undefined) copyHeaders(header, reply);
-    responseTrailerOf(context, response)?.forEach((value, key) => reply.header(`trailer-${key}`, value));
-    reply.code(200).type("application/json; charset=utf-8").send(responseJsonText(binding, response.message as Message));
-  } catch (error) {
-    context.answered = true;
-    context.abort(error);
-    const header = context.responseHeaderIfAny;
-    if (header !== undefined) copyHeaders(header, reply);
-    throw error;
-  } finally {
-    context.done();
-  }
+  const pending = pipeline.unary(context, input);
+  // A call with a deadline answers at the deadline, whatever its handler does.
+  const response = context.timeoutMs() === undefined ? await pending : await untilAborted(pending, context.signal);
+  context.answered = true;
+  const header = responseHeaderOf(context, response);
+  if (header !== undefined) copyHeaders(header, reply);
+  responseTrailerOf(context, response)?.forEach((value, key) => reply.header(`trailer-${key}`, value));
+  reply.code(200).type("application/json; charset=utf-8").send(responseJsonText(binding, response.message as Message));
 }
 
 async function callServerStream(
   binding: HttpBinding,
-  context: RestCallContext,
+  pipeline: CallPipeline,
+  context: CallContext,
   input: Message,
-  interceptors: readonly Interceptor[],
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
-  const invoke = transformInvokeImplementation(binding.spec, context, [...interceptors]);
-  const messages = invoke(createAsyncIterable([input]))[Symbol.asyncIterator]();
+  const response = await untilAborted(pipeline.serverStream(context, input), context.signal);
+  const messages = response.message[Symbol.asyncIterator]();
   // Wait for the first message before answering, so that a call that fails
   // at once (unknown symbol, auth) gets its proper HTTP status.
   const first = await untilAborted(messages.next(), context.signal);
@@ -203,7 +189,7 @@ async function callServerStream(
   const raw = reply.raw;
   const headers: Record<string, string | string[] | number> = {};
   for (const [key, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[key] = value;
-  context.responseHeader.forEach((value, key) => (headers[key] = value));
+  responseHeaderOf(context, response)?.forEach((value, key) => (headers[key] = value));
   headers["content-type"] = STREAM_CONTENT_TYPES[format];
   headers["cache-control"] = "no-cache";
   // Stop reverse proxies (nginx) from buffering the stream.
