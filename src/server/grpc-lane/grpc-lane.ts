@@ -5,7 +5,6 @@ import {
   createServiceImplSpec,
   type ContextValues,
   type Interceptor,
-  type MethodImplSpec,
   type StreamResponse,
   type UnaryResponse,
 } from "@connectrpc/connect";
@@ -47,7 +46,6 @@ export interface GrpcLaneOptions {
 type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 
 interface LaneMethod {
-  readonly spec: MethodImplSpec;
   readonly url: string;
   readonly pipeline: CallPipeline;
 }
@@ -99,7 +97,7 @@ export function installGrpcLane(
     for (const spec of Object.values(serviceSpec.methods)) {
       if (spec.kind !== "unary" && spec.kind !== "server_streaming") continue;
       const url = `/${service.typeName}/${spec.method.name}`;
-      methods.set(url, { spec, url, pipeline: createCallPipeline(spec, interceptors) });
+      methods.set(url, { url, pipeline: createCallPipeline(spec, interceptors) });
     }
   }
 
@@ -139,8 +137,8 @@ export function installGrpcLane(
     stream.on("error", ignore);
     const timeout = parseTimeout(headerValue(headers["grpc-timeout"]), maxTimeoutMs);
     const context: CallContext = new CallContext({
-      service: method.spec.method.parent,
-      method: method.spec.method,
+      service: method.pipeline.spec.method.parent,
+      method: method.pipeline.spec.method,
       protocol: "grpc",
       requestMethod: "POST",
       url: method.url,
@@ -187,7 +185,7 @@ export function installGrpcLane(
     requestCompression: Compression | null,
     responseCompression: Compression | null,
   ): Promise<void> {
-    const spec = method.spec;
+    const spec = method.pipeline.spec;
     const frame = parseSingleFrame(body, readMaxBytes, spec.kind === "unary" ? "unary" : "server-streaming");
     let bytes = frame.bytes;
     if (frame.compressed) {
