@@ -7,7 +7,7 @@
  *   npx node --import tsx bench/metrics-recording.ts
  */
 import { Counter, Histogram, Registry } from "prom-client";
-import { CallSlot, DURATION_BUCKETS } from "../src/server/gateway-metrics.js";
+import { CallSlot, DURATION_BUCKETS } from "../src/pipeline/gateway-metrics.js";
 
 const METHOD = "stockify.v1.MarketDataService/GetSnapshot";
 const CALLS = 2_000_000;

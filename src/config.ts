@@ -3,7 +3,7 @@ import type { StoreLossPolicy } from "./market/market.js";
 import type { OverflowPolicy } from "./market/subscription.js";
 import type { CompressionName, LimitsConfig } from "./server/limits.js";
 import { checkTlsSettings, type TlsSettings } from "./server/tls.js";
-import { parseTokenGrants, type TokenGrant } from "./server/tokens.js";
+import { parseTokenGrants, type TokenGrant } from "./auth/tokens.js";
 
 /**
  * GatewayConfig is everything the gateway reads from its environment.

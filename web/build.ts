@@ -2,7 +2,7 @@
 // container image serves, and what any static host can serve with
 // ?gateway=<url> pointing at a gateway that allows its origin.
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
-import { bundleDashboard, PREBUILT_BUNDLE, WEB_DIR } from "../src/server/dashboard-bundle.js";
+import { bundleDashboard, PREBUILT_BUNDLE, WEB_DIR } from "../src/dashboard/dashboard-bundle.js";
 
 await mkdir(`${WEB_DIR}dist`, { recursive: true });
 const script = await bundleDashboard();

@@ -3,7 +3,7 @@ import type { MethodImplSpec } from "@connectrpc/connect";
 import { createServiceImplSpec } from "@connectrpc/connect";
 import { http } from "../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../gen/google/api/http_pb.js";
-import type { ServiceRegistration } from "../server/gateway-services.js";
+import type { ServiceRegistration } from "../pipeline/service-registry.js";
 import { parsePathTemplate, type PathTemplate } from "./path-template.js";
 
 /**

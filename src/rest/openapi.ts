@@ -5,7 +5,7 @@ import { isScalarJsonMessage, type HttpBinding } from "./http-bindings.js";
 import type { PathTemplate } from "./path-template.js";
 import { HTTP_STATUS_BY_CODE } from "./rest-errors.js";
 import { STREAM_CONTENT_TYPES } from "./stream-response.js";
-import { TIMEOUT_HEADER } from "./call-context.js";
+import { TIMEOUT_HEADER } from "./rest-call-context.js";
 
 /** Schema is a JSON Schema (2020-12, as OpenAPI 3.1 uses) or a $ref. */
 type Schema = { [key: string]: unknown };

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import scalarApiReference from "@scalar/fastify-api-reference";
 import type { FastifyError, FastifyInstance } from "fastify";
-import type { GatewayServices } from "../server/gateway-services.js";
+import type { GatewayServices } from "../pipeline/service-registry.js";
 import { loadApiComments } from "./api-comments.js";
 import { collectHttpBindings } from "./http-bindings.js";
 import { createOpenApiDocument } from "./openapi.js";

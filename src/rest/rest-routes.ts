@@ -1,9 +1,9 @@
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { createCallPipeline, responseHeaderOf, responseTrailerOf, type CallPipeline } from "../server/call-pipeline.js";
-import type { CallContext } from "../server/call-context.js";
-import { createRestCallContext, untilAborted } from "./call-context.js";
+import { createCallPipeline, responseHeaderOf, responseTrailerOf, type CallPipeline } from "../pipeline/call-pipeline.js";
+import type { CallContext } from "../pipeline/call-context.js";
+import { createRestCallContext, untilAborted } from "./rest-call-context.js";
 import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
 import { responseJsonText } from "./json-text.js";
 import { compareTemplates, fastifyRoutePaths, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";

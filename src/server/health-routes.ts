@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { HealthMonitor } from "./health-monitor.js";
+import type { HealthMonitor } from "../services/health-monitor.js";
 
 /**
  * registerHealthRoutes adds the plain-HTTP probes: `GET /healthz` answers

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { GatewayMetrics } from "./gateway-metrics.js";
+import type { GatewayMetrics } from "../pipeline/gateway-metrics.js";
 
 /**
  * registerMetricsRoute adds `GET /metrics`, the Prometheus scrape endpoint.

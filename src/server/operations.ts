@@ -2,13 +2,13 @@ import type { FastifyInstance } from "fastify";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { createHealthService } from "../services/health-service.js";
 import { reflectionRegistrations } from "../services/reflection-service.js";
-import { createCallObserver } from "./call-observer.js";
-import { registration, type GatewayServices } from "./gateway-services.js";
-import type { GatewayMetrics } from "./gateway-metrics.js";
-import { HealthMonitor, type StoreHealth } from "./health-monitor.js";
+import { createCallObserver } from "../pipeline/call-observer.js";
+import { registration, type GatewayServices } from "../pipeline/service-registry.js";
+import type { GatewayMetrics } from "../pipeline/gateway-metrics.js";
+import { HealthMonitor, type StoreHealth } from "../services/health-monitor.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { registerMetricsRoute } from "./metrics-routes.js";
-import { StreamDrain } from "./stream-drain.js";
+import { StreamDrain } from "../pipeline/stream-drain.js";
 
 /**
  * OperationsOptions are what the operational features hook into.

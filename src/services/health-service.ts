@@ -8,7 +8,7 @@ import {
   type HealthCheckRequest,
   type HealthCheckResponse,
 } from "../gen/grpc/health/v1/health_pb.js";
-import type { HealthMonitor, ServingStatus } from "../server/health-monitor.js";
+import type { HealthMonitor, ServingStatus } from "./health-monitor.js";
 
 /**
  * createHealthService implements grpc.health.v1.Health on a health monitor,

@@ -21,7 +21,7 @@ import type { Market } from "../market/market.js";
 import type { Snapshot } from "../market/snapshot.js";
 import { HEARTBEAT, WAKE, type Subscription } from "../market/subscription.js";
 import { toConnectError } from "./connect-errors.js";
-import { batchedIterable } from "./message-batches.js";
+import { batchedIterable } from "../pipeline/message-batches.js";
 import { snapshotMessage } from "./snapshot-messages.js";
 import { checkSymbolIds } from "./symbol-ids.js";
 

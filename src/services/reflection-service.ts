@@ -11,7 +11,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import * as v1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { registration, type ServiceRegistration } from "../server/gateway-services.js";
+import { registration, type ServiceRegistration } from "../pipeline/service-registry.js";
 
 /**
  * ReflectionRequest is what the v1 and v1alpha requests have in common.

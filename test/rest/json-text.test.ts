@@ -9,7 +9,7 @@ import {
 } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { collectHttpBindings, type HttpBinding } from "../../src/rest/http-bindings.js";
 import { responseJsonText } from "../../src/rest/json-text.js";
-import { registration } from "../../src/server/gateway-services.js";
+import { registration } from "../../src/pipeline/service-registry.js";
 
 const bindings = collectHttpBindings([registration(MarketDataService, {} as never)]);
 const byPath = (path: string): HttpBinding => bindings.find((b) => b.template.source === path)!;

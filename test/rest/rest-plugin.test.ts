@@ -5,7 +5,7 @@ import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service
 import { Market } from "../../src/market/market.js";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
 import { restPlugin } from "../../src/rest/rest-plugin.js";
-import { registration } from "../../src/server/gateway-services.js";
+import { registration } from "../../src/pipeline/service-registry.js";
 import { createMarketDataService } from "../../src/services/market-data-service.js";
 
 describe("REST plugin options", () => {

@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { after, afterEach, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { callProtocol } from "../../src/server/call-protocol.js";
+import { callProtocol } from "../../src/pipeline/call-protocol.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser } from "playwright-core";
-import { bundleDashboard, WEB_DIR } from "../../src/server/dashboard-bundle.js";
+import { bundleDashboard, WEB_DIR } from "../../src/dashboard/dashboard-bundle.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 
 /** A static host for the built dashboard, as `npm run build`'s output would be served elsewhere. */

@@ -12,13 +12,13 @@ import { compressionNegotiate, type Compression } from "@connectrpc/connect/prot
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type * as http2 from "node:http2";
-import type { ServiceRegistration } from "../gateway-services.js";
+import type { ServiceRegistration } from "../../pipeline/service-registry.js";
 import { framedMessage } from "./frame-cache.js";
 import { COMPRESSED_FLAG, FRAME_PREFIX_BYTES, frameMessage, headersObject, OK_TRAILERS, parseSingleFrame, statusTrailers } from "./grpc-frames.js";
-import { CallContext } from "../call-context.js";
-import { createCallPipeline, normalize, responseHeaderOf, responseTrailerOf, type CallPipeline } from "../call-pipeline.js";
+import { CallContext } from "../../pipeline/call-context.js";
+import { createCallPipeline, normalize, responseHeaderOf, responseTrailerOf, type CallPipeline } from "../../pipeline/call-pipeline.js";
 import { FlushScheduler, StreamWriter } from "./stream-writer.js";
-import { isBatchedIterable, messageBatches } from "../../services/message-batches.js";
+import { isBatchedIterable, messageBatches } from "../../pipeline/message-batches.js";
 
 /**
  * GrpcLaneOptions configure the gRPC lane; they mirror the options of

@@ -14,8 +14,8 @@ import {
 } from "../../../src/gen/stockify/v1/market_data_service_pb.js";
 import { Market } from "../../../src/market/market.js";
 import { MemorySnapshotStore } from "../../../src/market/memory-store.js";
-import { callProtocol } from "../../../src/server/call-protocol.js";
-import { registration } from "../../../src/server/gateway-services.js";
+import { callProtocol } from "../../../src/pipeline/call-protocol.js";
+import { registration } from "../../../src/pipeline/service-registry.js";
 import { installGrpcLane } from "../../../src/server/grpc-lane/grpc-lane.js";
 import { createMarketDataService } from "../../../src/services/market-data-service.js";
 import { startGateway, type TestGateway } from "../../support/gateway.js";

@@ -5,7 +5,7 @@ import type { AuthConfig } from "../config.js";
 import { MarketDataService } from "../gen/stockify/v1/market_data_service_pb.js";
 import { MarketFeedService } from "../gen/stockify/v1/market_feed_service_pb.js";
 import { authorize, createAuthInterceptor, WWW_AUTHENTICATE } from "./auth-interceptor.js";
-import type { GatewayServices } from "./gateway-services.js";
+import type { GatewayServices } from "../pipeline/service-registry.js";
 import { parseTokenGrants, TokenRegistry, TokenSpecError, type Scope, type TokenGrant } from "./tokens.js";
 
 /** Scope each API service requires. */

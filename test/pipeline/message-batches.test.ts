@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { batchedIterable, isBatchedIterable, messageBatches, observeBatches } from "../../src/services/message-batches.js";
-import { StreamDrain } from "../../src/server/stream-drain.js";
+import { batchedIterable, isBatchedIterable, messageBatches, observeBatches } from "../../src/pipeline/message-batches.js";
+import { StreamDrain } from "../../src/pipeline/stream-drain.js";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 
 function source(batches: number[][], fail?: Error) {

@@ -1,8 +1,8 @@
 import { createContextValues } from "@connectrpc/connect";
 import { parseTimeout } from "@connectrpc/connect/protocol-connect";
 import type { FastifyRequest } from "fastify";
-import { callLoggerKey } from "../server/call-observer.js";
-import { CallContext } from "../server/call-context.js";
+import { callLoggerKey } from "../pipeline/call-observer.js";
+import { CallContext } from "../pipeline/call-context.js";
 import type { HttpBinding } from "./http-bindings.js";
 
 /**

@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
-import { TokenRegistry, parseTokenGrants } from "../../src/server/tokens.js";
+import { TokenRegistry, parseTokenGrants } from "../../src/auth/tokens.js";
 import { expectCode } from "../support/expect-code.js";
 import { startGatewayProcess, type GatewayProcess } from "../support/gateway-process.js";
 import { waitFor } from "../support/transports.js";

@@ -8,8 +8,8 @@ import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service
 import { MarketFeedService } from "../../src/gen/stockify/v1/market_feed_service_pb.js";
 import { expectCode } from "../support/expect-code.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
-import { StreamDrain } from "../../src/server/stream-drain.js";
-import { batchedIterable, isBatchedIterable, messageBatches } from "../../src/services/message-batches.js";
+import { StreamDrain } from "../../src/pipeline/stream-drain.js";
+import { batchedIterable, isBatchedIterable, messageBatches } from "../../src/pipeline/message-batches.js";
 import { SwitchableStore } from "../support/switchable-store.js";
 import { waitFor } from "../support/transports.js";
 

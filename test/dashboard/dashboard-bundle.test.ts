@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadDashboardBundle } from "../../src/server/dashboard-bundle.js";
+import { loadDashboardBundle } from "../../src/dashboard/dashboard-bundle.js";
 
 describe("loadDashboardBundle", () => {
   let dir: string;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseTokenGrants, TokenRegistry, TokenSpecError } from "../../src/server/tokens.js";
+import { parseTokenGrants, TokenRegistry, TokenSpecError } from "../../src/auth/tokens.js";
 
 describe("parseTokenGrants", () => {
   it("reads comma- and newline-separated token:scope+scope entries, skipping comments", () => {

@@ -1,4 +1,5 @@
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { callIdentityKey } from "../pipeline/call-identity.js";
 import type { Scope, TokenIdentity, TokenRegistry } from "./tokens.js";
 
 /**
@@ -18,15 +19,6 @@ export interface AuthOptions {
   /** Realm named in `WWW-Authenticate` challenges. Default "stockify". */
   realm?: string;
 }
-
-/**
- * authIdentityKey holds the identity of the token a call was authenticated
- * with, for logs and metrics further down the chain; undefined for open
- * services and when auth is off.
- */
-export const authIdentityKey = createContextKey<TokenIdentity | undefined>(undefined, {
-  description: "identity of the bearer token that authenticated the call",
-});
 
 /** Header a REST layer copies to a 401/403 response; carried in the error's metadata. */
 export const WWW_AUTHENTICATE = "www-authenticate";
@@ -53,7 +45,7 @@ export function createAuthInterceptor(options: AuthOptions): Interceptor {
     const service = req.service.typeName;
     if (openServices.has(service)) return next(req);
     const identity = authorize(tokens, req.header.get("authorization"), requiredScopes.get(service), realm);
-    req.contextValues.set(authIdentityKey, identity);
+    req.contextValues.set(callIdentityKey, identity);
     return next(req);
   };
 }

@@ -1,5 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { batchedIterable, isBatchedIterable, messageBatches } from "../services/message-batches.js";
+import { batchedIterable, isBatchedIterable, messageBatches } from "./message-batches.js";
 
 /**
  * StreamDrain ends the streams in flight with UNAVAILABLE when the gateway

@@ -1,8 +1,8 @@
-import { authIdentityKey } from "./auth-interceptor.js";
 import { Code, ConnectError, createContextKey, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import type { FastifyBaseLogger } from "fastify";
 import { SlowConsumerError } from "../market/errors.js";
-import { isBatchedIterable, observeBatches } from "../services/message-batches.js";
+import { isBatchedIterable, observeBatches } from "./message-batches.js";
+import { callIdentityKey } from "./call-identity.js";
 import { callProtocol, type CallProtocol } from "./call-protocol.js";
 import { protocolSlot, STATUS_NAMES, type CallSlot, type GatewayMetrics } from "./gateway-metrics.js";
 
@@ -123,7 +123,7 @@ function finish(call: ObservedCall, error: unknown): void {
     code: STATUS_NAMES[code],
     durationMs: Math.round(seconds * 1e6) / 1e3,
     // Who called, by token fingerprint (never the token); absent when auth is off.
-    token: call.request.contextValues.get(authIdentityKey)?.fingerprint,
+    token: call.request.contextValues.get(callIdentityKey)?.fingerprint,
   };
   // Server faults are errors; everything else, client mistakes included, is
   // the normal record of a call.
