@@ -7,7 +7,7 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Snapshot, SymbolInfo } from "./snapshot_pb.js";
+import type { Snapshot, SnapshotMode, SymbolInfo } from "./snapshot_pb.js";
 import { file_stockify_v1_snapshot } from "./snapshot_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file stockify/v1/market_data_service.proto.
  */
 export const file_stockify_v1_market_data_service: GenFile = /*@__PURE__*/
-  fileDesc("CiVzdG9ja2lmeS92MS9tYXJrZXRfZGF0YV9zZXJ2aWNlLnByb3RvEgtzdG9ja2lmeS52MSInChJHZXRTbmFwc2hvdFJlcXVlc3QSEQoJc3ltYm9sX2lkGAEgASgNIj4KE0dldFNuYXBzaG90UmVzcG9uc2USJwoIc25hcHNob3QYASABKAsyFS5zdG9ja2lmeS52MS5TbmFwc2hvdCIuChhHZXRCYXRjaFNuYXBzaG90c1JlcXVlc3QSEgoKc3ltYm9sX2lkcxgBIAMoDSLKAQoZR2V0QmF0Y2hTbmFwc2hvdHNSZXNwb25zZRJICglzbmFwc2hvdHMYASADKAsyNS5zdG9ja2lmeS52MS5HZXRCYXRjaFNuYXBzaG90c1Jlc3BvbnNlLlNuYXBzaG90c0VudHJ5EhoKEm1pc3Npbmdfc3ltYm9sX2lkcxgCIAMoDRpHCg5TbmFwc2hvdHNFbnRyeRILCgNrZXkYASABKA0SJAoFdmFsdWUYAiABKAsyFS5zdG9ja2lmeS52MS5TbmFwc2hvdDoCOAEiFAoSTGlzdFN5bWJvbHNSZXF1ZXN0Ij8KE0xpc3RTeW1ib2xzUmVzcG9uc2USKAoHc3ltYm9scxgBIAMoCzIXLnN0b2NraWZ5LnYxLlN5bWJvbEluZm8iLwoZU3Vic2NyaWJlU25hcHNob3RzUmVxdWVzdBISCgpzeW1ib2xfaWRzGAEgAygNIn0KGlN1YnNjcmliZVNuYXBzaG90c1Jlc3BvbnNlEikKCHNuYXBzaG90GAEgASgLMhUuc3RvY2tpZnkudjEuU25hcHNob3RIABIrCgloZWFydGJlYXQYAiABKAsyFi5zdG9ja2lmeS52MS5IZWFydGJlYXRIAEIHCgVldmVudCI8CglIZWFydGJlYXQSLwoLc2VydmVyX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBChdTdHJlYW1NYXJrZXREYXRhUmVxdWVzdBIrCglzdWJzY3JpYmUYASABKAsyFi5zdG9ja2lmeS52MS5TdWJzY3JpYmVIABIvCgt1bnN1YnNjcmliZRgCIAEoCzIYLnN0b2NraWZ5LnYxLlVuc3Vic2NyaWJlSABCCAoGYWN0aW9uIh8KCVN1YnNjcmliZRISCgpzeW1ib2xfaWRzGAEgAygNIiEKC1Vuc3Vic2NyaWJlEhIKCnN5bWJvbF9pZHMYASADKA0i4wEKGFN0cmVhbU1hcmtldERhdGFSZXNwb25zZRIpCghzbmFwc2hvdBgBIAEoCzIVLnN0b2NraWZ5LnYxLlNuYXBzaG90SAASNAoMc3Vic2NyaXB0aW9uGAIgASgLMhwuc3RvY2tpZnkudjEuU3Vic2NyaXB0aW9uQWNrSAASKwoJaGVhcnRiZWF0GAMgASgLMhYuc3RvY2tpZnkudjEuSGVhcnRiZWF0SAASMAoMc3ltYm9sX2Vycm9yGAQgASgLMhguc3RvY2tpZnkudjEuU3ltYm9sRXJyb3JIAEIHCgVldmVudCJsCg9TdWJzY3JpcHRpb25BY2sSHQoVc3Vic2NyaWJlZF9zeW1ib2xfaWRzGAEgAygNEh8KF3Vuc3Vic2NyaWJlZF9zeW1ib2xfaWRzGAIgAygNEhkKEWFjdGl2ZV9zeW1ib2xfaWRzGAMgAygNIjEKC1N5bWJvbEVycm9yEhIKCnN5bWJvbF9pZHMYASADKA0SDgoGcmVhc29uGAIgASgJMqwFChFNYXJrZXREYXRhU2VydmljZRKjAQoLR2V0U25hcHNob3QSHy5zdG9ja2lmeS52MS5HZXRTbmFwc2hvdFJlcXVlc3QaIC5zdG9ja2lmeS52MS5HZXRTbmFwc2hvdFJlc3BvbnNlIlGQAgGC0+STAkhaIWIIc25hcHNob3QSFS9zbmFwc2hvdC97c3ltYm9sX2lkfWIIc25hcHNob3QSGS92MS9zbmFwc2hvdHMve3N5bWJvbF9pZH0SmQEKEUdldEJhdGNoU25hcHNob3RzEiUuc3RvY2tpZnkudjEuR2V0QmF0Y2hTbmFwc2hvdHNSZXF1ZXN0GiYuc3RvY2tpZnkudjEuR2V0QmF0Y2hTbmFwc2hvdHNSZXNwb25zZSI1kAIBgtPkkwIsWhs6ASoiFi92MS9zbmFwc2hvdHM6YmF0Y2hHZXQSDS92MS9zbmFwc2hvdHMSaAoLTGlzdFN5bWJvbHMSHy5zdG9ja2lmeS52MS5MaXN0U3ltYm9sc1JlcXVlc3QaIC5zdG9ja2lmeS52MS5MaXN0U3ltYm9sc1Jlc3BvbnNlIhaQAgGC0+STAg0SCy92MS9zeW1ib2xzEoUBChJTdWJzY3JpYmVTbmFwc2hvdHMSJi5zdG9ja2lmeS52MS5TdWJzY3JpYmVTbmFwc2hvdHNSZXF1ZXN0Gicuc3RvY2tpZnkudjEuU3Vic2NyaWJlU25hcHNob3RzUmVzcG9uc2UiHILT5JMCFhIUL3YxL3NuYXBzaG90czpzdHJlYW0wARJjChBTdHJlYW1NYXJrZXREYXRhEiQuc3RvY2tpZnkudjEuU3RyZWFtTWFya2V0RGF0YVJlcXVlc3QaJS5zdG9ja2lmeS52MS5TdHJlYW1NYXJrZXREYXRhUmVzcG9uc2UoATABYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp, file_stockify_v1_snapshot]);
+  fileDesc("CiVzdG9ja2lmeS92MS9tYXJrZXRfZGF0YV9zZXJ2aWNlLnByb3RvEgtzdG9ja2lmeS52MSInChJHZXRTbmFwc2hvdFJlcXVlc3QSEQoJc3ltYm9sX2lkGAEgASgNIj4KE0dldFNuYXBzaG90UmVzcG9uc2USJwoIc25hcHNob3QYASABKAsyFS5zdG9ja2lmeS52MS5TbmFwc2hvdCIuChhHZXRCYXRjaFNuYXBzaG90c1JlcXVlc3QSEgoKc3ltYm9sX2lkcxgBIAMoDSLKAQoZR2V0QmF0Y2hTbmFwc2hvdHNSZXNwb25zZRJICglzbmFwc2hvdHMYASADKAsyNS5zdG9ja2lmeS52MS5HZXRCYXRjaFNuYXBzaG90c1Jlc3BvbnNlLlNuYXBzaG90c0VudHJ5EhoKEm1pc3Npbmdfc3ltYm9sX2lkcxgCIAMoDRpHCg5TbmFwc2hvdHNFbnRyeRILCgNrZXkYASABKA0SJAoFdmFsdWUYAiABKAsyFS5zdG9ja2lmeS52MS5TbmFwc2hvdDoCOAEiFAoSTGlzdFN5bWJvbHNSZXF1ZXN0Ij8KE0xpc3RTeW1ib2xzUmVzcG9uc2USKAoHc3ltYm9scxgBIAMoCzIXLnN0b2NraWZ5LnYxLlN5bWJvbEluZm8ieAoZU3Vic2NyaWJlU25hcHNob3RzUmVxdWVzdBISCgpzeW1ib2xfaWRzGAEgAygNEicKBG1vZGUYAiABKA4yGS5zdG9ja2lmeS52MS5TbmFwc2hvdE1vZGUSHgoWbWF4X3VwZGF0ZXNfcGVyX3NlY29uZBgDIAEoDSJ9ChpTdWJzY3JpYmVTbmFwc2hvdHNSZXNwb25zZRIpCghzbmFwc2hvdBgBIAEoCzIVLnN0b2NraWZ5LnYxLlNuYXBzaG90SAASKwoJaGVhcnRiZWF0GAIgASgLMhYuc3RvY2tpZnkudjEuSGVhcnRiZWF0SABCBwoFZXZlbnQiPAoJSGVhcnRiZWF0Ei8KC3NlcnZlcl90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoXU3RyZWFtTWFya2V0RGF0YVJlcXVlc3QSKwoJc3Vic2NyaWJlGAEgASgLMhYuc3RvY2tpZnkudjEuU3Vic2NyaWJlSAASLwoLdW5zdWJzY3JpYmUYAiABKAsyGC5zdG9ja2lmeS52MS5VbnN1YnNjcmliZUgAQggKBmFjdGlvbiJoCglTdWJzY3JpYmUSEgoKc3ltYm9sX2lkcxgBIAMoDRInCgRtb2RlGAIgASgOMhkuc3RvY2tpZnkudjEuU25hcHNob3RNb2RlEh4KFm1heF91cGRhdGVzX3Blcl9zZWNvbmQYAyABKA0iIQoLVW5zdWJzY3JpYmUSEgoKc3ltYm9sX2lkcxgBIAMoDSLjAQoYU3RyZWFtTWFya2V0RGF0YVJlc3BvbnNlEikKCHNuYXBzaG90GAEgASgLMhUuc3RvY2tpZnkudjEuU25hcHNob3RIABI0CgxzdWJzY3JpcHRpb24YAiABKAsyHC5zdG9ja2lmeS52MS5TdWJzY3JpcHRpb25BY2tIABIrCgloZWFydGJlYXQYAyABKAsyFi5zdG9ja2lmeS52MS5IZWFydGJlYXRIABIwCgxzeW1ib2xfZXJyb3IYBCABKAsyGC5zdG9ja2lmeS52MS5TeW1ib2xFcnJvckgAQgcKBWV2ZW50ImwKD1N1YnNjcmlwdGlvbkFjaxIdChVzdWJzY3JpYmVkX3N5bWJvbF9pZHMYASADKA0SHwoXdW5zdWJzY3JpYmVkX3N5bWJvbF9pZHMYAiADKA0SGQoRYWN0aXZlX3N5bWJvbF9pZHMYAyADKA0iMQoLU3ltYm9sRXJyb3ISEgoKc3ltYm9sX2lkcxgBIAMoDRIOCgZyZWFzb24YAiABKAkyrAUKEU1hcmtldERhdGFTZXJ2aWNlEqMBCgtHZXRTbmFwc2hvdBIfLnN0b2NraWZ5LnYxLkdldFNuYXBzaG90UmVxdWVzdBogLnN0b2NraWZ5LnYxLkdldFNuYXBzaG90UmVzcG9uc2UiUZACAYLT5JMCSFohYghzbmFwc2hvdBIVL3NuYXBzaG90L3tzeW1ib2xfaWR9YghzbmFwc2hvdBIZL3YxL3NuYXBzaG90cy97c3ltYm9sX2lkfRKZAQoRR2V0QmF0Y2hTbmFwc2hvdHMSJS5zdG9ja2lmeS52MS5HZXRCYXRjaFNuYXBzaG90c1JlcXVlc3QaJi5zdG9ja2lmeS52MS5HZXRCYXRjaFNuYXBzaG90c1Jlc3BvbnNlIjWQAgGC0+STAixaGzoBKiIWL3YxL3NuYXBzaG90czpiYXRjaEdldBINL3YxL3NuYXBzaG90cxJoCgtMaXN0U3ltYm9scxIfLnN0b2NraWZ5LnYxLkxpc3RTeW1ib2xzUmVxdWVzdBogLnN0b2NraWZ5LnYxLkxpc3RTeW1ib2xzUmVzcG9uc2UiFpACAYLT5JMCDRILL3YxL3N5bWJvbHMShQEKElN1YnNjcmliZVNuYXBzaG90cxImLnN0b2NraWZ5LnYxLlN1YnNjcmliZVNuYXBzaG90c1JlcXVlc3QaJy5zdG9ja2lmeS52MS5TdWJzY3JpYmVTbmFwc2hvdHNSZXNwb25zZSIcgtPkkwIWEhQvdjEvc25hcHNob3RzOnN0cmVhbTABEmMKEFN0cmVhbU1hcmtldERhdGESJC5zdG9ja2lmeS52MS5TdHJlYW1NYXJrZXREYXRhUmVxdWVzdBolLnN0b2NraWZ5LnYxLlN0cmVhbU1hcmtldERhdGFSZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp, file_stockify_v1_snapshot]);
 
 /**
  * GetSnapshotRequest names the symbol to read.
@@ -146,7 +146,8 @@ export const ListSymbolsResponseSchema: GenMessage<ListSymbolsResponse> = /*@__P
   messageDesc(file_stockify_v1_market_data_service, 5);
 
 /**
- * SubscribeSnapshotsRequest names the symbols to stream.
+ * SubscribeSnapshotsRequest names the symbols to stream, which fields to
+ * send and how often.
  *
  * @generated from message stockify.v1.SubscribeSnapshotsRequest
  */
@@ -157,6 +158,23 @@ export type SubscribeSnapshotsRequest = Message<"stockify.v1.SubscribeSnapshotsR
    * @generated from field: repeated uint32 symbol_ids = 1;
    */
   symbolIds: number[];
+
+  /**
+   * mode chooses the fields of every snapshot the stream sends; unspecified
+   * means SNAPSHOT_MODE_QUOTE.
+   *
+   * @generated from field: stockify.v1.SnapshotMode mode = 2;
+   */
+  mode: SnapshotMode;
+
+  /**
+   * max_updates_per_second caps the updates sent per symbol per second; the
+   * gateway then sends the latest snapshot (sequence numbers jump over the
+   * ones skipped). 0 means no cap.
+   *
+   * @generated from field: uint32 max_updates_per_second = 3;
+   */
+  maxUpdatesPerSecond: number;
 };
 
 /**
@@ -263,7 +281,8 @@ export const StreamMarketDataRequestSchema: GenMessage<StreamMarketDataRequest> 
   messageDesc(file_stockify_v1_market_data_service, 9);
 
 /**
- * Subscribe adds symbols to a stream.
+ * Subscribe adds symbols to a stream, with the fields to send for them and
+ * how often.
  *
  * @generated from message stockify.v1.Subscribe
  */
@@ -274,6 +293,22 @@ export type Subscribe = Message<"stockify.v1.Subscribe"> & {
    * @generated from field: repeated uint32 symbol_ids = 1;
    */
   symbolIds: number[];
+
+  /**
+   * mode chooses the fields sent for the symbols this request names;
+   * unspecified means SNAPSHOT_MODE_QUOTE.
+   *
+   * @generated from field: stockify.v1.SnapshotMode mode = 2;
+   */
+  mode: SnapshotMode;
+
+  /**
+   * max_updates_per_second caps the updates sent per symbol per second for
+   * the symbols this request names, always the latest. 0 means no cap.
+   *
+   * @generated from field: uint32 max_updates_per_second = 3;
+   */
+  maxUpdatesPerSecond: number;
 };
 
 /**

@@ -2,8 +2,8 @@
 // @generated from file stockify/v1/snapshot.proto (package stockify.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file stockify/v1/snapshot.proto.
  */
 export const file_stockify_v1_snapshot: GenFile = /*@__PURE__*/
-  fileDesc("ChpzdG9ja2lmeS92MS9zbmFwc2hvdC5wcm90bxILc3RvY2tpZnkudjEihQIKCFNuYXBzaG90EhEKCXN5bWJvbF9pZBgBIAEoDRIOCgZzeW1ib2wYAiABKAkSCwoDbHRwGAMgASgBEgwKBG9wZW4YBCABKAESDAoEaGlnaBgFIAEoARILCgNsb3cYBiABKAESDQoFY2xvc2UYByABKAESDgoGdm9sdW1lGAggASgEEgsKA2JpZBgJIAEoARILCgNhc2sYCiABKAESEAoIYmlkX3NpemUYCyABKAQSEAoIYXNrX3NpemUYDCABKAQSEAoIc2VxdWVuY2UYDSABKAQSMQoNZXhjaGFuZ2VfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAilQIKBFRpY2sSEQoJc3ltYm9sX2lkGAEgASgNEgsKA2x0cBgCIAEoARITCgZ2b2x1bWUYAyABKARIAIgBARIQCgNiaWQYBCABKAFIAYgBARIQCgNhc2sYBSABKAFIAogBARIVCghiaWRfc2l6ZRgGIAEoBEgDiAEBEhUKCGFza19zaXplGAcgASgESASIAQESMQoNZXhjaGFuZ2VfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoGc3ltYm9sGAkgASgJSAWIAQFCCQoHX3ZvbHVtZUIGCgRfYmlkQgYKBF9hc2tCCwoJX2JpZF9zaXplQgsKCV9hc2tfc2l6ZUIJCgdfc3ltYm9sIi8KClN5bWJvbEluZm8SEQoJc3ltYm9sX2lkGAEgASgNEg4KBnN5bWJvbBgCIAEoCWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChpzdG9ja2lmeS92MS9zbmFwc2hvdC5wcm90bxILc3RvY2tpZnkudjEirgIKCFNuYXBzaG90EhEKCXN5bWJvbF9pZBgBIAEoDRIOCgZzeW1ib2wYAiABKAkSCwoDbHRwGAMgASgBEgwKBG9wZW4YBCABKAESDAoEaGlnaBgFIAEoARILCgNsb3cYBiABKAESDQoFY2xvc2UYByABKAESDgoGdm9sdW1lGAggASgEEgsKA2JpZBgJIAEoARILCgNhc2sYCiABKAESEAoIYmlkX3NpemUYCyABKAQSEAoIYXNrX3NpemUYDCABKAQSEAoIc2VxdWVuY2UYDSABKAQSMQoNZXhjaGFuZ2VfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoFZGVwdGgYDyABKAsyGC5zdG9ja2lmeS52MS5NYXJrZXREZXB0aCJbCgtNYXJrZXREZXB0aBIlCgRiaWRzGAEgAygLMhcuc3RvY2tpZnkudjEuRGVwdGhMZXZlbBIlCgRhc2tzGAIgAygLMhcuc3RvY2tpZnkudjEuRGVwdGhMZXZlbCI9CgpEZXB0aExldmVsEg0KBXByaWNlGAEgASgBEhAKCHF1YW50aXR5GAIgASgEEg4KBm9yZGVycxgDIAEoDSK+AgoEVGljaxIRCglzeW1ib2xfaWQYASABKA0SCwoDbHRwGAIgASgBEhMKBnZvbHVtZRgDIAEoBEgAiAEBEhAKA2JpZBgEIAEoAUgBiAEBEhAKA2FzaxgFIAEoAUgCiAEBEhUKCGJpZF9zaXplGAYgASgESAOIAQESFQoIYXNrX3NpemUYByABKARIBIgBARIxCg1leGNoYW5nZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgZzeW1ib2wYCSABKAlIBYgBARInCgVkZXB0aBgKIAEoCzIYLnN0b2NraWZ5LnYxLk1hcmtldERlcHRoQgkKB192b2x1bWVCBgoEX2JpZEIGCgRfYXNrQgsKCV9iaWRfc2l6ZUILCglfYXNrX3NpemVCCQoHX3N5bWJvbCIvCgpTeW1ib2xJbmZvEhEKCXN5bWJvbF9pZBgBIAEoDRIOCgZzeW1ib2wYAiABKAkqdQoMU25hcHNob3RNb2RlEh0KGVNOQVBTSE9UX01PREVfVU5TUEVDSUZJRUQQABIVChFTTkFQU0hPVF9NT0RFX0xUUBABEhcKE1NOQVBTSE9UX01PREVfUVVPVEUQAhIWChJTTkFQU0hPVF9NT0RFX0ZVTEwQA2IGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Snapshot is the current state of one symbol: last trade, the day's range,
@@ -125,6 +125,14 @@ export type Snapshot = Message<"stockify.v1.Snapshot"> & {
    * @generated from field: google.protobuf.Timestamp exchange_time = 14;
    */
   exchangeTime?: Timestamp | undefined;
+
+  /**
+   * depth is the order book's best five levels on each side; only
+   * SNAPSHOT_MODE_FULL subscriptions receive it.
+   *
+   * @generated from field: stockify.v1.MarketDepth depth = 15;
+   */
+  depth?: MarketDepth | undefined;
 };
 
 /**
@@ -133,6 +141,70 @@ export type Snapshot = Message<"stockify.v1.Snapshot"> & {
  */
 export const SnapshotSchema: GenMessage<Snapshot> = /*@__PURE__*/
   messageDesc(file_stockify_v1_snapshot, 0);
+
+/**
+ * MarketDepth is the order book's best levels on each side, best first: at
+ * most five bids (highest price first) and five asks (lowest price first).
+ *
+ * @generated from message stockify.v1.MarketDepth
+ */
+export type MarketDepth = Message<"stockify.v1.MarketDepth"> & {
+  /**
+   * bids are the buy levels, highest price first.
+   *
+   * @generated from field: repeated stockify.v1.DepthLevel bids = 1;
+   */
+  bids: DepthLevel[];
+
+  /**
+   * asks are the sell levels, lowest price first.
+   *
+   * @generated from field: repeated stockify.v1.DepthLevel asks = 2;
+   */
+  asks: DepthLevel[];
+};
+
+/**
+ * Describes the message stockify.v1.MarketDepth.
+ * Use `create(MarketDepthSchema)` to create a new message.
+ */
+export const MarketDepthSchema: GenMessage<MarketDepth> = /*@__PURE__*/
+  messageDesc(file_stockify_v1_snapshot, 1);
+
+/**
+ * DepthLevel is one price level of the order book.
+ *
+ * @generated from message stockify.v1.DepthLevel
+ */
+export type DepthLevel = Message<"stockify.v1.DepthLevel"> & {
+  /**
+   * price is the level's price; a non-negative, finite number.
+   *
+   * @generated from field: double price = 1;
+   */
+  price: number;
+
+  /**
+   * quantity is the total quantity resting at the price.
+   *
+   * @generated from field: uint64 quantity = 2;
+   */
+  quantity: bigint;
+
+  /**
+   * orders is the number of orders resting at the price.
+   *
+   * @generated from field: uint32 orders = 3;
+   */
+  orders: number;
+};
+
+/**
+ * Describes the message stockify.v1.DepthLevel.
+ * Use `create(DepthLevelSchema)` to create a new message.
+ */
+export const DepthLevelSchema: GenMessage<DepthLevel> = /*@__PURE__*/
+  messageDesc(file_stockify_v1_snapshot, 2);
 
 /**
  * Tick is one update from a producer; the gateway folds it into the symbol's
@@ -204,6 +276,16 @@ export type Tick = Message<"stockify.v1.Tick"> & {
    * @generated from field: optional string symbol = 9;
    */
   symbol?: string | undefined;
+
+  /**
+   * depth, when present, replaces the symbol's order book (at most five
+   * levels a side); without it the book stays as it was. When the tick has no
+   * bid, ask, bid_size or ask_size, each is taken from the first level of its
+   * side.
+   *
+   * @generated from field: stockify.v1.MarketDepth depth = 10;
+   */
+  depth?: MarketDepth | undefined;
 };
 
 /**
@@ -211,7 +293,7 @@ export type Tick = Message<"stockify.v1.Tick"> & {
  * Use `create(TickSchema)` to create a new message.
  */
 export const TickSchema: GenMessage<Tick> = /*@__PURE__*/
-  messageDesc(file_stockify_v1_snapshot, 1);
+  messageDesc(file_stockify_v1_snapshot, 3);
 
 /**
  * SymbolInfo describes one instrument the gateway knows.
@@ -239,5 +321,47 @@ export type SymbolInfo = Message<"stockify.v1.SymbolInfo"> & {
  * Use `create(SymbolInfoSchema)` to create a new message.
  */
 export const SymbolInfoSchema: GenMessage<SymbolInfo> = /*@__PURE__*/
-  messageDesc(file_stockify_v1_snapshot, 2);
+  messageDesc(file_stockify_v1_snapshot, 4);
+
+/**
+ * SnapshotMode chooses which fields of a Snapshot a subscription receives, so
+ * that a client pays on the wire only for what it reads.
+ *
+ * @generated from enum stockify.v1.SnapshotMode
+ */
+export enum SnapshotMode {
+  /**
+   * SNAPSHOT_MODE_UNSPECIFIED behaves as SNAPSHOT_MODE_QUOTE.
+   *
+   * @generated from enum value: SNAPSHOT_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * SNAPSHOT_MODE_LTP sends symbol_id, ltp, sequence and exchange_time only.
+   *
+   * @generated from enum value: SNAPSHOT_MODE_LTP = 1;
+   */
+  LTP = 1,
+
+  /**
+   * SNAPSHOT_MODE_QUOTE sends every field but depth.
+   *
+   * @generated from enum value: SNAPSHOT_MODE_QUOTE = 2;
+   */
+  QUOTE = 2,
+
+  /**
+   * SNAPSHOT_MODE_FULL sends every field, depth included.
+   *
+   * @generated from enum value: SNAPSHOT_MODE_FULL = 3;
+   */
+  FULL = 3,
+}
+
+/**
+ * Describes the enum stockify.v1.SnapshotMode.
+ */
+export const SnapshotModeSchema: GenEnum<SnapshotMode> = /*@__PURE__*/
+  enumDesc(file_stockify_v1_snapshot, 0);
 
