@@ -3,7 +3,9 @@
  *
  * A snapshot is one string value, a JSON array of strings in this field
  * order: symbolId, sequence, ltp, open, high, low, close, volume, bid, ask,
- * bidSize, askSize, exchangeTimeMs, symbol. Redis's built-in cjson reads and
+ * bidSize, askSize, exchangeTimeMs, symbol, and depth when the symbol has a
+ * book (packed by encodeDepth in redis-snapshot-codec.ts, and only ever
+ * copied here, never parsed). Redis's built-in cjson reads and
  * writes it in C, and JSON escaping keeps any symbol name intact (and free
  * of the newlines that separate records in a channel message).
  *
@@ -13,7 +15,7 @@
  */
 
 /** Fields per tick in the fold script's ARGV, after its two leading arguments. */
-export const TICK_ARGS = 9;
+export const TICK_ARGS = 10;
 
 /**
  * FOLD_TICKS_SCRIPT folds ticks into snapshots, one after the other, and
@@ -24,7 +26,8 @@ export const TICK_ARGS = 9;
  * KEYS[1] is the set of known symbol ids; KEYS[1 + i] the snapshot of tick i.
  * ARGV[1] is the update channel, ARGV[2] the writer's clock in ms, then
  * TICK_ARGS fields per tick: symbolId, ltp, volume, bid, ask, bidSize,
- * askSize, exchangeTimeMs, symbol ('' where the tick has no value).
+ * askSize, exchangeTimeMs, symbol, depth ('' where the tick has no value; an
+ * empty book is '|').
  * Returns the new snapshots in tick order.
  */
 export const FOLD_TICKS_SCRIPT = `
@@ -41,6 +44,7 @@ for i = 1, #KEYS - 1 do
   local b = 2 + (i - 1) * ${TICK_ARGS}
   local id, ltp, vol, bid, ask = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
   local bidSize, askSize, ts, sym = ARGV[b + 6], ARGV[b + 7], pick(ARGV[b + 8], now), ARGV[b + 9]
+  local depth = ARGV[b + 10]
   local prev = redis.call('GET', key)
   local rec
   if not prev then
@@ -48,6 +52,8 @@ for i = 1, #KEYS - 1 do
     rec = { id, '1', ltp, ltp, ltp, ltp, ltp, pick(vol, '0'), pick(bid, ltp), pick(ask, ltp),
       pick(bidSize, '0'), pick(askSize, '0'), ts, sym }
     redis.call('SADD', KEYS[1], id)
+    -- An empty book is left out, so the record keeps the 14-field form.
+    if depth ~= '' and depth ~= '|' then rec[15] = depth end
   else
     local f = cjson.decode(prev)
     local price = tonumber(ltp)
@@ -59,6 +65,8 @@ for i = 1, #KEYS - 1 do
     if symbol == '' then symbol = sym end
     rec = { f[1], string.format('%.0f', tonumber(f[2]) + 1), ltp, f[4], high, low, f[7], volume,
       pick(bid, f[9]), pick(ask, f[10]), pick(bidSize, f[11]), pick(askSize, f[12]), ts, symbol }
+    local book = pick(depth, f[15] or '|')
+    if book ~= '|' then rec[15] = book end
   end
   local packed = cjson.encode(rec)
   redis.call('SET', key, packed)

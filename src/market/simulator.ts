@@ -1,5 +1,5 @@
 import type { SimulatedSymbol } from "./default-universe.js";
-import type { Tick } from "./snapshot.js";
+import { MAX_DEPTH_LEVELS, type DepthLevel, type Tick } from "./snapshot.js";
 
 /**
  * SimulatorOptions configure the built-in market simulator.
@@ -18,8 +18,9 @@ const INTERVAL_MS = 100;
 
 /**
  * MarketSimulator makes believable prices: a random walk per symbol with
- * realistic volatility, a bid/ask spread around the last price and random
- * trade sizes, sent through the same ingest path producers use.
+ * realistic volatility, a bid/ask spread around the last price, a five-level
+ * book behind it and random trade sizes, sent through the same ingest path
+ * producers use.
  */
 export class MarketSimulator {
   readonly #symbols: readonly SimulatedSymbol[];
@@ -92,16 +93,36 @@ export class MarketSimulator {
     // round bid and ask onto the same price.
     const spreadTicks = 1 + Math.floor(this.#random() * 4);
     const bid = round(ltp - Math.ceil(spreadTicks / 2) * s.tickSize, s.tickSize);
+    const ask = round(bid + spreadTicks * s.tickSize, s.tickSize);
+    const bids = this.#side(bid, -s.tickSize);
+    const asks = this.#side(ask, s.tickSize);
     return {
       symbolId: s.symbolId,
       symbol: s.symbol,
       ltp,
       volume: first ? 0 : 1 + Math.floor(this.#random() * 500) * 25,
       bid,
-      ask: round(bid + spreadTicks * s.tickSize, s.tickSize),
-      bidSize: 25 * (1 + Math.floor(this.#random() * 200)),
-      askSize: 25 * (1 + Math.floor(this.#random() * 200)),
+      ask,
+      // A price at the grid's floor leaves no room for bids.
+      bidSize: bids[0]?.quantity ?? 0,
+      askSize: asks[0]?.quantity ?? 0,
+      depth: { bids, asks },
     };
+  }
+
+  /** One side of the book, from the best price outwards by `step`. */
+  #side(best: number, step: number): DepthLevel[] {
+    const levels: DepthLevel[] = [];
+    let price = best;
+    for (let i = 0; i < MAX_DEPTH_LEVELS && price > 0; i++) {
+      const quantity = 25 * (1 + Math.floor(this.#random() * 200));
+      // A level is a handful of orders, each at least one lot of 25.
+      const orders = 1 + Math.floor(this.#random() * Math.min(20, quantity / 25));
+      levels.push({ price, quantity, orders });
+      // Books have holes: now and then a price level is empty.
+      price = round(price + step * (this.#random() < 0.3 ? 2 : 1), Math.abs(step));
+    }
+    return levels;
   }
 }
 

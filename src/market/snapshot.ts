@@ -23,7 +23,38 @@ export interface Snapshot {
   readonly sequence: number;
   /** Milliseconds since the Unix epoch. */
   readonly exchangeTimeMs: number;
+  /** The order book's best levels; NO_DEPTH until a tick carries one. */
+  readonly depth: MarketDepth;
 }
+
+/**
+ * DepthLevel is one price level of the order book.
+ */
+export interface DepthLevel {
+  readonly price: number;
+  /** Total quantity resting at the price. */
+  readonly quantity: number;
+  /** Number of orders resting at the price. */
+  readonly orders: number;
+}
+
+/**
+ * MarketDepth is the order book's best levels on each side, best first:
+ * bids highest price first, asks lowest price first.
+ */
+export interface MarketDepth {
+  readonly bids: readonly DepthLevel[];
+  readonly asks: readonly DepthLevel[];
+}
+
+/** MAX_DEPTH_LEVELS is how many levels a side of the book may hold. */
+export const MAX_DEPTH_LEVELS = 5;
+
+/**
+ * NO_DEPTH is the book of a symbol no tick has given one yet, shared by all
+ * such snapshots so that they cost no memory.
+ */
+export const NO_DEPTH: MarketDepth = Object.freeze({ bids: Object.freeze([]), asks: Object.freeze([]) });
 
 /**
  * Tick is one update from a producer.
@@ -40,6 +71,11 @@ export interface Tick {
   readonly exchangeTimeMs?: number;
   /** Display name, used when the symbol is new. */
   readonly symbol?: string;
+  /**
+   * Replaces the symbol's book when present; bid, ask and their sizes default
+   * to its first levels.
+   */
+  readonly depth?: MarketDepth;
 }
 
 /**
@@ -48,6 +84,8 @@ export interface Tick {
  */
 export function foldTick(previous: Snapshot | undefined, tick: Tick, nowMs: number): Snapshot {
   const ltp = tick.ltp;
+  const depth = tick.depth;
+  const { bid, ask, bidSize, askSize } = tickQuote(tick);
   if (previous === undefined) {
     return {
       symbolId: tick.symbolId,
@@ -59,12 +97,13 @@ export function foldTick(previous: Snapshot | undefined, tick: Tick, nowMs: numb
       // A new symbol has no previous session: its first price is the reference.
       close: ltp,
       volume: tick.volume ?? 0,
-      bid: tick.bid ?? ltp,
-      ask: tick.ask ?? ltp,
-      bidSize: tick.bidSize ?? 0,
-      askSize: tick.askSize ?? 0,
+      bid: bid ?? ltp,
+      ask: ask ?? ltp,
+      bidSize: bidSize ?? 0,
+      askSize: askSize ?? 0,
       sequence: 1,
       exchangeTimeMs: tick.exchangeTimeMs ?? nowMs,
+      depth: depth ?? NO_DEPTH,
     };
   }
   return {
@@ -76,11 +115,39 @@ export function foldTick(previous: Snapshot | undefined, tick: Tick, nowMs: numb
     low: ltp < previous.low ? ltp : previous.low,
     close: previous.close,
     volume: previous.volume + (tick.volume ?? 0),
-    bid: tick.bid ?? previous.bid,
-    ask: tick.ask ?? previous.ask,
-    bidSize: tick.bidSize ?? previous.bidSize,
-    askSize: tick.askSize ?? previous.askSize,
+    bid: bid ?? previous.bid,
+    ask: ask ?? previous.ask,
+    bidSize: bidSize ?? previous.bidSize,
+    askSize: askSize ?? previous.askSize,
     sequence: previous.sequence + 1,
     exchangeTimeMs: tick.exchangeTimeMs ?? nowMs,
+    depth: depth ?? previous.depth,
+  };
+}
+
+/**
+ * TickQuote is the best bid and ask a tick sets, each undefined where the
+ * tick leaves the snapshot's value as it was.
+ */
+export interface TickQuote {
+  readonly bid: number | undefined;
+  readonly ask: number | undefined;
+  readonly bidSize: number | undefined;
+  readonly askSize: number | undefined;
+}
+
+/**
+ * tickQuote returns the best bid and ask a tick sets: its own fields, or else
+ * the first levels of the book it carries, so that a producer sending the
+ * whole book need not repeat its top.
+ */
+export function tickQuote(tick: Tick): TickQuote {
+  const bestBid = tick.depth?.bids[0];
+  const bestAsk = tick.depth?.asks[0];
+  return {
+    bid: tick.bid ?? bestBid?.price,
+    ask: tick.ask ?? bestAsk?.price,
+    bidSize: tick.bidSize ?? bestBid?.quantity,
+    askSize: tick.askSize ?? bestAsk?.quantity,
   };
 }

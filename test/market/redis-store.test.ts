@@ -49,6 +49,26 @@ describe("RedisSnapshotStore", () => {
     assert.deepEqual(await store.list(), await memory.list());
   });
 
+  it("folds books exactly as the in-memory store does: replaced when a tick carries one, kept otherwise", async () => {
+    const store = await open(prefix());
+    const memory = new MemorySnapshotStore();
+    const book = {
+      bids: [{ price: 0.1 + 0.2, quantity: 2 ** 40, orders: 3 }, { price: 0.25, quantity: 10, orders: 1 }],
+      asks: [{ price: 0.35, quantity: 5, orders: 0xffffffff }],
+    };
+    const ticks: Tick[] = [
+      { symbolId: 5, ltp: 0.3, depth: book, exchangeTimeMs: 1000 },
+      { symbolId: 5, ltp: 0.35, volume: 5, exchangeTimeMs: 1001 },
+      { symbolId: 5, ltp: 0.3, bid: 0.2, depth: { bids: [], asks: book.asks }, exchangeTimeMs: 1002 },
+      { symbolId: 5, ltp: 0.3, depth: { bids: [], asks: [] }, exchangeTimeMs: 1003 },
+      { symbolId: 6, ltp: 1, exchangeTimeMs: 1004 },
+    ];
+    const fromRedis = await store.apply(ticks);
+    assert.deepEqual(fromRedis, await memory.apply(ticks));
+    assert.deepEqual(fromRedis[1]!.depth, book);
+    assert.deepEqual(await store.get(5), fromRedis[3]);
+  });
+
   it("stamps ticks without a time with the writer's clock", async () => {
     const store = await open(prefix());
     const before = Date.now();

@@ -91,6 +91,32 @@ describe("MarketSimulator", () => {
     assert.ok(new Set(ticks.filter((t) => t.symbolId === 13).map((t) => t.ltp)).size > 1);
   });
 
+  it("sends a five-level book on the tick grid behind every quote: bids falling, asks rising, sizes in lots", async () => {
+    const { simulator, batches } = recordingSimulator({ ticksPerSecond: 200, seed: 11 });
+    await simulator.start();
+    simulator.stop();
+    for (let i = 0; i < 5; i++) await simulator.step();
+    const ticks = batches.flat();
+    assert.ok(ticks.length > 100);
+    for (const tick of ticks) {
+      const { bids, asks } = tick.depth!;
+      assert.equal(bids.length, 5);
+      assert.equal(asks.length, 5);
+      assert.deepEqual([bids[0]!.price, bids[0]!.quantity, asks[0]!.price, asks[0]!.quantity], [tick.bid, tick.bidSize, tick.ask, tick.askSize]);
+      for (const side of [bids, asks]) {
+        for (const level of side) {
+          assert.ok(Math.abs(level.price * 20 - Math.round(level.price * 20)) < 1e-6, `${level.price} is off the 0.05 grid`);
+          assert.equal(level.quantity % 25, 0);
+          assert.ok(level.orders >= 1 && level.orders * 25 <= level.quantity, `${level.orders} orders for ${level.quantity}`);
+        }
+      }
+      for (let i = 1; i < 5; i++) {
+        assert.ok(bids[i]!.price < bids[i - 1]!.price && bids[i - 1]!.price - bids[i]!.price <= 0.1 + 1e-9);
+        assert.ok(asks[i]!.price > asks[i - 1]!.price && asks[i]!.price - asks[i - 1]!.price <= 0.1 + 1e-9);
+      }
+    }
+  });
+
   it("keeps ticking after the store fails a write", async () => {
     let calls = 0;
     const simulator = new MarketSimulator(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { foldTick, type Snapshot } from "../../src/market/snapshot.js";
+import { foldTick, NO_DEPTH, type MarketDepth, type Snapshot } from "../../src/market/snapshot.js";
 
 const NOW = Date.UTC(2026, 0, 5, 9, 15);
 
@@ -22,6 +22,7 @@ describe("foldTick", () => {
       askSize: 0,
       sequence: 1,
       exchangeTimeMs: NOW,
+      depth: NO_DEPTH,
     } satisfies Snapshot);
   });
 
@@ -74,5 +75,31 @@ describe("foldTick", () => {
     assert.notEqual(after, before);
     assert.equal(before.ltp, 10);
     assert.equal(before.sequence, 1);
+  });
+
+  it("replaces the book when a tick carries one and keeps it when a tick does not", () => {
+    const book: MarketDepth = {
+      bids: [{ price: 99.95, quantity: 50, orders: 2 }, { price: 99.9, quantity: 75, orders: 3 }],
+      asks: [{ price: 100.05, quantity: 25, orders: 1 }],
+    };
+    const booked = foldTick(foldTick(undefined, { symbolId: 3, ltp: 100 }, NOW), { symbolId: 3, ltp: 100, depth: book }, NOW);
+    assert.deepEqual(booked.depth, book);
+    const traded = foldTick(booked, { symbolId: 3, ltp: 100.05, volume: 25 }, NOW);
+    assert.equal(traded.depth, book);
+    const cleared = foldTick(traded, { symbolId: 3, ltp: 100.05, depth: { bids: [], asks: [] } }, NOW);
+    assert.deepEqual(cleared.depth, { bids: [], asks: [] });
+  });
+
+  it("takes the best bid and ask from the book's first levels when the tick has none of its own", () => {
+    const depth: MarketDepth = {
+      bids: [{ price: 99.95, quantity: 50, orders: 2 }],
+      asks: [{ price: 100.05, quantity: 25, orders: 1 }],
+    };
+    const first = foldTick(undefined, { symbolId: 4, ltp: 100, depth }, NOW);
+    assert.deepEqual([first.bid, first.bidSize, first.ask, first.askSize], [99.95, 50, 100.05, 25]);
+    const own = foldTick(first, { symbolId: 4, ltp: 100, bid: 99.9, askSize: 10, depth }, NOW);
+    assert.deepEqual([own.bid, own.bidSize, own.ask, own.askSize], [99.9, 50, 100.05, 10]);
+    const oneSided = foldTick(own, { symbolId: 4, ltp: 100, depth: { bids: [], asks: [{ price: 100.1, quantity: 5, orders: 1 }] } }, NOW);
+    assert.deepEqual([oneSided.bid, oneSided.bidSize, oneSided.ask, oneSided.askSize], [99.9, 50, 100.1, 5]);
   });
 });

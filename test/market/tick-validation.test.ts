@@ -39,4 +39,37 @@ describe("validateTick", () => {
     rejects({ symbolId: 1, ltp: 1, bidSize: 0.5 }, /ticks\[3\]\.bidSize/);
     rejects({ symbolId: 1, ltp: 1, askSize: 2 ** 53 }, /ticks\[3\]\.askSize/);
   });
+
+  it("accepts a book of up to five levels a side, empty levels included", () => {
+    const level = (price: number) => ({ price, quantity: 25, orders: 1 });
+    validateTick(
+      {
+        symbolId: 1,
+        ltp: 100,
+        depth: { bids: [100, 99.95, 99.9, 99.85, 99.8].map(level), asks: [{ price: 0, quantity: 0, orders: 0 }] },
+      },
+      0,
+    );
+  });
+
+  it("rejects a book side of more than five levels", () => {
+    const levels = Array.from({ length: 6 }, (_, i) => ({ price: 100 + i, quantity: 1, orders: 1 }));
+    rejects({ symbolId: 1, ltp: 1, depth: { bids: [], asks: levels } }, /^ticks\[3\]\.depth\.asks holds 6 levels, at most 5 are allowed$/);
+  });
+
+  it("rejects a book level whose price, quantity or order count is out of range, naming the level", () => {
+    const depth = (level: { price: number; quantity: number; orders: number }) => ({
+      bids: [{ price: 10, quantity: 1, orders: 1 }, level],
+      asks: [],
+    });
+    for (const price of [-0.05, Number.NaN, Number.POSITIVE_INFINITY]) {
+      rejects({ symbolId: 1, ltp: 1, depth: depth({ price, quantity: 1, orders: 1 }) }, /^ticks\[3\]\.depth\.bids\[1\]\.price /);
+    }
+    for (const quantity of [-1, 0.5, 2 ** 53]) {
+      rejects({ symbolId: 1, ltp: 1, depth: depth({ price: 1, quantity, orders: 1 }) }, /^ticks\[3\]\.depth\.bids\[1\]\.quantity /);
+    }
+    for (const orders of [-1, 1.5, 2 ** 32]) {
+      rejects({ symbolId: 1, ltp: 1, depth: depth({ price: 1, quantity: 1, orders }) }, /^ticks\[3\]\.depth\.bids\[1\]\.orders /);
+    }
+  });
 });
