@@ -12,18 +12,19 @@ import { createRedisSnapshotStore } from "./market/redis-store.js";
 import { MarketSimulator } from "./market/simulator.js";
 import type { SnapshotStore } from "./market/snapshot-store.js";
 import { restPlugin } from "./rest/rest-plugin.js";
-import { setUpAuth } from "./auth/auth-setup.js";
+import { authPlugin } from "./auth/auth-setup.js";
 import { registerCors } from "./server/cors.js";
 import { registerHttpCompression } from "./server/http-compression.js";
 import { callLimitOptions, http2ServerOptions } from "./server/limits.js";
 import { registerRestRateLimit } from "./rest/rest-rate-limit.js";
 import { dashboardPlugin } from "./dashboard/dashboard-plugin.js";
-import { registration, type GatewayServices } from "./pipeline/service-registry.js";
+import { registration } from "./pipeline/service-registry.js";
 import { callLoggerKey } from "./pipeline/call-observer.js";
 import { GatewayMetrics } from "./pipeline/gateway-metrics.js";
-import type { HealthMonitor } from "./services/health-monitor.js";
-import { registerOperations } from "./server/operations.js";
+import { callChainPlugin } from "./server/call-chain-plugin.js";
+import { operationsPlugin } from "./server/operations.js";
 import { RequestLogController } from "./server/request-log.js";
+import { servicesPlugin } from "./server/services-plugin.js";
 import { installGrpcLane } from "./server/grpc-lane/grpc-lane.js";
 import { createOnePortServer, type OnePortServer, type RequestHandler } from "./server/one-port-server.js";
 import { createMarketDataService } from "./services/market-data-service.js";
@@ -40,16 +41,18 @@ export interface AppOptions {
   store?: SnapshotStore;
   /** Fastify logger setting. Default: pino at the configured level. */
   logger?: boolean;
-  /** Interceptors of the embedding application, outermost, on every protocol. Default none. */
-  interceptors?: Interceptor[];
+  /**
+   * Interceptors of the embedding application, on every protocol and lane.
+   * They run innermost: after the observer, the shutdown drain and auth, so
+   * they see only authenticated calls, just before the service. Default none.
+   */
+  interceptors?: readonly Interceptor[];
 }
 
 declare module "fastify" {
   interface FastifyInstance {
     market: Market;
     simulator: MarketSimulator | undefined;
-    services: GatewayServices;
-    health: HealthMonitor;
     metrics: GatewayMetrics;
   }
 }
@@ -104,30 +107,27 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   }
   app.decorate("simulator", simulator);
 
-  const services: GatewayServices = {
-    registrations: [
-      registration(MarketDataService, createMarketDataService(market, { maxSymbolsPerCall: config.maxSymbolsPerCall })),
-      registration(MarketFeedService, createMarketFeedService(market)),
+  await app.register(servicesPlugin, {
+    api: [
+      registration(MarketDataService, createMarketDataService(market, { maxSymbolsPerCall: config.maxSymbolsPerCall }), { scope: "read" }),
+      registration(MarketFeedService, createMarketFeedService(market), { scope: "write" }),
     ],
-    interceptors: [...(options.interceptors ?? [])],
-  };
-  app.decorate("services", services);
-  setUpAuth(app, services, config.auth);
+    reflection: config.reflection,
+  });
+  await app.register(authPlugin, config.auth);
   // Fastify's "listening at http://" line cannot tell; say it here.
   if (config.tls) app.log.info({ cleartext: config.tls.allowCleartext ? "accepted" : "refused" }, "TLS on: HTTPS with ALPN h2 and http/1.1");
   await registerCors(app, config.corsOrigins);
   await registerHttpCompression(app, config.limits);
 
-  const { health } = registerOperations(app, {
-    services,
-    store: market.store,
-    metrics,
-    reflection: config.reflection,
-  });
-  app.decorate("health", health);
+  await app.register(operationsPlugin);
+  await app.register(callChainPlugin, { interceptors: options.interceptors });
+  const services = app.services;
 
+  // Not wrapped in fastify-plugin, so Connect's content-type parsers stay
+  // inside this registration.
   await app.register(fastifyConnectPlugin, {
-    interceptors: services.interceptors,
+    interceptors: [...services.interceptors],
     ...callLimitOptions(config.limits),
     contextValues: (request) => createContextValues().set(callLoggerKey, request.log),
     routes(router: ConnectRouter) {
@@ -144,7 +144,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   if (config.dashboard) await app.register(dashboardPlugin);
 
   if (config.grpcLane) {
-    // Installed when every plugin has added its interceptors.
+    // The lane hooks into the listening server, which exists once the app is ready.
     app.addHook("onReady", async () => {
       let calls = 0;
       const server = app.server as unknown as OnePortServer;

@@ -1,6 +1,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { callIdentityKey } from "../pipeline/call-identity.js";
-import type { Scope, TokenIdentity, TokenRegistry } from "./tokens.js";
+import type { Scope } from "../pipeline/service-registry.js";
+import type { TokenIdentity, TokenRegistry } from "./tokens.js";
 
 /**
  * AuthOptions configure the bearer-token check every call passes through.

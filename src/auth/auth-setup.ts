@@ -1,38 +1,44 @@
 import { readFileSync, unwatchFile, watchFile, type Stats } from "node:fs";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
 import type { AuthConfig } from "../config.js";
-import { MarketDataService } from "../gen/stockify/v1/market_data_service_pb.js";
-import { MarketFeedService } from "../gen/stockify/v1/market_feed_service_pb.js";
+import type { Scope, ServiceRegistration } from "../pipeline/service-registry.js";
 import { authorize, createAuthInterceptor, WWW_AUTHENTICATE } from "./auth-interceptor.js";
-import type { GatewayServices } from "../pipeline/service-registry.js";
-import { parseTokenGrants, TokenRegistry, TokenSpecError, type Scope, type TokenGrant } from "./tokens.js";
+import { parseTokenGrants, TokenRegistry, TokenSpecError, type TokenGrant } from "./tokens.js";
 
-/** Scope each API service requires. */
-export const REQUIRED_SCOPES: ReadonlyMap<string, Scope> = new Map<string, Scope>([
-  [MarketDataService.typeName, "read"],
-  [MarketFeedService.typeName, "write"],
-]);
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The bearer-token check of the call chain; null when auth is off. */
+    authInterceptor: Interceptor | null;
+  }
+}
 
 /** Plain HTTP routes that need a `read` token when AUTH_METRICS=token. */
 const METRICS_ROUTE = "/metrics";
 
 /**
- * setUpAuth puts the bearer-token interceptor at the head of the gateway's
- * one interceptor chain (so every protocol and lane is checked), guards
- * `/metrics` when configured to, and says loudly in the log when auth is off.
- * Call it before the services are registered with any lane.
+ * requiredScopes maps each service's name to the scope its registration
+ * declares, for the auth interceptor.
  */
-export function setUpAuth(app: FastifyInstance, services: GatewayServices, config: AuthConfig): void {
+export function requiredScopes(registrations: readonly ServiceRegistration[]): ReadonlyMap<string, Scope> {
+  const scopes = new Map<string, Scope>();
+  for (const { service, scope } of registrations) if (scope !== undefined) scopes.set(service.typeName, scope);
+  return scopes;
+}
+
+async function auth(app: FastifyInstance, config: AuthConfig): Promise<void> {
   if (config.tokens.length === 0 && config.tokensFile === undefined) {
     app.log.warn(
       "AUTH IS OFF: anyone who can reach this port may read market data and publish ticks; set AUTH_TOKENS or AUTH_TOKENS_FILE",
     );
+    app.decorate("authInterceptor", null);
     return;
   }
   const tokens = new TokenRegistry(config.tokens);
-  services.interceptors.unshift(
-    createAuthInterceptor({ tokens, requiredScopes: REQUIRED_SCOPES, openServices: new Set(config.openServices) }),
+  app.decorate(
+    "authInterceptor",
+    createAuthInterceptor({ tokens, requiredScopes: requiredScopes(app.registrations), openServices: new Set(config.openServices) }),
   );
   app.log.info({ tokens: tokens.size, openServices: config.openServices, openMetrics: config.openMetrics }, "bearer-token auth on");
   if (config.tokensFile !== undefined) watchTokensFile(app, tokens, config.tokensFile, config.inlineTokens);
@@ -50,6 +56,18 @@ export function setUpAuth(app: FastifyInstance, services: GatewayServices, confi
     }
   });
 }
+
+/**
+ * authPlugin makes the bearer-token interceptor that the call chain puts in
+ * front of the services (each service needs the scope its registration
+ * declares; open services need none), guards `/metrics` when configured to,
+ * and says loudly in the log when auth is off.
+ */
+export const authPlugin = fp(auth, {
+  name: "stockify-auth",
+  fastify: "5.x",
+  dependencies: ["stockify-services"],
+});
 
 /** How often the tokens file is checked for changes (a rotated Kubernetes secret, an edit). */
 const TOKENS_FILE_POLL_MS = 2000;

@@ -1,10 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-
-/**
- * Scope is a permission a bearer token carries: `read` for market data,
- * `write` for publishing ticks.
- */
-export type Scope = "read" | "write";
+import type { Scope } from "../pipeline/service-registry.js";
 
 /** Every scope a token may carry, in the order the docs list them. */
 export const SCOPES: readonly Scope[] = ["read", "write"];

@@ -36,26 +36,16 @@ export interface CallPipeline {
 
 /**
  * createCallPipeline composes the interceptors (outermost first) around a
- * unary or server-streaming implementation, on first use and again whenever
- * the list changed, so the chain is always the gateway's current one.
+ * unary or server-streaming implementation, once: the gateway's chain is
+ * frozen when it is built, so the composition never goes stale.
  */
 export function createCallPipeline(spec: MethodImplSpec, interceptors: readonly Interceptor[]): CallPipeline {
-  let chain: AnyFn | undefined;
-  let composedFrom: Interceptor[] = [];
-  // The chain is the gateway's one list, which may change (an embedding
-  // application adding an interceptor): recompose when it did.
-  const next = () => {
-    if (chain === undefined || !sameList(composedFrom, interceptors)) {
-      composedFrom = [...interceptors];
-      chain = compose(spec, composedFrom);
-    }
-    return chain;
-  };
+  const chain = compose(spec, interceptors);
   return {
     spec,
-    unary: (context, input) => next()(callRequest<UnaryRequest>(spec.method, context, false, input)) as Promise<UnaryResponse>,
+    unary: (context, input) => chain(callRequest<UnaryRequest>(spec.method, context, false, input)) as Promise<UnaryResponse>,
     serverStream: (context, input) =>
-      next()(callRequest<StreamRequest>(spec.method, context, true, createAsyncIterable([input]))) as Promise<StreamResponse>,
+      chain(callRequest<StreamRequest>(spec.method, context, true, createAsyncIterable([input]))) as Promise<StreamResponse>,
   };
 }
 
@@ -154,9 +144,3 @@ async function single(messages: AsyncIterable<unknown>): Promise<unknown> {
   throw new ConnectError("protocol error: missing input message for server-streaming method", Code.Unimplemented);
 }
 
-
-function sameList(a: readonly Interceptor[], b: readonly Interceptor[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { callProtocol } from "../../src/pipeline/call-protocol.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { InterceptorSlot } from "../support/interceptor-slot.js";
 
 const run = promisify(execFile);
 
@@ -38,9 +39,10 @@ function assertError(result: { status: number; body: ErrorBody }, status: number
 
 describe("REST transcoder", () => {
   let gateway: TestGateway;
+  const slot = new InterceptorSlot();
   before(async () => {
     // A 1 MiB limit, so the oversized-body case stays small.
-    gateway = await startGateway({ MAX_MESSAGE_BYTES: String(1024 * 1024) });
+    gateway = await startGateway({ MAX_MESSAGE_BYTES: String(1024 * 1024) }, { interceptors: [slot.interceptor] });
   });
   after(() => gateway.close());
 
@@ -199,14 +201,11 @@ describe("REST transcoder", () => {
   describe("call pipeline", () => {
     const added: Interceptor[] = [];
     afterEach(() => {
-      for (const interceptor of added.splice(0)) {
-        const list = gateway.app.services.interceptors;
-        list.splice(list.indexOf(interceptor), 1);
-      }
+      for (const interceptor of added.splice(0)) slot.unplug(interceptor);
     });
     function use(interceptor: Interceptor) {
       added.push(interceptor);
-      gateway.app.services.interceptors.push(interceptor);
+      slot.plug(interceptor);
     }
 
     it("runs the shared interceptors with the caller's headers and the rest protocol", async () => {

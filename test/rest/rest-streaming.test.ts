@@ -4,6 +4,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import { EventSourceParserStream, type EventSourceMessage } from "eventsource-parser/stream";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { InterceptorSlot } from "../support/interceptor-slot.js";
 import { waitFor } from "../support/transports.js";
 
 /** Reads events from a response body as they arrive. */
@@ -55,9 +56,10 @@ const data = (event: EventSourceMessage) => JSON.parse(event.data);
 
 describe("REST server streaming", () => {
   let gateway: TestGateway;
+  const slot = new InterceptorSlot();
   const aborts: AbortController[] = [];
   before(async () => {
-    gateway = await startGateway({ HEARTBEAT_INTERVAL_MS: "100" });
+    gateway = await startGateway({ HEARTBEAT_INTERVAL_MS: "100" }, { interceptors: [slot.interceptor] });
   });
   afterEach(async () => {
     for (const abort of aborts.splice(0)) abort.abort();
@@ -187,12 +189,9 @@ describe("REST server streaming", () => {
         })();
         return { ...response, message } as StreamResponse;
       };
-      gateway.app.services.interceptors.push(failAfterFirst);
+      slot.plug(failAfterFirst);
     });
-    after(() => {
-      const list = gateway.app.services.interceptors;
-      list.splice(list.indexOf(failAfterFirst), 1);
-    });
+    after(() => slot.unplug(failAfterFirst));
 
     it("end an SSE stream with an error event", async () => {
       const events = sse(await open("/v1/snapshots:stream?symbol_ids=13", { accept: "text/event-stream" }));

@@ -1,0 +1,33 @@
+import type { Interceptor } from "@connectrpc/connect";
+
+/**
+ * InterceptorChainParts are the interceptors every call passes through, by
+ * the concern each one owns.
+ */
+export interface InterceptorChainParts {
+  /** Metrics and the call's log line. */
+  readonly observer: Interceptor;
+  /** Ends streams in flight on shutdown. */
+  readonly drain: Interceptor;
+  /** Bearer-token check; undefined when auth is off. */
+  readonly auth?: Interceptor;
+  /** The embedding application's interceptors, in their order. Default: none. */
+  readonly embedder?: readonly Interceptor[];
+}
+
+/**
+ * createInterceptorChain builds the gateway's one interceptor chain, outermost
+ * first: observer, drain, auth, then the embedding application's own.
+ *
+ * The observer is outermost so that calls refused further in (auth, a
+ * deadline) are counted and logged; drain comes next so that every stream,
+ * refused or not, is ended on shutdown; auth precedes the embedder's
+ * interceptors, so those only ever see authenticated calls. The list is
+ * frozen: lanes compose it once and may rely on it never changing.
+ */
+export function createInterceptorChain(parts: InterceptorChainParts): readonly Interceptor[] {
+  const chain = [parts.observer, parts.drain];
+  if (parts.auth !== undefined) chain.push(parts.auth);
+  chain.push(...(parts.embedder ?? []));
+  return Object.freeze(chain);
+}

@@ -1,0 +1,45 @@
+import type { Interceptor } from "@connectrpc/connect";
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import { createCallObserver } from "../pipeline/call-observer.js";
+import { createInterceptorChain } from "../pipeline/interceptor-chain.js";
+import type { GatewayServices } from "../pipeline/service-registry.js";
+
+/**
+ * CallChainPluginOptions carry what the embedding application adds to
+ * every call.
+ */
+export interface CallChainPluginOptions {
+  /** The embedding application's interceptors, innermost: after auth, before the service. Default: none. */
+  interceptors?: readonly Interceptor[];
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The services and the one interceptor chain every lane and route serves; frozen. */
+    services: GatewayServices;
+  }
+}
+
+async function callChain(app: FastifyInstance, options: CallChainPluginOptions): Promise<void> {
+  const interceptors = createInterceptorChain({
+    observer: createCallObserver({ metrics: app.metrics, logger: app.log }),
+    drain: app.streamDrain.interceptor,
+    auth: app.authInterceptor ?? undefined,
+    embedder: options.interceptors,
+  });
+  app.decorate("services", Object.freeze({ registrations: app.registrations, interceptors }));
+}
+
+/**
+ * callChainPlugin builds the gateway's one interceptor chain from the parts
+ * the plugins it depends on made, and decorates the app with the frozen
+ * `services` that the Connect handler, the REST transcoder and the gRPC
+ * lane take as given. Fastify refuses to register it before those plugins.
+ */
+export const callChainPlugin = fp(callChain, {
+  name: "stockify-call-chain",
+  fastify: "5.x",
+  dependencies: ["stockify-services", "stockify-operations", "stockify-auth"],
+  decorators: { fastify: ["metrics"] },
+});
