@@ -120,7 +120,7 @@ try {
     "|---:|---:|---:|",
     ...ingest.map((r) => `| ${r.batch} | ${r.memory.toLocaleString("en")} | ${r.redis.toLocaleString("en")} |`),
   ];
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(`${lines.join("\n")}\n`);
 } finally {
   await Promise.all(children.map((c) => c.stop()));
   await redis.stop();

@@ -41,7 +41,7 @@ results.elapsedS = Math.round((Date.now() - started) / 1000);
 
 await mkdir(settings.outDir, { recursive: true });
 const report = renderReport(results);
-await writeFile(join(settings.outDir, "latest.json"), JSON.stringify(results, null, 2) + "\n");
+await writeFile(join(settings.outDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
 await writeFile(join(settings.outDir, "chart.svg"), renderChart(results));
 await writeFile(join(settings.outDir, "report.md"), report);
 process.stdout.write(report);

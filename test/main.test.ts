@@ -122,7 +122,7 @@ describe("the gateway process", () => {
 
     const HealthClient = grpc.makeClientConstructor(healthServiceDefinition, "Health");
     const health = new HealthClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const watch = (health as unknown as Record<string, Function>).watch!({ service: "" }) as grpc.ClientReadableStream<{ status: string }>;
+    const watch = (health as unknown as Record<string, (...args: unknown[]) => unknown>).watch!({ service: "" }) as grpc.ClientReadableStream<{ status: string }>;
     const statuses: string[] = [];
     watch.on("data", (reply: { status: string }) => statuses.push(reply.status));
     watch.on("error", () => undefined);

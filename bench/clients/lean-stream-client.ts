@@ -75,7 +75,10 @@ function openStream(session: http2.ClientHttp2Session, index: number): Promise<v
 }
 
 serveParent({ streams: opened }, {
-  start: () => (tally.start(), {}),
+  start: () => {
+    tally.start();
+    return {};
+  },
   stop: () => tally.stop(),
   close: async () => {
     closing = true;

@@ -51,7 +51,13 @@ await new Promise<void>((resolve, reject) => {
 });
 
 serveParent({ streams: init.streams }, {
-  start: () => (tally.start(), {}),
+  start: () => {
+    tally.start();
+    return {};
+  },
   stop: () => tally.stop(),
-  close: () => (aborter.abort(), {}),
+  close: () => {
+    aborter.abort();
+    return {};
+  },
 });

@@ -96,8 +96,14 @@ export async function startChild(script: string, options: StartChildOptions = {}
           reject(new Error(`${script} did not answer ${type} in time`));
         }, timeoutMs);
         pending.set(id, {
-          resolve: (m) => (clearTimeout(timer), resolve(m)),
-          reject: (e) => (clearTimeout(timer), reject(e)),
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
         });
         child.send({ id, type, ...payload });
       });

@@ -106,7 +106,7 @@ export async function runWrk(options: WrkOptions): Promise<LoadResult> {
     const lines = [`wrk.method = ${JSON.stringify(options.method ?? "GET")}`];
     if (options.body !== undefined) lines.push(`wrk.body = ${JSON.stringify(options.body)}`);
     for (const [name, value] of Object.entries(options.headers ?? {})) lines.push(`wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`);
-    await writeFile(script, lines.join("\n") + "\n");
+    await writeFile(script, `${lines.join("\n")}\n`);
     const base = ["-t", "1", "-c", String(options.connections), "-s", script];
     const warmupS = options.warmupS ?? 1;
     if (warmupS > 0) await run("wrk", [...base, "-d", `${warmupS}s`, options.url]);

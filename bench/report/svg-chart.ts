@@ -84,20 +84,20 @@ export function renderChart(results: BenchResults): string {
   const panels = chartPanels(results);
   const parts: string[] = [];
   let y = 30;
-  parts.push(`<text x="10" y="20" font-size="15" font-weight="bold">Stockify Gateway bench, ${escape(results.machine.date.slice(0, 10))}, Node ${escape(results.machine.node)}, ${results.machine.cores} cores (shared)</text>`);
+  parts.push(`<text x="10" y="20" font-size="15" font-weight="bold">Stockify Gateway bench, ${escapeXml(results.machine.date.slice(0, 10))}, Node ${escapeXml(results.machine.node)}, ${results.machine.cores} cores (shared)</text>`);
   if (panels.length === 0) parts.push(`<text x="10" y="${(y += 20)}" font-size="12">nothing measured</text>`);
   for (const panel of panels) {
     y += 22;
-    parts.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${escape(panel.title)} (${escape(panel.unit)})</text>`);
+    parts.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${escapeXml(panel.title)} (${escapeXml(panel.unit)})</text>`);
     y += 8;
     const max = Math.max(1, ...panel.bars.map((b) => (Number.isFinite(b.value) ? b.value : 0)));
     for (const bar of panel.bars) {
       const value = Number.isFinite(bar.value) ? bar.value : 0;
       const length = Math.max(1, Math.round(((WIDTH - LABEL_WIDTH - 110) * value) / max));
       parts.push(
-        `<text x="${LABEL_WIDTH - 6}" y="${y + BAR_HEIGHT - 5}" font-size="12" text-anchor="end">${escape(bar.label)}</text>`,
+        `<text x="${LABEL_WIDTH - 6}" y="${y + BAR_HEIGHT - 5}" font-size="12" text-anchor="end">${escapeXml(bar.label)}</text>`,
         `<rect x="${LABEL_WIDTH}" y="${y}" width="${length}" height="${BAR_HEIGHT}" fill="${colorOf(bar.label)}"/>`,
-        `<text x="${LABEL_WIDTH + length + 6}" y="${y + BAR_HEIGHT - 5}" font-size="12">${escape(Number.isFinite(bar.value) ? bar.value.toLocaleString("en-US", { maximumFractionDigits: 2 }) : "n/a")}</text>`,
+        `<text x="${LABEL_WIDTH + length + 6}" y="${y + BAR_HEIGHT - 5}" font-size="12">${escapeXml(Number.isFinite(bar.value) ? bar.value.toLocaleString("en-US", { maximumFractionDigits: 2 }) : "n/a")}</text>`,
       );
       y += BAR_HEIGHT + GAP;
     }
@@ -112,6 +112,6 @@ export function renderChart(results: BenchResults): string {
   ].join("\n");
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }

@@ -187,7 +187,7 @@ export class GatewayMetrics {
 
   /** Renders every metric, the process's included, in Prometheus text format. */
   async render(): Promise<string> {
-    return (await processRegistry().metrics()) + "\n" + (await this.registry.metrics());
+    return `${await processRegistry().metrics()}\n${await this.registry.metrics()}`;
   }
 
   /** The content type of render()'s output. */

@@ -236,10 +236,10 @@ export function fastifyRoutePaths(template: PathTemplate): string[] {
     literals.push(segment.value);
   }
   // find-my-way reads ":" as a parameter; "::" is a literal colon.
-  const escape = (s: string) => s.replaceAll(":", "::");
-  const prefix = `/${literals.map(escape).join("/")}`;
+  const escapeColons = (s: string) => s.replaceAll(":", "::");
+  const prefix = `/${literals.map(escapeColons).join("/")}`;
   if (literals.length === template.segments.length) {
-    return [template.verb === undefined ? prefix : `${prefix}::${escape(template.verb)}`];
+    return [template.verb === undefined ? prefix : `${prefix}::${escapeColons(template.verb)}`];
   }
   const paths = [`${prefix === "/" ? "" : prefix}/*`];
   const next = template.segments[literals.length]!;

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
-  MarketFeedService,
+  type MarketFeedService,
   PublishTicksResponseSchema,
   StreamTicksResponseSchema,
   type PublishTicksRequest,

@@ -57,7 +57,7 @@ describe("closing the gateway", () => {
 
     const HealthClient = grpc.makeClientConstructor(healthServiceDefinition, "Health");
     const health = new HealthClient(`127.0.0.1:${gateway.port}`, grpc.credentials.createInsecure());
-    const watch = (health as unknown as Record<string, Function>).watch!({ service: "" }) as grpc.ClientReadableStream<{ status: string }>;
+    const watch = (health as unknown as Record<string, (...args: unknown[]) => unknown>).watch!({ service: "" }) as grpc.ClientReadableStream<{ status: string }>;
     const statuses: string[] = [];
     let watchEnd: grpc.ServiceError | undefined;
     watch.on("data", (reply: { status: string }) => statuses.push(reply.status));

@@ -14,7 +14,7 @@ interface HealthReply {
 
 function check(client: grpc.Client, service: string): Promise<HealthReply> {
   return new Promise((resolve, reject) => {
-    (client as unknown as Record<string, Function>).check!({ service }, (error: grpc.ServiceError | null, reply: HealthReply) => {
+    (client as unknown as Record<string, (...args: unknown[]) => unknown>).check!({ service }, (error: grpc.ServiceError | null, reply: HealthReply) => {
       if (error) reject(error);
       else resolve(reply);
     });
@@ -22,7 +22,7 @@ function check(client: grpc.Client, service: string): Promise<HealthReply> {
 }
 
 function watch(client: grpc.Client, service: string) {
-  const call = (client as unknown as Record<string, Function>).watch!({ service }) as grpc.ClientReadableStream<HealthReply>;
+  const call = (client as unknown as Record<string, (...args: unknown[]) => unknown>).watch!({ service }) as grpc.ClientReadableStream<HealthReply>;
   const statuses: string[] = [];
   let ended: grpc.ServiceError | undefined;
   call.on("data", (reply: HealthReply) => statuses.push(reply.status));
@@ -94,7 +94,7 @@ describe("grpc.health.v1.Health", () => {
 
   it("lists every service with its status", async () => {
     const reply = await new Promise<{ statuses: Record<string, HealthReply> }>((resolve, reject) => {
-      (client as unknown as Record<string, Function>).list!({}, (error: grpc.ServiceError | null, value: { statuses: Record<string, HealthReply> }) =>
+      (client as unknown as Record<string, (...args: unknown[]) => unknown>).list!({}, (error: grpc.ServiceError | null, value: { statuses: Record<string, HealthReply> }) =>
         error ? reject(error) : resolve(value),
       );
     });

@@ -1,4 +1,4 @@
-import * as http2 from "node:http2";
+import type * as http2 from "node:http2";
 
 /**
  * RawGrpcAnswer is everything a gRPC server sent back for one call.
