@@ -18,52 +18,36 @@ export interface CallContextInit {
   readonly values?: ContextValues;
   /** Milliseconds until the deadline. Default: none. */
   readonly timeoutMs?: number;
-  /** Called when the deadline passes, after the signal aborted. */
+  /** Called when the deadline passes, after the signal aborted. Default: none. */
   readonly onTimeout?: (error: ConnectError) => void;
 }
 
 /**
- * CallContext is the HandlerContext of a call on a lane of the gateway's
- * own (the gRPC lane, REST).
+ * CallControl is the lanes' side of a call's context: it ends the call's
+ * signal, stops its deadline, and tells which headers anything created.
+ * Interceptors and the implementation see only its `context`, as Connect's
+ * handlers keep their own bookkeeping out of the HandlerContext.
  *
  * Connect builds three Headers, a deadline timer and two linked
  * AbortControllers for every call; most unary calls never look at any of
- * them, so this context builds each one the first time something asks.
+ * them, so each one is built the first time something asks.
  */
-export class CallContext implements HandlerContext {
-  readonly service: DescService;
-  readonly method: DescMethod;
-  readonly protocolName: string;
-  readonly requestMethod: string;
-  readonly url: string;
-  readonly values: ContextValues;
-  /** True once the call's status went out (or the stream is gone). */
-  answered = false;
-  /** The request the pipeline built, to tell it from one an interceptor made. */
-  ownRequest: object | undefined;
-  /** The response the pipeline built, to tell it from one an interceptor made. */
-  ownResponse: object | undefined;
+export class CallControl {
+  /** The HandlerContext the interceptors and the implementation see. */
+  readonly context: CallContext;
   private controller: AbortController | undefined;
   private request: Headers | undefined;
   private response: Headers | undefined;
   private trailer: Headers | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
-  private readonly deadline: number | undefined;
-
   private readonly rawHeaders: IncomingHttpHeaders;
 
   constructor(init: CallContextInit) {
-    this.service = init.service;
-    this.method = init.method;
-    this.protocolName = init.protocol;
-    this.requestMethod = init.requestMethod;
-    this.url = init.url;
     this.rawHeaders = init.rawHeaders;
-    this.values = (init.values ?? createContextValues()).set(callProtocolKey, init.protocol);
     const timeoutMs = init.timeoutMs;
+    this.context = new CallContext(this, init, timeoutMs === undefined ? undefined : Date.now() + timeoutMs);
     if (timeoutMs !== undefined) {
       const onTimeout = init.onTimeout;
-      this.deadline = Date.now() + timeoutMs;
       this.deadlineTimer = setTimeout(() => {
         const error = new ConnectError("the operation timed out", Code.DeadlineExceeded);
         this.abort(error);
@@ -72,33 +56,24 @@ export class CallContext implements HandlerContext {
     }
   }
 
+  /** The call's signal, built on first use. */
   get signal(): AbortSignal {
     return (this.controller ??= new AbortController()).signal;
   }
 
-  get aborted(): boolean {
-    return this.controller?.signal.aborted ?? false;
-  }
-
+  /** The request headers, converted from Node's on first use. */
   get requestHeader(): Headers {
     return (this.request ??= requestHeaders(this.rawHeaders));
   }
 
-  set requestHeader(headers: Headers) {
-    this.request = headers;
-  }
-
+  /** The response headers, created on first use. */
   get responseHeader(): Headers {
     return (this.response ??= new Headers());
   }
 
+  /** The response trailers, created on first use. */
   get responseTrailer(): Headers {
     return (this.trailer ??= new Headers());
-  }
-
-  /** True once the implementation set a response header or trailer. */
-  get hasResponseMetadata(): boolean {
-    return this.response !== undefined || this.trailer !== undefined;
   }
 
   /** The request headers if anything asked for them. */
@@ -106,17 +81,23 @@ export class CallContext implements HandlerContext {
     return this.request;
   }
 
-  /** The trailer headers if anything created them. */
-  get trailerIfAny(): Headers | undefined {
-    return this.trailer;
-  }
-
   /** The response headers if anything created them. */
   get responseHeaderIfAny(): Headers | undefined {
     return this.response;
   }
 
-  timeoutMs = (): number | undefined => (this.deadline === undefined ? undefined : this.deadline - Date.now());
+  /** The trailers if anything created them. */
+  get trailerIfAny(): Headers | undefined {
+    return this.trailer;
+  }
+
+  /**
+   * replaceRequestHeader gives the implementation the headers of a request
+   * an interceptor built, as Connect's handlers do.
+   */
+  replaceRequestHeader(headers: Headers): void {
+    this.request = headers;
+  }
 
   /** abort ends the call's signal, once, and stops its deadline timer. */
   abort(reason?: unknown): void {
@@ -132,6 +113,53 @@ export class CallContext implements HandlerContext {
       this.deadlineTimer = undefined;
     }
   }
+}
+
+/**
+ * CallContext is the HandlerContext of a call on a lane of the gateway's
+ * own (the gRPC lane, REST): read-only, with its headers and signal kept
+ * by the call's CallControl.
+ */
+export class CallContext implements HandlerContext {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly protocolName: string;
+  readonly requestMethod: string;
+  readonly url: string;
+  readonly values: ContextValues;
+  readonly #control: CallControl;
+  readonly #deadline: number | undefined;
+
+  /** Built by CallControl, which owns the state behind it. */
+  constructor(control: CallControl, init: CallContextInit, deadline: number | undefined) {
+    this.#control = control;
+    this.#deadline = deadline;
+    this.service = init.service;
+    this.method = init.method;
+    this.protocolName = init.protocol;
+    this.requestMethod = init.requestMethod;
+    this.url = init.url;
+    this.values = (init.values ?? createContextValues()).set(callProtocolKey, init.protocol);
+  }
+
+  get signal(): AbortSignal {
+    return this.#control.signal;
+  }
+
+  get requestHeader(): Headers {
+    return this.#control.requestHeader;
+  }
+
+  get responseHeader(): Headers {
+    return this.#control.responseHeader;
+  }
+
+  get responseTrailer(): Headers {
+    return this.#control.responseTrailer;
+  }
+
+  // A property, not a method: handlers may pass it on detached from the context.
+  readonly timeoutMs = (): number | undefined => (this.#deadline === undefined ? undefined : this.#deadline - Date.now());
 }
 
 function requestHeaders(raw: IncomingHttpHeaders): Headers {

@@ -10,12 +10,14 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
-import type { CallContext } from "./call-context.js";
+import type { CallControl } from "./call-context.js";
 
 type AnyFn = (req: UnaryRequest | StreamRequest) => Promise<UnaryResponse | StreamResponse>;
 
-const callContextKey = Symbol("callContext");
-type WithContext = { [callContextKey]: CallContext };
+// Requests carry their call under a symbol, so that a request an
+// interceptor spread into a new object still leads to it.
+const pipelineCallKey = Symbol("pipelineCall");
+type WithCall = { [pipelineCallKey]: PipelineCall<UnaryResponse | StreamResponse> };
 
 /**
  * CallPipeline runs one method's calls through the interceptor chain to its
@@ -28,10 +30,22 @@ type WithContext = { [callContextKey]: CallContext };
  */
 export interface CallPipeline {
   readonly spec: MethodImplSpec;
-  /** Runs a unary call; resolves to the response (message, header, trailer). */
-  unary(context: CallContext, input: Message): Promise<UnaryResponse>;
+  /** Runs a unary call; resolves to its response. */
+  unary(control: CallControl, input: Message): Promise<PipelineResponse<UnaryResponse["message"]>>;
   /** Starts a server-streaming call; resolves to the response whose message is the stream. */
-  serverStream(context: CallContext, input: Message): Promise<StreamResponse>;
+  serverStream(control: CallControl, input: Message): Promise<PipelineResponse<StreamResponse["message"]>>;
+}
+
+/**
+ * PipelineResponse is what a call answered, as a lane sends it: the
+ * message, and the metadata the call set.
+ */
+export interface PipelineResponse<M> {
+  readonly message: M;
+  /** The response headers the call set, undefined when it set none. */
+  header(): Headers | undefined;
+  /** The response trailers the call set, undefined when it set none. */
+  trailer(): Headers | undefined;
 }
 
 /**
@@ -43,27 +57,9 @@ export function createCallPipeline(spec: MethodImplSpec, interceptors: readonly 
   const chain = compose(spec, interceptors);
   return {
     spec,
-    unary: (context, input) => chain(callRequest<UnaryRequest>(spec.method, context, false, input)) as Promise<UnaryResponse>,
-    serverStream: (context, input) =>
-      chain(callRequest<StreamRequest>(spec.method, context, true, createAsyncIterable([input]))) as Promise<StreamResponse>,
+    unary: (control, input) => new PipelineCall<UnaryResponse>(control).run(chain, spec.method, false, input),
+    serverStream: (control, input) => new PipelineCall<StreamResponse>(control).run(chain, spec.method, true, createAsyncIterable([input])),
   };
-}
-
-/**
- * responseHeaderOf gives the response headers a call set, undefined when
- * it set none.
- */
-export function responseHeaderOf(context: CallContext, response: UnaryResponse | StreamResponse): Headers | undefined {
-  // An interceptor may answer with a response of its own making.
-  return response === context.ownResponse ? context.responseHeaderIfAny : response.header;
-}
-
-/**
- * responseTrailerOf gives the response trailers a call set, undefined when
- * it set none.
- */
-export function responseTrailerOf(context: CallContext, response: UnaryResponse | StreamResponse): Headers | undefined {
-  return response === context.ownResponse ? context.trailerIfAny : response.trailer;
 }
 
 /**
@@ -74,21 +70,94 @@ export function normalize(schema: DescMessage, message: unknown): unknown {
   return isMessage(message, schema) ? message : create(schema, message as never);
 }
 
+// One call through the chain: it knows the request and response it built,
+// to tell them from ones an interceptor made.
+class PipelineCall<R extends UnaryResponse | StreamResponse> implements PipelineResponse<R["message"]> {
+  private ownRequest: object | undefined;
+  private ownResponse: object | undefined;
+  private response: R | undefined;
+
+  constructor(readonly control: CallControl) {}
+
+  run(chain: AnyFn, method: DescMethod, stream: R["stream"], message: unknown): Promise<this> {
+    return chain(this.buildRequest(method, stream, message)).then((response) => {
+      this.response = response as R;
+      return this;
+    });
+  }
+
+  get message(): R["message"] {
+    return this.response!.message;
+  }
+
+  header(): Headers | undefined {
+    // An interceptor may answer with a response of its own making.
+    return this.response === this.ownResponse ? this.control.responseHeaderIfAny : this.response!.header;
+  }
+
+  trailer(): Headers | undefined {
+    return this.response === this.ownResponse ? this.control.trailerIfAny : this.response!.trailer;
+  }
+
+  // An interceptor may hand on a request with other headers or values; the
+  // implementation must see those, as it does on Connect's lane.
+  acceptRequest(req: UnaryRequest | StreamRequest): void {
+    if (req !== this.ownRequest && req.header !== this.control.requestHeaderIfAny) this.control.replaceRequestHeader(req.header);
+  }
+
+  private buildRequest(method: DescMethod, stream: boolean, message: unknown): UnaryRequest | StreamRequest {
+    const control = this.control;
+    const context = control.context;
+    return (this.ownRequest = {
+      [pipelineCallKey]: this,
+      stream,
+      service: method.parent,
+      method,
+      requestMethod: context.requestMethod,
+      url: context.url,
+      contextValues: context.values,
+      message,
+      get signal() {
+        return control.signal;
+      },
+      get header() {
+        return control.requestHeader;
+      },
+    } as unknown as UnaryRequest | StreamRequest);
+  }
+
+  buildResponse(method: DescMethod, stream: boolean, message: unknown): R {
+    const control = this.control;
+    return (this.ownResponse = {
+      stream,
+      service: method.parent,
+      method,
+      message,
+      get header() {
+        return control.responseHeader;
+      },
+      get trailer() {
+        return control.responseTrailer;
+      },
+    } as unknown as R);
+  }
+}
+
 function compose(spec: MethodImplSpec, interceptors: readonly Interceptor[]): AnyFn {
   const method = spec.method;
   let next: AnyFn;
   if (spec.kind === "unary") {
     next = async (req) => {
-      const context = contextOf(req);
-      const output = await spec.impl(req.message as never, context);
-      return callResponse<UnaryResponse>(method, context, false, normalize(method.output, output));
+      const call = callOf(req);
+      const output = await spec.impl(req.message as never, call.control.context);
+      return call.buildResponse(method, false, normalize(method.output, output));
     };
   } else if (spec.kind === "server_streaming") {
     next = async (req) => {
-      const context = contextOf(req);
+      const call = callOf(req);
       const input = await single(req.message as AsyncIterable<unknown>);
-      const output = spec.impl(input as never, context);
-      return callResponse<StreamResponse>(method, context, true, output);
+      const output = spec.impl(input as never, call.control.context);
+      return call.buildResponse(method, true, output);
     };
   } else {
     throw new Error(`the gRPC lane does not serve ${spec.kind} methods`);
@@ -97,50 +166,13 @@ function compose(spec: MethodImplSpec, interceptors: readonly Interceptor[]): An
   return next;
 }
 
-// An interceptor may hand on a request with other headers or values; the
-// implementation must see those, as it does on Connect's lane.
-function contextOf(req: UnaryRequest | StreamRequest): CallContext {
-  const context = (req as unknown as WithContext)[callContextKey];
-  if (req !== context.ownRequest && req.header !== context.requestHeaderIfAny) context.requestHeader = req.header;
-  return context;
-}
-
-function callRequest<R extends UnaryRequest | StreamRequest>(method: DescMethod, context: CallContext, stream: R["stream"], message: R["message"]): R {
-  return (context.ownRequest = {
-    [callContextKey]: context,
-    stream,
-    service: method.parent,
-    method,
-    requestMethod: context.requestMethod,
-    url: context.url,
-    contextValues: context.values,
-    message,
-    get signal() {
-      return context.signal;
-    },
-    get header() {
-      return context.requestHeader;
-    },
-  } as unknown as R);
-}
-
-function callResponse<R extends UnaryResponse | StreamResponse>(method: DescMethod, context: CallContext, stream: R["stream"], message: unknown): R {
-  return (context.ownResponse = {
-    stream,
-    service: method.parent,
-    method,
-    message,
-    get header() {
-      return context.responseHeader;
-    },
-    get trailer() {
-      return context.responseTrailer;
-    },
-  } as unknown as R);
+function callOf(req: UnaryRequest | StreamRequest): PipelineCall<UnaryResponse | StreamResponse> {
+  const call = (req as unknown as WithCall)[pipelineCallKey];
+  call.acceptRequest(req);
+  return call;
 }
 
 async function single(messages: AsyncIterable<unknown>): Promise<unknown> {
   for await (const message of messages) return message;
   throw new ConnectError("protocol error: missing input message for server-streaming method", Code.Unimplemented);
 }
-

@@ -1,9 +1,9 @@
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { createCallPipeline, responseHeaderOf, responseTrailerOf, type CallPipeline } from "../pipeline/call-pipeline.js";
-import type { CallContext } from "../pipeline/call-context.js";
-import { createRestCallContext, untilAborted } from "./rest-call-context.js";
+import { createCallPipeline, type CallPipeline } from "../pipeline/call-pipeline.js";
+import type { CallControl } from "../pipeline/call-context.js";
+import { createRestCall, untilAborted, type RestCall } from "./rest-call-context.js";
 import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
 import { responseJsonText } from "./json-text.js";
 import { compareTemplates, fastifyRoutePaths, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
@@ -87,27 +87,18 @@ async function transcode(
   if (binding.body !== undefined) checkContentType(request);
   const input = buildRequestMessage(binding, pathValues, query, request.body as Buffer | undefined);
 
-  const context = createRestCallContext(request, binding, limits);
-  reply.raw.once("close", () => {
-    if (!context.answered) context.abort(new ConnectError("client disconnected", Code.Canceled));
-  });
+  const call = createRestCall(request, reply, binding, limits);
   const pipeline = pipelineOf(binding, interceptors);
   try {
-    if (binding.spec.kind === "unary") await callUnary(binding, pipeline, context, input, reply);
-    else await callServerStream(binding, pipeline, context, input, request, reply);
+    if (binding.spec.kind === "unary") await callUnary(binding, pipeline, call, input, reply);
+    else await callServerStream(binding, pipeline, call.control, input, request, reply);
   } catch (error) {
-    context.answered = true;
-    context.abort(error);
-    const header = context.responseHeaderIfAny;
+    call.finish({ error });
+    const header = call.control.responseHeaderIfAny;
     if (header !== undefined) copyHeaders(header, reply);
     throw error;
   } finally {
-    context.answered = true;
-    context.done();
-    // A stream's call ends with its signal, which releases whatever the
-    // handler still holds (a subscription parked on its next read after
-    // the stream was interrupted on shutdown).
-    if (binding.spec.kind !== "unary") context.abort();
+    call.finish();
   }
 }
 
@@ -157,24 +148,25 @@ function pipelineOf(binding: HttpBinding, interceptors: readonly Interceptor[]):
 async function callUnary(
   binding: HttpBinding,
   pipeline: CallPipeline,
-  context: CallContext,
+  call: RestCall,
   input: Message,
   reply: FastifyReply,
 ): Promise<void> {
-  const pending = pipeline.unary(context, input);
+  const control = call.control;
+  const pending = pipeline.unary(control, input);
   // A call with a deadline answers at the deadline, whatever its handler does.
-  const response = context.timeoutMs() === undefined ? await pending : await untilAborted(pending, context.signal);
-  context.answered = true;
-  const header = responseHeaderOf(context, response);
+  const response = control.context.timeoutMs() === undefined ? await pending : await untilAborted(pending, control.signal);
+  call.finish();
+  const header = response.header();
   if (header !== undefined) copyHeaders(header, reply);
-  responseTrailerOf(context, response)?.forEach((value, key) => reply.header(`trailer-${key}`, value));
+  response.trailer()?.forEach((value, key) => reply.header(`trailer-${key}`, value));
   reply.code(200).type("application/json; charset=utf-8").send(responseJsonText(binding, response.message as Message));
 }
 
 async function callServerStream(
   binding: HttpBinding,
   pipeline: CallPipeline,
-  context: CallContext,
+  context: CallControl,
   input: Message,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -189,7 +181,7 @@ async function callServerStream(
   const raw = reply.raw;
   const headers: Record<string, string | string[] | number> = {};
   for (const [key, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[key] = value;
-  responseHeaderOf(context, response)?.forEach((value, key) => (headers[key] = value));
+  response.header()?.forEach((value, key) => (headers[key] = value));
   headers["content-type"] = STREAM_CONTENT_TYPES[format];
   headers["cache-control"] = "no-cache";
   // Stop reverse proxies (nginx) from buffering the stream.

@@ -1,12 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { compressedFlag } from "@connectrpc/connect/protocol";
+import { grpcStatusOk, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { OutgoingHttpHeaders } from "node:http2";
 
 /** Length of the gRPC message prefix: one flag byte and a big-endian uint32 length. */
 export const FRAME_PREFIX_BYTES = 5;
-
-/** Flag bit of a compressed gRPC message. */
-export const COMPRESSED_FLAG = 0b1;
 
 /**
  * frameMessage puts the gRPC length prefix in front of one encoded message.
@@ -49,13 +47,13 @@ export function parseSingleFrame(body: Buffer, readMaxBytes: number, kind: strin
     throw new ConnectError(`protocol error: received extra input message for ${kind} method`, Code.Unimplemented);
   }
   return {
-    compressed: (body[0]! & COMPRESSED_FLAG) === COMPRESSED_FLAG,
+    compressed: (body[0]! & compressedFlag) === compressedFlag,
     bytes: body.subarray(FRAME_PREFIX_BYTES),
   };
 }
 
 /** The trailers of a call that succeeded with no trailers of its own. */
-export const OK_TRAILERS: OutgoingHttpHeaders = Object.freeze({ "grpc-status": "0" });
+export const OK_TRAILERS: OutgoingHttpHeaders = Object.freeze({ "grpc-status": grpcStatusOk });
 
 /**
  * statusTrailers turns an error into gRPC status trailers (code, message,

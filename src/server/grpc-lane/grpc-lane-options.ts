@@ -1,0 +1,68 @@
+import type { ContextValues, Interceptor } from "@connectrpc/connect";
+import { validateUniversalHandlerOptions, type Compression } from "@connectrpc/connect/protocol";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import type * as http2 from "node:http2";
+
+/**
+ * GrpcLaneOptions configure the gRPC lane; they mirror the options of
+ * Connect's handlers so that both lanes behave alike.
+ */
+export interface GrpcLaneOptions {
+  /** Interceptors every call passes through, outermost first. Default none. */
+  interceptors?: readonly Interceptor[];
+  /** Compressions accepted and offered. Default gzip and br, as connect-fastify. */
+  acceptCompression?: readonly Compression[];
+  /** Smallest response message worth compressing. Default 1024 bytes, as Connect. */
+  compressMinBytes?: number;
+  /** Largest request message accepted. Default 4 GiB - 1, as Connect. */
+  readMaxBytes?: number;
+  /** Largest response message sent. Default 4 GiB - 1, as Connect. */
+  writeMaxBytes?: number;
+  /** Longest deadline a client may ask for. Default unlimited. */
+  maxTimeoutMs?: number;
+  /** Shortest time between two flushes of a busy server stream. Default 5 ms. */
+  flushWindowMs?: number;
+  /** Values a call's context starts with, from its request headers (a logger, say). Default none. */
+  contextValues?: (headers: http2.IncomingHttpHeaders) => ContextValues;
+}
+
+/**
+ * ResolvedGrpcLaneOptions are GrpcLaneOptions with every default filled in.
+ */
+export interface ResolvedGrpcLaneOptions {
+  readonly interceptors: readonly Interceptor[];
+  readonly acceptCompression: readonly Compression[];
+  readonly compressMinBytes: number;
+  readonly readMaxBytes: number;
+  readonly writeMaxBytes: number;
+  readonly maxTimeoutMs: number;
+  readonly flushWindowMs: number;
+  readonly contextValues: ((headers: http2.IncomingHttpHeaders) => ContextValues) | undefined;
+}
+
+/**
+ * validateGrpcLaneOptions fills in the defaults and checks the limits with
+ * Connect's own validator, so the lane accepts exactly what Connect's
+ * handlers accept.
+ */
+export function validateGrpcLaneOptions(options: GrpcLaneOptions = {}): ResolvedGrpcLaneOptions {
+  const connect = validateUniversalHandlerOptions({
+    // Connect leaves this default to its server plugins; connect-fastify offers both.
+    acceptCompression: [...(options.acceptCompression ?? [compressionGzip, compressionBrotli])],
+    compressMinBytes: options.compressMinBytes,
+    readMaxBytes: options.readMaxBytes,
+    writeMaxBytes: options.writeMaxBytes,
+    maxTimeoutMs: options.maxTimeoutMs,
+    interceptors: options.interceptors as Interceptor[] | undefined,
+  });
+  return {
+    interceptors: connect.interceptors,
+    acceptCompression: connect.acceptCompression,
+    compressMinBytes: connect.compressMinBytes,
+    readMaxBytes: connect.readMaxBytes,
+    writeMaxBytes: connect.writeMaxBytes,
+    maxTimeoutMs: connect.maxTimeoutMs,
+    flushWindowMs: options.flushWindowMs ?? 5,
+    contextValues: options.contextValues,
+  };
+}

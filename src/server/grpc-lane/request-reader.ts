@@ -1,0 +1,75 @@
+import { fromBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Compression } from "@connectrpc/connect/protocol";
+import type { Readable } from "node:stream";
+import { FRAME_PREFIX_BYTES, parseSingleFrame } from "./grpc-frames.js";
+
+/**
+ * RequestShape says what a request body must hold: one message of a
+ * schema, maybe compressed, within readMaxBytes.
+ */
+export interface RequestShape {
+  readonly schema: DescMessage;
+  /** The method's kind as Connect words it in errors: "unary" or "server-streaming". */
+  readonly kind: string;
+  /** The request's grpc-encoding, null for none. */
+  readonly compression: Compression | null;
+  readonly readMaxBytes: number;
+}
+
+/**
+ * readRequest reads a unary or server-streaming call's request from its
+ * stream: the whole body, then its one message. It rejects with
+ * RESOURCE_EXHAUSTED as soon as the body outgrows readMaxBytes, and goes
+ * on reading (and dropping) the rest, so the client can finish sending.
+ */
+export function readRequest(stream: Readable, shape: RequestShape): Promise<Message> {
+  return readBody(stream, shape.readMaxBytes).then((body) => decodeRequest(body, shape));
+}
+
+/**
+ * decodeRequest turns a request body into its message: one frame,
+ * decompressed if flagged, parsed. Errors are the ones Connect's gRPC
+ * handler gives.
+ */
+export async function decodeRequest(body: Buffer, shape: RequestShape): Promise<Message> {
+  const frame = parseSingleFrame(body, shape.readMaxBytes, shape.kind);
+  let bytes = frame.bytes;
+  if (frame.compressed) {
+    if (shape.compression === null) {
+      throw new ConnectError("protocol error: received compressed message without grpc-encoding", Code.Internal);
+    }
+    bytes = await shape.compression.decompress(bytes, shape.readMaxBytes);
+  }
+  try {
+    return fromBinary(shape.schema, bytes);
+  } catch (error) {
+    // gRPC servers answer INTERNAL to a request they cannot decode; Connect's words.
+    throw new ConnectError(`parse binary: ${error instanceof Error ? error.message : String(error)}`, Code.Internal);
+  }
+}
+
+function readBody(stream: Readable, readMaxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let body: Buffer | undefined;
+    let parts: Buffer[] | undefined;
+    let received = 0;
+    let rejected = false;
+    stream.on("data", (chunk: Buffer) => {
+      if (rejected) return;
+      received += chunk.length;
+      if (received > readMaxBytes + FRAME_PREFIX_BYTES) {
+        rejected = true;
+        reject(new ConnectError(`message size is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted));
+        return;
+      }
+      // Most requests arrive in one chunk: no copy then.
+      if (body === undefined) body = chunk;
+      else (parts ??= [body]).push(chunk);
+    });
+    stream.once("end", () => {
+      if (rejected) return;
+      resolve(parts !== undefined ? Buffer.concat(parts) : (body ?? Buffer.alloc(0)));
+    });
+  });
+}

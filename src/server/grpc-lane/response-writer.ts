@@ -1,0 +1,108 @@
+import type { DescMessage } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { compressedFlag, type Compression } from "@connectrpc/connect/protocol";
+import { contentTypeProto } from "@connectrpc/connect/protocol-grpc";
+import type * as http2 from "node:http2";
+import { normalize } from "../../pipeline/call-pipeline.js";
+import { framedMessage } from "./frame-cache.js";
+import { FRAME_PREFIX_BYTES, frameMessage, headersObject, OK_TRAILERS, statusTrailers } from "./grpc-frames.js";
+
+const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = Object.freeze({
+  ":status": 200,
+  "content-type": contentTypeProto,
+});
+
+/**
+ * ResponseLimits are the sizes a response writer keeps to.
+ */
+export interface ResponseLimits {
+  /** Largest response message sent; a larger one is RESOURCE_EXHAUSTED. */
+  readonly writeMaxBytes: number;
+  /** Smallest response message worth compressing. */
+  readonly compressMinBytes: number;
+}
+
+/**
+ * ResponseWriter writes one gRPC response on an HTTP/2 stream: the
+ * headers, the framed (and maybe compressed) messages, and the status in
+ * trailers, or alone in a trailers-only answer. Which status is sent, and
+ * when, is the call's to decide.
+ */
+export class ResponseWriter {
+  constructor(
+    /** The HTTP/2 stream the response goes out on. */
+    readonly stream: http2.ServerHttp2Stream,
+    private readonly schema: DescMessage,
+    /** The compression of response messages, null for none. */
+    readonly compression: Compression | null,
+    private readonly limits: ResponseLimits,
+  ) {}
+
+  /**
+   * sendHeaders sends the response headers with the call's own metadata,
+   * once. Only metadata that someone set costs a conversion.
+   */
+  sendHeaders(header: Headers | undefined): void {
+    const stream = this.stream;
+    if (stream.headersSent) return;
+    let out = RESPONSE_HEADERS;
+    if (header !== undefined || this.compression !== null) {
+      out = { ...RESPONSE_HEADERS };
+      if (header !== undefined) headersObject(header, out);
+      if (this.compression !== null) out["grpc-encoding"] = this.compression.name;
+    }
+    stream.respond(out, { waitForTrailers: true });
+  }
+
+  /** frame encodes and frames one response message, uncompressed. */
+  frame(message: unknown): Buffer {
+    const frame = framedMessage(this.schema, normalize(this.schema, message) as never);
+    const size = frame.length - FRAME_PREFIX_BYTES;
+    if (size > this.limits.writeMaxBytes) {
+      throw new ConnectError(`message size ${size} is larger than configured writeMaxBytes ${this.limits.writeMaxBytes}`, Code.ResourceExhausted);
+    }
+    return frame;
+  }
+
+  /** encode frames one response message, compressed when it is worth it. */
+  async encode(message: unknown): Promise<Buffer> {
+    const frame = this.frame(message);
+    const compression = this.compression;
+    if (compression === null || frame.length - FRAME_PREFIX_BYTES < this.limits.compressMinBytes) return frame;
+    return frameMessage(await compression.compress(frame.subarray(FRAME_PREFIX_BYTES)), compressedFlag);
+  }
+
+  /**
+   * end sends the last frame, if any, and the OK status with the call's own
+   * trailers. The headers must have gone out.
+   */
+  end(trailer: Headers | undefined, last?: Buffer): void {
+    const stream = this.stream;
+    let trailers = OK_TRAILERS;
+    if (trailer !== undefined) {
+      trailers = headersObject(trailer);
+      trailers["grpc-status"] = OK_TRAILERS["grpc-status"];
+    }
+    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    if (last === undefined) stream.end();
+    else stream.end(last);
+  }
+
+  /**
+   * fail sends an error status with the call's own trailers: alone in the
+   * one HEADERS frame if no headers went out yet (trailers-only), after
+   * the frames otherwise.
+   */
+  fail(error: unknown, trailer: Headers | undefined): void {
+    const stream = this.stream;
+    const trailers = statusTrailers(error, trailer);
+    if (!stream.headersSent) {
+      stream.respond({ ...RESPONSE_HEADERS, ...trailers }, { endStream: true });
+    } else if (stream.writable) {
+      stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+      stream.end();
+    } else {
+      stream.close();
+    }
+  }
+}
