@@ -5,7 +5,7 @@ import {
   GetBatchSnapshotsResponseSchema,
   GetSnapshotResponseSchema,
   ListSymbolsResponseSchema,
-  MarketDataService,
+  type MarketDataService,
   StreamMarketDataResponseSchema,
   SubscribeSnapshotsResponseSchema,
   type GetBatchSnapshotsRequest,
