@@ -3,7 +3,7 @@ import type { StoreLossPolicy } from "./market/market.js";
 import type { OverflowPolicy } from "./market/subscription.js";
 import type { CompressionName, LimitsConfig } from "./server/limits.js";
 import { checkTlsSettings, type TlsSettings } from "./server/tls.js";
-import { parseTokenGrants, type TokenGrant } from "./auth/tokens.js";
+import { loadTokenGrants, parseTokenGrants, TokenSpecError, type TokenGrant } from "./auth/tokens.js";
 
 /**
  * GatewayConfig is everything the gateway reads from its environment.
@@ -97,13 +97,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     heartbeatMs: integer(env, "HEARTBEAT_INTERVAL_MS", 15_000, 0, 3_600_000),
     firstByteTimeoutMs: integer(env, "FIRST_BYTE_TIMEOUT_MS", 10_000, 1, 3_600_000),
     dashboard: oneOf(env, "DASHBOARD", "on", ["on", "off"]) === "on",
-    auth: {
-      tokens: bearerTokens(env),
-      inlineTokens: tokens("AUTH_TOKENS", env.AUTH_TOKENS),
-      tokensFile: env.AUTH_TOKENS_FILE || undefined,
-      openServices: list(env, "AUTH_OPEN_SERVICES", DEFAULT_OPEN_SERVICES),
-      openMetrics: oneOf(env, "AUTH_METRICS", "open", ["open", "token"]) === "open",
-    },
+    auth: authConfig(env),
     redis: redisConfig(env),
     streamsOnStoreLoss: oneOf(env, "STREAMS_ON_STORE_LOSS", "keep", ["keep", "close"]),
     reflection: oneOf(env, "REFLECTION", "on", ["on", "off"]) === "on",
@@ -136,14 +130,22 @@ function compressionList(env: Env): CompressionName[] {
   return names as CompressionName[];
 }
 
-function bearerTokens(env: Env): TokenGrant[] {
-  const inline = tokens("AUTH_TOKENS", env.AUTH_TOKENS);
-  const fromFile = tokens("AUTH_TOKENS_FILE", fileText(env, "AUTH_TOKENS_FILE"));
-  const inlineTokens = new Set(inline.map((grant) => grant.token));
-  if (fromFile.some((grant) => inlineTokens.has(grant.token))) {
-    throw new ConfigError("AUTH_TOKENS_FILE repeats a token that AUTH_TOKENS already lists");
+function authConfig(env: Env): AuthConfig {
+  const inlineTokens = tokens("AUTH_TOKENS", env.AUTH_TOKENS);
+  const tokensFile = env.AUTH_TOKENS_FILE || undefined;
+  let all: TokenGrant[];
+  try {
+    all = loadTokenGrants(inlineTokens, tokensFile);
+  } catch (error) {
+    throw error instanceof TokenSpecError ? new ConfigError(error.message) : error;
   }
-  return [...inline, ...fromFile];
+  return {
+    tokens: all,
+    inlineTokens,
+    tokensFile,
+    openServices: list(env, "AUTH_OPEN_SERVICES", DEFAULT_OPEN_SERVICES),
+    openMetrics: oneOf(env, "AUTH_METRICS", "open", ["open", "token"]) === "open",
+  };
 }
 
 function tlsSettings(env: Env): TlsSettings | undefined {

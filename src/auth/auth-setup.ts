@@ -1,11 +1,11 @@
-import { readFileSync, unwatchFile, watchFile, type Stats } from "node:fs";
+import { unwatchFile, watchFile, type Stats } from "node:fs";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { AuthConfig } from "../config.js";
 import type { Scope, ServiceRegistration } from "../pipeline/service-registry.js";
 import { authorize, createAuthInterceptor, WWW_AUTHENTICATE } from "./auth-interceptor.js";
-import { parseTokenGrants, TokenRegistry, TokenSpecError, type TokenGrant } from "./tokens.js";
+import { loadTokenGrants, TokenRegistry, type TokenGrant } from "./tokens.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -81,11 +81,10 @@ function watchTokensFile(app: FastifyInstance, tokens: TokenRegistry, path: stri
   const reload = (current: Stats, previous: Stats) => {
     if (current.mtimeMs === previous.mtimeMs && current.size === previous.size && current.ino === previous.ino) return;
     try {
-      const fromFile = parseTokenGrants(readFileSync(path, "utf8"));
-      tokens.replace([...inline, ...fromFile]);
+      tokens.replace(loadTokenGrants(inline, path));
       app.log.info({ tokens: tokens.size }, "AUTH_TOKENS_FILE read again");
     } catch (error) {
-      app.log.error({ reason: error instanceof TokenSpecError ? error.message : (error as NodeJS.ErrnoException).code }, "AUTH_TOKENS_FILE not reloaded; the previous tokens stay in force");
+      app.log.error({ reason: (error as Error).message }, "AUTH_TOKENS_FILE not reloaded; the previous tokens stay in force");
     }
   };
   watchFile(path, { interval: TOKENS_FILE_POLL_MS, persistent: false }, reload);

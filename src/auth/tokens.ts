@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { Scope } from "../pipeline/service-registry.js";
 
 /** Every scope a token may carry, in the order the docs list them. */
@@ -56,6 +57,34 @@ export function parseTokenGrants(text: string): TokenGrant[] {
     grants.push({ token, scopes });
   });
   return grants;
+}
+
+/**
+ * loadTokenGrants gives the gateway's tokens: the inline ones (AUTH_TOKENS)
+ * followed by those the tokens file (AUTH_TOKENS_FILE) lists, when there is
+ * one. Start-up and every reload of the file go through here, so a reload
+ * refuses what start-up refuses. Errors are TokenSpecErrors that name the
+ * variable at fault, never a token.
+ */
+export function loadTokenGrants(inline: readonly TokenGrant[], file: string | undefined): TokenGrant[] {
+  if (file === undefined) return [...inline];
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new TokenSpecError(`AUTH_TOKENS_FILE names a file that cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let fromFile: TokenGrant[];
+  try {
+    fromFile = parseTokenGrants(text);
+  } catch (error) {
+    throw error instanceof TokenSpecError ? new TokenSpecError(`AUTH_TOKENS_FILE: ${error.message}`) : error;
+  }
+  const inlineTokens = new Set(inline.map((grant) => grant.token));
+  if (fromFile.some((grant) => inlineTokens.has(grant.token))) {
+    throw new TokenSpecError("AUTH_TOKENS_FILE repeats a token that AUTH_TOKENS already lists");
+  }
+  return [...inline, ...fromFile];
 }
 
 /**

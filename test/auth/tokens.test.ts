@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { parseTokenGrants, TokenRegistry, TokenSpecError } from "../../src/auth/tokens.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { loadTokenGrants, parseTokenGrants, TokenRegistry, TokenSpecError } from "../../src/auth/tokens.js";
 
 describe("parseTokenGrants", () => {
   it("reads comma- and newline-separated token:scope+scope entries, skipping comments", () => {
@@ -49,5 +52,42 @@ describe("TokenRegistry", () => {
     const { fingerprint } = registry.authenticate("alpha-token")!;
     assert.match(fingerprint, /^[0-9a-f]{12}$/);
     assert.notEqual(fingerprint, registry.authenticate("beta-token")!.fingerprint);
+  });
+});
+
+describe("loadTokenGrants", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "stockify-tokens-"));
+  });
+  after(() => rm(dir, { recursive: true }));
+
+  const inline = parseTokenGrants("env-secret:read");
+
+  it("puts the inline tokens first, then the file's", async () => {
+    const file = join(dir, "tokens");
+    await writeFile(file, "# rotated monthly\nfile-secret:read+write\n");
+    assert.deepEqual(
+      loadTokenGrants(inline, file).map((grant) => grant.token),
+      ["env-secret", "file-secret"],
+    );
+    assert.deepEqual(loadTokenGrants(inline, undefined).map((grant) => grant.token), ["env-secret"]);
+  });
+
+  it("refuses a file that repeats an inline token, a file it cannot read, and a bad entry, naming the variable", async () => {
+    const repeats = join(dir, "repeats");
+    await writeFile(repeats, "env-secret:write\n");
+    const broken = join(dir, "broken");
+    await writeFile(broken, "other-secret:read,broken-entry\n");
+    for (const [file, message] of [
+      [repeats, /^AUTH_TOKENS_FILE repeats a token that AUTH_TOKENS already lists$/],
+      [join(dir, "absent"), /^AUTH_TOKENS_FILE names a file that cannot be read: ENOENT$/],
+      [broken, /^AUTH_TOKENS_FILE: entry 2 must look like token:scope\+scope$/],
+    ] as const) {
+      assert.throws(
+        () => loadTokenGrants(inline, file),
+        (error: Error) => error instanceof TokenSpecError && message.test(error.message) && !error.message.includes("secret"),
+      );
+    }
   });
 });
