@@ -1,9 +1,15 @@
 import { createContextKey, type ContextValues } from "@connectrpc/connect";
 
 /**
+ * CALL_PROTOCOLS lists every wire protocol a call may arrive on; metrics
+ * keep one slot per protocol, in this order.
+ */
+export const CALL_PROTOCOLS = ["grpc", "grpc-web", "connect", "rest"] as const;
+
+/**
  * CallProtocol names the wire protocol a call arrived on, for metrics and logs.
  */
-export type CallProtocol = "grpc" | "grpc-web" | "connect" | "rest";
+export type CallProtocol = (typeof CALL_PROTOCOLS)[number];
 
 /**
  * callProtocolKey lets a lane that is not Connect's (the REST transcoder, a

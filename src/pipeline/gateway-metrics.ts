@@ -1,23 +1,11 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricType } from "prom-client";
-import type { CallProtocol } from "./call-protocol.js";
+import { CALL_PROTOCOLS, type CallProtocol } from "./call-protocol.js";
 
-/** PROTOCOLS lists the protocol label values, in the order of their slots. */
-export const PROTOCOLS: readonly CallProtocol[] = ["grpc", "grpc-web", "connect", "rest"];
-
-/** protocolSlot returns the index of a protocol in PROTOCOLS, without comparing more than needed. */
+/** protocolSlot returns the index of a protocol's slot: its place in CALL_PROTOCOLS. */
 export function protocolSlot(protocol: CallProtocol): number {
-  switch (protocol) {
-    case "grpc":
-      return 0;
-    case "grpc-web":
-      return 1;
-    case "connect":
-      return 2;
-    default:
-      return 3;
-  }
+  return CALL_PROTOCOLS.indexOf(protocol);
 }
 
 /** DURATION_BUCKETS are the histogram's upper bounds in seconds: sub-millisecond reads to hour-long streams. */
@@ -66,7 +54,7 @@ export class CallSlot {
 }
 
 /**
- * MethodSlots holds one method's slots, one per protocol in PROTOCOLS order.
+ * MethodSlots holds one method's slots, one per protocol in CALL_PROTOCOLS order.
  */
 export interface MethodSlots {
   readonly name: string;
@@ -167,7 +155,7 @@ export class GatewayMetrics {
     if (slots === undefined) {
       const name = `${method.parent.typeName}/${method.name}`;
       const streaming = method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
-      const byProtocol = PROTOCOLS.map((protocol) => new CallSlot(name, protocol, streaming));
+      const byProtocol = CALL_PROTOCOLS.map((protocol) => new CallSlot(name, protocol, streaming));
       slots = { name, streamType: method.methodKind === "unary" ? "unary" : method.methodKind, byProtocol };
       this.#methods.set(method, slots);
       this.#slots.push(...byProtocol);
