@@ -117,31 +117,40 @@ function bindingOf(rule: HttpRule, method: DescMethod, spec: MethodImplSpec): Ht
 }
 
 /**
- * resolveFieldPath walks a dotted field path through singular message
- * fields and returns the fields along the way.
+ * FieldPathOptions say how a field path names its fields.
+ */
+export interface FieldPathOptions {
+  /** Accept each field's JSON name as well as its proto name. Default false: proto names only. */
+  jsonNames?: boolean;
+}
+
+/**
+ * resolveFieldPath walks a dotted field path and returns the fields along
+ * the way. Every field but the last must be a singular message field whose
+ * JSON form is an object: a wrapper, Timestamp, Duration or FieldMask is a
+ * single JSON value, so a path may end at one but never go through it.
+ * Path variables and query parameters both resolve here, by the same rule.
  */
 export function resolveFieldPath(
   message: DescMessage,
   path: readonly string[],
   fail: (why: string) => never,
+  options: FieldPathOptions = {},
 ): DescField[] {
   const fields: DescField[] = [];
   let current: DescMessage | undefined = message;
   for (const name of path) {
     if (current === undefined) return fail(`${path.join(".")} goes through a field that is not a message`);
-    const field: DescField | undefined = current.fields.find((f) => f.name === name);
+    const field: DescField | undefined = current.fields.find((f) => f.name === name || (options.jsonNames === true && f.jsonName === name));
     if (field === undefined) return fail(`${current.typeName} has no field ${name}`);
     fields.push(field);
-    current = field.fieldKind === "message" ? field.message : undefined;
+    current = field.fieldKind === "message" && !isScalarJsonMessage(field) ? field.message : undefined;
   }
   return fields;
 }
 
-/** Well-known types whose proto3 JSON form is a single string or number. */
-const SCALAR_JSON_MESSAGES = new Set([
-  "google.protobuf.Timestamp",
-  "google.protobuf.Duration",
-  "google.protobuf.FieldMask",
+/** Wrapper types: their proto3 JSON form is that of the one scalar they wrap. */
+const WRAPPER_MESSAGES = new Set([
   "google.protobuf.DoubleValue",
   "google.protobuf.FloatValue",
   "google.protobuf.Int64Value",
@@ -153,6 +162,14 @@ const SCALAR_JSON_MESSAGES = new Set([
   "google.protobuf.BytesValue",
 ]);
 
+/** Well-known types whose proto3 JSON form is a single string or number. */
+const SCALAR_JSON_MESSAGES = new Set([
+  "google.protobuf.Timestamp",
+  "google.protobuf.Duration",
+  "google.protobuf.FieldMask",
+  ...WRAPPER_MESSAGES,
+]);
+
 /**
  * isScalarJsonMessage tells a singular message field whose proto3 JSON form
  * is a scalar (Timestamp, Duration, FieldMask, wrappers), so it can be
@@ -160,4 +177,14 @@ const SCALAR_JSON_MESSAGES = new Set([
  */
 export function isScalarJsonMessage(field: DescField): boolean {
   return field.fieldKind === "message" && SCALAR_JSON_MESSAGES.has(field.message.typeName);
+}
+
+/**
+ * wrappedScalar gives the scalar field a wrapper-typed field wraps, or
+ * undefined for any other field.
+ */
+export function wrappedScalar(field: DescField): (DescField & { fieldKind: "scalar" }) | undefined {
+  if (field.fieldKind !== "message" || !WRAPPER_MESSAGES.has(field.message.typeName)) return undefined;
+  const wrapped = field.message.fields[0];
+  return wrapped?.fieldKind === "scalar" ? wrapped : undefined;
 }

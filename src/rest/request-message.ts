@@ -7,8 +7,7 @@ import {
   type JsonValue,
   type Message,
 } from "@bufbuild/protobuf";
-import type { HttpBinding } from "./http-bindings.js";
-import { isScalarJsonMessage } from "./http-bindings.js";
+import { isScalarJsonMessage, resolveFieldPath, wrappedScalar, type HttpBinding } from "./http-bindings.js";
 import type { PathMatch } from "./path-template.js";
 
 /**
@@ -95,23 +94,16 @@ function parseBody(body: Uint8Array | undefined): JsonValue {
 }
 
 function resolveQueryField(message: DescMessage, key: string): DescField[] {
-  const fields: DescField[] = [];
-  let current: DescMessage | undefined = message;
-  const parts = key.split(".");
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!;
-    const field: DescField | undefined = current?.fields.find((f) => f.name === part || f.jsonName === part);
-    if (field === undefined) throw new RequestInputError(`unknown query parameter ${key}`);
-    fields.push(field);
-    const last = i === parts.length - 1;
-    if (!last) {
-      if (field.fieldKind !== "message" || isScalarJsonMessage(field)) {
-        throw new RequestInputError(`unknown query parameter ${key}`);
-      }
-      current = field.message;
-    } else if (!isQueryLeaf(field)) {
-      throw new RequestInputError(`query parameter ${key} names a field that cannot be given in a query`);
-    }
+  const fields = resolveFieldPath(
+    message,
+    key.split("."),
+    () => {
+      throw new RequestInputError(`unknown query parameter ${key}`);
+    },
+    { jsonNames: true },
+  );
+  if (!isQueryLeaf(fields[fields.length - 1]!)) {
+    throw new RequestInputError(`query parameter ${key} names a field that cannot be given in a query`);
   }
   return fields;
 }
@@ -151,8 +143,8 @@ function scalarJson(field: DescField, text: string, where: string): JsonValue {
   if (field.fieldKind === "enum") return enumText(text);
   if (field.fieldKind === "message") {
     // Wrappers take their scalar's JSON; Timestamp, Duration and FieldMask a string.
-    const wrapped = field.message.typeName.endsWith("Value") ? field.message.fields[0] : undefined;
-    if (wrapped?.fieldKind === "scalar") return scalarText(wrapped.scalar, text, where);
+    const wrapped = wrappedScalar(field);
+    if (wrapped !== undefined) return scalarText(wrapped.scalar, text, where);
     try {
       fromJson(field.message, text);
     } catch (error) {

@@ -152,6 +152,12 @@ describe("request message from path, query and body", () => {
     }
   });
 
+  it("lets neither a path variable nor a query parameter go through a timestamp or wrapper", () => {
+    assert.throws(() => binding("/probes/{at.seconds}"), /at\.seconds goes through a field that is not a message/);
+    assert.throws(() => build(plain, "/probes", "at.seconds=1"), (e: Error) => e instanceof RequestInputError && /unknown query parameter at\.seconds/.test(e.message));
+    assert.equal(timestampMs(build(binding("/probes/{at}"), "/probes/2026-01-02T03:04:05Z").at!), Date.parse("2026-01-02T03:04:05Z"));
+  });
+
   it("is not fooled by hostile parameter names and sizes", () => {
     for (const key of ["__proto__", "constructor", "__proto__.polluted", "inner.__proto__", "toString", ".", "..", ""]) {
       assert.throws(() => build(plain, "/probes", `${encodeURIComponent(key)}=1`), RequestInputError, key);
