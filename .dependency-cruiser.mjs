@@ -56,7 +56,7 @@ const roomRules = Object.entries(ROOMS).map(([room, allowed]) => ({
 }));
 
 /** HTTP framework packages: transports use them, the rooms below do not. */
-const HTTP_FRAMEWORK = "^node_modules/(fastify|fastify-plugin|@fastify/[^/]+|@connectrpc/connect-fastify)/";
+const HTTP_FRAMEWORK = "(^|/)node_modules/(fastify|fastify-plugin|@fastify/[^/]+|@connectrpc/connect-fastify)/";
 
 /** Imports that TypeScript erases: they load nothing at run time. */
 const TYPES_ONLY = ["type-only", "type-import"];
@@ -67,8 +67,7 @@ export default {
     ...roomRules,
     {
       name: "top-files-are-imported-from-the-top",
-      comment:
-        "src/app.ts and src/main.ts assemble the rooms; only main.ts imports app.ts, and no room imports either.",
+      comment: "src/app.ts and src/main.ts assemble the rooms; only main.ts imports app.ts, and no room imports either.",
       severity: "error",
       from: { path: "^src/", pathNot: "^src/main[.]ts$" },
       to: { path: "^src/(app|main)[.]ts$" },
@@ -78,7 +77,7 @@ export default {
       comment: "The domain imports nothing from Fastify or Connect: it works with plain values.",
       severity: "error",
       from: { path: "^src/market/" },
-      to: { path: [HTTP_FRAMEWORK, "^node_modules/@connectrpc/"] },
+      to: { path: [HTTP_FRAMEWORK, "(^|/)node_modules/@connectrpc/"] },
     },
     {
       name: "pipeline-and-services-run-without-fastify",
@@ -124,7 +123,7 @@ export default {
     // TypeScript 7 has no JavaScript API for dependency-cruiser to parse with;
     // swc parses the same syntax, type-only imports included.
     parser: "swc",
-    doNotFollow: { path: "^node_modules/" },
+    doNotFollow: { path: "(^|/)node_modules/" },
     exclude: { path: "[.]binpb$" },
     // `stockify-gateway/client` inside the package resolves through its own exports.
     enhancedResolveOptions: {
