@@ -1,0 +1,176 @@
+import { create, isMessage } from "@bufbuild/protobuf";
+import { Code, ConnectError, createServiceImplSpec, type HandlerContext, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  GetSnapshotRequestSchema,
+  GetSnapshotResponseSchema,
+  MarketDataService,
+  SubscribeSnapshotsRequestSchema,
+  type GetSnapshotResponse,
+  type SubscribeSnapshotsResponse,
+} from "../../src/gen/stockify/v1/market_data_service_pb.js";
+import { CallControl } from "../../src/pipeline/call-context.js";
+import { createCallPipeline, normalize } from "../../src/pipeline/call-pipeline.js";
+
+const seen: { symbolId: number; context: HandlerContext; authorization: string | null }[] = [];
+
+const specs = createServiceImplSpec<typeof MarketDataService>(MarketDataService, {
+  getSnapshot(request, context) {
+    seen.push({ symbolId: request.symbolId, context, authorization: context.requestHeader.get("authorization") });
+    if (request.symbolId === 0) throw new ConnectError("symbol_id must be set", Code.InvalidArgument);
+    if (request.symbolId === 7) {
+      context.responseHeader.set("x-handler", "h");
+      context.responseTrailer.set("x-handler-trailer", "t");
+    }
+    // An init object, as handlers may return.
+    return { snapshot: { symbolId: request.symbolId } };
+  },
+  async *subscribeSnapshots(request, context) {
+    context.responseHeader.set("x-stream", "s");
+    for (const symbolId of request.symbolIds) yield { event: { case: "snapshot" as const, value: { symbolId } } };
+  },
+}).methods;
+
+const control = (authorization?: string) =>
+  new CallControl({
+    service: MarketDataService,
+    method: MarketDataService.method.getSnapshot,
+    protocol: "grpc",
+    requestMethod: "POST",
+    url: "/stockify.v1.MarketDataService/GetSnapshot",
+    rawHeaders: authorization === undefined ? {} : { authorization },
+  });
+
+const get = (symbolId: number) => create(GetSnapshotRequestSchema, { symbolId });
+
+describe("createCallPipeline", () => {
+  it("runs the interceptors outermost first, then the implementation", async () => {
+    const order: string[] = [];
+    const named =
+      (name: string): Interceptor =>
+      (next) =>
+      async (req) => {
+        order.push(`${name} in`);
+        const res = await next(req);
+        order.push(`${name} out`);
+        return res;
+      };
+    const pipeline = createCallPipeline(specs.getSnapshot, [named("outer"), named("inner")]);
+    const response = await pipeline.unary(control(), get(13));
+    assert.deepEqual(order, ["outer in", "inner in", "inner out", "outer out"]);
+    assert.ok(isMessage(response.message, GetSnapshotResponseSchema), "the init object became a message");
+    assert.equal((response.message as GetSnapshotResponse).snapshot?.symbolId, 13);
+  });
+
+  it("gives the implementation the call's read-only context", async () => {
+    const call = control("Bearer t");
+    await createCallPipeline(specs.getSnapshot, []).unary(call, get(14));
+    const mine = seen.find((s) => s.symbolId === 14)!;
+    assert.equal(mine.context, call.context);
+    assert.equal(mine.authorization, "Bearer t");
+  });
+
+  it("gives interceptors a request whose signal and headers are the call's", async () => {
+    const call = control("Bearer t");
+    let signal: AbortSignal | undefined;
+    let authorization: string | null = null;
+    const look: Interceptor = (next) => async (req) => {
+      signal = req.signal;
+      authorization = req.header.get("authorization");
+      assert.equal(req.contextValues, call.context.values);
+      assert.equal(req.method, MarketDataService.method.getSnapshot);
+      return next(req);
+    };
+    await createCallPipeline(specs.getSnapshot, [look]).unary(call, get(13));
+    assert.equal(signal, call.signal);
+    assert.equal(authorization, "Bearer t");
+  });
+
+  it("builds no headers for a call that never asks for them", async () => {
+    const call = control("Bearer t");
+    const response = await createCallPipeline(specs.getSnapshot, [(next) => (req) => next(req)]).unary(call, get(15));
+    assert.equal(response.header(), undefined);
+    assert.equal(response.trailer(), undefined);
+    // The implementation read one header, so the request headers exist; nothing else does.
+    assert.equal(call.responseHeaderIfAny, undefined);
+  });
+
+  it("answers with the metadata the implementation and interceptors set", async () => {
+    const stamp: Interceptor = (next) => async (req) => {
+      const res = await next(req);
+      res.header.set("x-interceptor", "i");
+      return res;
+    };
+    const response = await createCallPipeline(specs.getSnapshot, [stamp]).unary(control(), get(7));
+    assert.equal(response.header()?.get("x-handler"), "h");
+    assert.equal(response.header()?.get("x-interceptor"), "i");
+    assert.equal(response.trailer()?.get("x-handler-trailer"), "t");
+  });
+
+  it("answers with the metadata of a response an interceptor made itself", async () => {
+    const own: Interceptor = (next) => async (req) => {
+      const res = await next(req);
+      return { ...res, header: new Headers({ "x-own": "o" }), trailer: new Headers({ "x-own-trailer": "t" }) };
+    };
+    const response = await createCallPipeline(specs.getSnapshot, [own]).unary(control(), get(7));
+    assert.equal(response.header()?.get("x-own"), "o");
+    assert.equal(response.header()?.get("x-handler"), null);
+    assert.equal(response.trailer()?.get("x-own-trailer"), "t");
+  });
+
+  it("gives the implementation the headers of a request an interceptor rebuilt", async () => {
+    const swap: Interceptor = (next) => (req) => next({ ...req, header: new Headers({ authorization: "Bearer swapped" }) });
+    await createCallPipeline(specs.getSnapshot, [swap]).unary(control("Bearer t"), get(16));
+    assert.equal(seen.find((s) => s.symbolId === 16)?.authorization, "Bearer swapped");
+  });
+
+  it("lets an error of the implementation or an interceptor through", async () => {
+    await assert.rejects(createCallPipeline(specs.getSnapshot, []).unary(control(), get(0)), (e: unknown) => {
+      return e instanceof ConnectError && e.code === Code.InvalidArgument;
+    });
+    const deny: Interceptor = () => () => Promise.reject(new ConnectError("denied", Code.PermissionDenied));
+    await assert.rejects(createCallPipeline(specs.getSnapshot, [deny]).unary(control(), get(13)), (e: unknown) => {
+      return e instanceof ConnectError && e.code === Code.PermissionDenied;
+    });
+  });
+
+  it("starts a server stream with its one request, and answers with the stream", async () => {
+    const input = create(SubscribeSnapshotsRequestSchema, { symbolIds: [13, 25] });
+    let streamed = false;
+    const look: Interceptor = (next) => (req) => {
+      streamed = req.stream;
+      return next(req);
+    };
+    const response = await createCallPipeline(specs.subscribeSnapshots, [look]).serverStream(control(), input);
+    assert.equal(streamed, true);
+    const ids: number[] = [];
+    for await (const message of response.message) {
+      const event = (message as SubscribeSnapshotsResponse).event;
+      if (event.case === "snapshot") ids.push(event.value.symbolId);
+    }
+    assert.deepEqual(ids, [13, 25]);
+    // Set before the first message, as a stream's headers must be.
+    assert.equal(response.header()?.get("x-stream"), "s");
+  });
+
+  it("refuses a server stream whose request an interceptor emptied", async () => {
+    const empty: Interceptor = (next) => (req) => next({ ...req, message: (async function* () {})() } as typeof req);
+    const input = create(SubscribeSnapshotsRequestSchema, { symbolIds: [13] });
+    await assert.rejects(createCallPipeline(specs.subscribeSnapshots, [empty]).serverStream(control(), input), (e: unknown) => {
+      return e instanceof ConnectError && e.code === Code.Unimplemented;
+    });
+  });
+
+  it("serves only unary and server-streaming methods", () => {
+    assert.throws(() => createCallPipeline(specs.streamMarketData as MethodImplSpec, []), /does not serve bidi_streaming methods/);
+  });
+});
+
+describe("normalize", () => {
+  it("keeps a message and makes one of an init object", () => {
+    const message = create(GetSnapshotResponseSchema);
+    assert.equal(normalize(GetSnapshotResponseSchema, message), message);
+    assert.ok(isMessage(normalize(GetSnapshotResponseSchema, { snapshot: { symbolId: 1 } }), GetSnapshotResponseSchema));
+  });
+});
