@@ -2,8 +2,9 @@
  * The MarketDataClient package entry point: `import { MarketDataClient }
  * from "stockify-gateway/client"`.
  */
-export { MarketDataClient, type HealthStatus } from "./market-data-client.js";
+export { MarketDataClient, type HealthStatus, type SubscribeOptions } from "./market-data-client.js";
 export type { MarketDataClientOptions, RetryEvent, RetryOptions } from "./client-options.js";
+export type { DeliveryOptions, FieldMode } from "./delivery-options.js";
 export { MarketDataStream, type MarketDataStreamOptions, type SubscriptionChange } from "./market-data-stream.js";
 export type { ReconnectEvent, StreamOptions } from "./reconnecting-stream.js";
 export type { SequenceGap } from "./sequence-tracker.js";

@@ -5,6 +5,7 @@ import { MarketDataService } from "../gen/stockify/v1/market_data_service_pb.js"
 import type { Snapshot, SymbolInfo } from "../gen/stockify/v1/snapshot_pb.js";
 import { createBearerTokenInterceptor } from "./bearer-token.js";
 import { resolveClientOptions, type MarketDataClientOptions, type ResolvedClientOptions } from "./client-options.js";
+import { resolveDelivery, type DeliveryOptions } from "./delivery-options.js";
 import { MarketDataStream, type MarketDataStreamOptions } from "./market-data-stream.js";
 import { reconnecting, type StreamOptions } from "./reconnecting-stream.js";
 import { createRetryInterceptor } from "./retry-interceptor.js";
@@ -14,6 +15,12 @@ import { SequenceTracker } from "./sequence-tracker.js";
  * HealthStatus is a grpc.health.v1 serving status, by name.
  */
 export type HealthStatus = keyof typeof HealthCheckResponse_ServingStatus;
+
+/**
+ * SubscribeOptions configure a subscribeSnapshots stream: its fields and
+ * rate, and how it reconnects.
+ */
+export interface SubscribeOptions extends StreamOptions, DeliveryOptions {}
 
 /**
  * MarketDataClient is the typed way for a TypeScript service to read the
@@ -117,14 +124,23 @@ export class MarketDataClient implements AsyncDisposable {
    * update, until the loop breaks, `options.signal` aborts or the client
    * closes. A dropped connection is reopened and the symbols subscribed
    * again; updates the caller already has are not repeated, and updates
-   * missed meanwhile are reported to `options.onGap`.
+   * missed meanwhile are reported to `options.onGap`. `options.mode` and
+   * `options.maxUpdatesPerSecond` choose the fields and the rate:
+   *
+   * ```ts
+   * for await (const s of client.subscribeSnapshots([13], { mode: "ltp", maxUpdatesPerSecond: 4 })) {
+   *   console.log(s.symbolId, s.ltp);
+   * }
+   * ```
    */
-  async *subscribeSnapshots(symbolIds: readonly number[], options: StreamOptions = {}): AsyncGenerator<Snapshot> {
+  async *subscribeSnapshots(symbolIds: readonly number[], options: SubscribeOptions = {}): AsyncGenerator<Snapshot> {
     this.#assertOpen();
+    // Checked before any call opens: a bad option is the caller's error, not a reason to reconnect.
+    const delivery = resolveDelivery(options);
     const tracker = new SequenceTracker(options.onGap);
     const signal = this.#streamSignal(options.signal);
     const events = reconnecting(
-      (callSignal) => this.#rpc.subscribeSnapshots({ symbolIds: [...symbolIds] }, { signal: callSignal }),
+      (callSignal) => this.#rpc.subscribeSnapshots({ symbolIds: [...symbolIds], ...delivery }, { signal: callSignal }),
       this.options.retry,
       signal,
       options,
@@ -139,7 +155,9 @@ export class MarketDataClient implements AsyncDisposable {
   /**
    * streamMarketData opens a bidirectional stream starting with
    * `initialSymbolIds`: iterate it for snapshots, and call its `subscribe`
-   * and `unsubscribe` to change the symbols while it runs.
+   * and `unsubscribe` to change the symbols while it runs. `options.mode`
+   * and `options.maxUpdatesPerSecond` apply to every subscribe that names
+   * none of its own.
    */
   streamMarketData(initialSymbolIds: readonly number[] = [], options: MarketDataStreamOptions = {}): MarketDataStream {
     this.#assertOpen();

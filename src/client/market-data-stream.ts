@@ -7,6 +7,7 @@ import {
 } from "../gen/stockify/v1/market_data_service_pb.js";
 import type { Snapshot } from "../gen/stockify/v1/snapshot_pb.js";
 import type { ResolvedRetryOptions } from "./client-options.js";
+import { resolveDelivery, type Delivery, type DeliveryOptions } from "./delivery-options.js";
 import { MessageQueue } from "./message-queue.js";
 import { reconnecting, type StreamOptions } from "./reconnecting-stream.js";
 import { SequenceTracker } from "./sequence-tracker.js";
@@ -22,9 +23,11 @@ export interface SubscriptionChange {
 }
 
 /**
- * MarketDataStreamOptions configure a bidirectional market-data stream.
+ * MarketDataStreamOptions configure a bidirectional market-data stream; its
+ * `mode` and `maxUpdatesPerSecond` apply to every subscribe that names none
+ * of its own.
  */
-export interface MarketDataStreamOptions extends StreamOptions {
+export interface MarketDataStreamOptions extends StreamOptions, DeliveryOptions {
   /** Called when the gateway refuses symbols (unknown, or past its per-stream limit). Default: none. */
   onSymbolError?: (symbolIds: number[], reason: string) => void;
 }
@@ -60,13 +63,18 @@ interface PendingRequest {
  * are read as they arrive, so the loop body may await `subscribe`; a loop
  * that falls more than 1024 snapshots behind gets the latest snapshot of
  * each symbol instead of every update, and sees the gaps.
+ *
+ * Each symbol keeps the fields and rate it was subscribed with, across
+ * reconnects; to change them, unsubscribe the symbol and subscribe it again.
  */
 export class MarketDataStream implements AsyncIterable<Snapshot>, AsyncDisposable {
   readonly #call: BidiCall;
   readonly #retry: ResolvedRetryOptions;
   readonly #options: MarketDataStreamOptions;
   readonly #abort = new AbortController();
-  readonly #wanted: Set<number>;
+  readonly #delivery: Delivery;
+  /** Each symbol the caller wants, with how it asked for it. */
+  readonly #wanted: Map<number, Delivery>;
   readonly #tracker: SequenceTracker;
   #active: number[] = [];
   #queue: MessageQueue<StreamMarketDataRequest> | undefined;
@@ -85,7 +93,8 @@ export class MarketDataStream implements AsyncIterable<Snapshot>, AsyncDisposabl
     this.#call = call;
     this.#retry = retry;
     this.#options = options;
-    this.#wanted = new Set(initialSymbolIds);
+    this.#delivery = resolveDelivery(options);
+    this.#wanted = new Map(initialSymbolIds.map((id) => [id, this.#delivery]));
     this.#tracker = new SequenceTracker(options.onGap);
     if (options.signal !== undefined) {
       if (options.signal.aborted) this.#abort.abort(options.signal.reason);
@@ -95,7 +104,7 @@ export class MarketDataStream implements AsyncIterable<Snapshot>, AsyncDisposabl
 
   /** The symbols the caller asked for, as of the last subscribe or unsubscribe. */
   get symbolIds(): number[] {
-    return [...this.#wanted].sort((a, b) => a - b);
+    return [...this.#wanted.keys()].sort((a, b) => a - b);
   }
 
   /** The symbols the gateway last confirmed it delivers. */
@@ -113,11 +122,27 @@ export class MarketDataStream implements AsyncIterable<Snapshot>, AsyncDisposabl
     return this.#tracker.missed;
   }
 
-  /** Adds symbols; resolves when the gateway confirms them. */
-  subscribe(symbolIds: readonly number[]): Promise<SubscriptionChange> {
+  /**
+   * Adds symbols, with the stream's fields and rate unless `options` names
+   * others; resolves when the gateway confirms them. Symbols the stream
+   * already has keep the fields and rate they have.
+   */
+  subscribe(symbolIds: readonly number[], options?: DeliveryOptions): Promise<SubscriptionChange> {
+    let delivery: Delivery;
+    try {
+      delivery =
+        options === undefined
+          ? this.#delivery
+          : resolveDelivery({
+              mode: options.mode ?? this.#options.mode,
+              maxUpdatesPerSecond: options.maxUpdatesPerSecond ?? this.#options.maxUpdatesPerSecond,
+            });
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const ids = symbolIds.filter((id) => !this.#wanted.has(id));
-    for (const id of ids) this.#wanted.add(id);
-    return this.#send(create(StreamMarketDataRequestSchema, { action: { case: "subscribe", value: { symbolIds: ids } } }));
+    for (const id of ids) this.#wanted.set(id, delivery);
+    return this.#send(subscribeRequest(ids, delivery));
   }
 
   /** Removes symbols; their snapshots stop at once, the promise resolves when the gateway confirms. */
@@ -215,8 +240,14 @@ export class MarketDataStream implements AsyncIterable<Snapshot>, AsyncDisposabl
     this.#queue = queue;
     signal.addEventListener("abort", () => queue.end(), { once: true });
     if (this.#wanted.size > 0) {
-      this.#pending.push({ waiters: carried, rejected: [] });
-      queue.push(create(StreamMarketDataRequestSchema, { action: { case: "subscribe", value: { symbolIds: this.symbolIds } } }));
+      // One subscribe per distinct fields and rate; the last acknowledgement
+      // answers the carried requests, with every refusal of the lot.
+      const groups = groupByDelivery(this.#wanted);
+      const rejected: SubscriptionChange["rejected"] = [];
+      groups.forEach(([delivery, ids], i) => {
+        this.#pending.push({ waiters: i === groups.length - 1 ? carried : [], rejected });
+        queue.push(subscribeRequest(ids, delivery));
+      });
     } else {
       this.#active = [];
       for (const waiter of carried) waiter.resolve({ activeSymbolIds: [], rejected: [] });
@@ -248,6 +279,23 @@ export class MarketDataStream implements AsyncIterable<Snapshot>, AsyncDisposabl
         return undefined;
     }
   }
+}
+
+function subscribeRequest(symbolIds: number[], delivery: Delivery): StreamMarketDataRequest {
+  return create(StreamMarketDataRequestSchema, { action: { case: "subscribe", value: { symbolIds, ...delivery } } });
+}
+
+/** groupByDelivery lists the wanted symbols by fields and rate, ids in ascending order. */
+function groupByDelivery(wanted: ReadonlyMap<number, Delivery>): Array<[Delivery, number[]]> {
+  const groups = new Map<string, [Delivery, number[]]>();
+  for (const id of [...wanted.keys()].sort((a, b) => a - b)) {
+    const delivery = wanted.get(id)!;
+    const key = `${delivery.mode}/${delivery.maxUpdatesPerSecond}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [delivery, [id]]);
+    else group[1].push(id);
+  }
+  return [...groups.values()];
 }
 
 /** conflate keeps the latest snapshot of each symbol, in the order of those latest updates. */
