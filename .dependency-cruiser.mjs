@@ -12,8 +12,9 @@ const ROOMS = {
   pipeline: ["market"],
   // One class per proto service; converts between messages and domain values.
   services: ["pipeline", "market", "gen"],
-  // Tokens, scopes and the auth interceptor; gets its settings from config.ts.
-  auth: ["pipeline", "gen", "config.ts"],
+  // Tokens and the auth interceptor; gets its settings from config.ts, and
+  // each service's scope from its registration, so it names no service.
+  auth: ["pipeline", "config.ts"],
   // Transports: each reaches the same services through the same pipeline.
   server: ["pipeline", "services", "market", "auth", "gen"],
   "server/grpc-lane": ["pipeline", "services", "market", "auth", "gen"],

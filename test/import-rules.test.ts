@@ -42,6 +42,7 @@ const FIXTURE: Record<string, string> = {
 
   "src/auth/tokens.ts": `import type { AuthConfig } from "../config.js";\nimport { chain } from "../pipeline/chain.js";\nexport const tokens = (config: AuthConfig) => [config, chain];\n`,
   "src/auth/wrong-uses-services.ts": `import { feed } from "../services/feed.js";\nexport const x = feed;\n`,
+  "src/auth/wrong-uses-gen.ts": `import { api } from "../gen/api_pb.js";\nexport const x = api;\n`,
 
   "src/server/listener.ts": `import fastify from "fastify";\nimport { feed } from "../services/feed.js";\nimport { tokens } from "../auth/tokens.js";\nimport { lane } from "./grpc-lane/lane.js";\nexport const listen = [fastify, feed, tokens, lane];\n`,
   "src/server/wrong-uses-rest.ts": `import { routes } from "../rest/routes.js";\nexport const x = routes;\n`,
@@ -76,6 +77,7 @@ const EXPECTED = [
   "pipeline-and-services-run-without-fastify: src/pipeline/wrong-starts-fastify.ts -> node_modules/fastify/index.js",
   "services-imports-down: src/services/wrong-uses-rest.ts -> src/rest/routes.ts",
   "auth-imports-down: src/auth/wrong-uses-services.ts -> src/services/feed.ts",
+  "auth-imports-down: src/auth/wrong-uses-gen.ts -> src/gen/api_pb.ts",
   "server-imports-down: src/server/wrong-uses-rest.ts -> src/rest/routes.ts",
   "server-grpc-lane-imports-down: src/server/grpc-lane/wrong-uses-listener.ts -> src/server/listener.ts",
   "rest-imports-down: src/rest/wrong-uses-server.ts -> src/server/listener.ts",
