@@ -1,10 +1,11 @@
 import { unwatchFile, watchFile, type Stats } from "node:fs";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { AuthConfig } from "../config.js";
+import { httpErrorResponse } from "../pipeline/http-errors.js";
 import type { Scope, ServiceRegistration } from "../pipeline/service-registry.js";
-import { authorize, createAuthInterceptor, WWW_AUTHENTICATE } from "./auth-interceptor.js";
+import { authorize, createAuthInterceptor } from "./auth-interceptor.js";
 import { loadTokenGrants, TokenRegistry, type TokenGrant } from "./tokens.js";
 
 declare module "fastify" {
@@ -48,11 +49,10 @@ async function auth(app: FastifyInstance, config: AuthConfig): Promise<void> {
     try {
       authorize(tokens, request.headers.authorization, "read");
     } catch (error) {
-      const refusal = ConnectError.from(error);
-      await reply
-        .code(refusal.code === Code.PermissionDenied ? 403 : 401)
-        .header(WWW_AUTHENTICATE, refusal.metadata.get(WWW_AUTHENTICATE))
-        .send({ code: Code[refusal.code], message: refusal.rawMessage });
+      // The same status, challenge and body shape as a REST call refused by auth.
+      const refusal = httpErrorResponse(error);
+      refusal.headers.forEach((value, key) => reply.header(key, value));
+      await reply.code(refusal.status).type("application/json; charset=utf-8").send(JSON.stringify(refusal.body));
     }
   });
 }

@@ -3,7 +3,7 @@ import { Code } from "@connectrpc/connect";
 import type { ApiComments } from "./api-comments.js";
 import { isScalarJsonMessage, type HttpBinding } from "./http-bindings.js";
 import type { PathTemplate } from "./path-template.js";
-import { HTTP_STATUS_BY_CODE } from "./rest-errors.js";
+import { HTTP_STATUS_BY_CODE } from "../pipeline/http-errors.js";
 import { STREAM_CONTENT_TYPES } from "./stream-response.js";
 import { TIMEOUT_HEADER } from "./rest-call-context.js";
 

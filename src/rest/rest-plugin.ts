@@ -1,12 +1,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import scalarApiReference from "@scalar/fastify-api-reference";
 import type { FastifyError, FastifyInstance } from "fastify";
+import { httpErrorResponse, HttpStatusError } from "../pipeline/http-errors.js";
 import type { GatewayServices } from "../pipeline/service-registry.js";
 import { loadApiComments } from "./api-comments.js";
 import { collectHttpBindings } from "./http-bindings.js";
 import { createOpenApiDocument } from "./openapi.js";
 import { RequestInputError } from "./request-message.js";
-import { restErrorResponse, RestError } from "./rest-errors.js";
 import { mountRestRoutes } from "./rest-routes.js";
 
 /**
@@ -43,7 +43,7 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
     done(null, body);
   });
   app.setErrorHandler((error, request, reply) => {
-    const response = restErrorResponse(asConnectError(error, maxBodyBytes));
+    const response = httpErrorResponse(asConnectError(error, maxBodyBytes));
     if (response.status >= 500) request.log.error({ err: error }, "REST call failed");
     response.headers.forEach((value, key) => reply.header(key, value));
     reply.code(response.status).type("application/json; charset=utf-8").send(JSON.stringify(response.body));
@@ -70,7 +70,7 @@ function asConnectError(error: unknown, maxBodyBytes: number): unknown {
   if (typeof status === "number" && status >= 400 && status < 500) {
     // Fastify's own rejections: body too large, bad framing.
     const message = status === 413 ? `request body is larger than ${maxBodyBytes} bytes` : (error as Error).message;
-    return new RestError(message, status === 413 ? Code.ResourceExhausted : Code.InvalidArgument, status);
+    return new HttpStatusError(message, status === 413 ? Code.ResourceExhausted : Code.InvalidArgument, status);
   }
   return error;
 }

@@ -1,6 +1,7 @@
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { httpErrorResponse, HttpStatusError } from "../pipeline/http-errors.js";
 import { createCallPipeline, type CallPipeline } from "../pipeline/call-pipeline.js";
 import type { CallControl } from "../pipeline/call-context.js";
 import { createRestCall, untilAborted, type RestCall } from "./rest-call-context.js";
@@ -8,7 +9,6 @@ import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
 import { responseJsonText } from "./json-text.js";
 import { compareTemplates, fastifyRoutePaths, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
 import { buildRequestMessage } from "./request-message.js";
-import { restErrorResponse, RestError } from "./rest-errors.js";
 import {
   encodeStreamError,
   encodeStreamMessage,
@@ -109,7 +109,7 @@ function route(method: string, path: string, candidates: readonly HttpBinding[])
     try {
       pathValues = matchPathTemplate(binding.template, path);
     } catch (error) {
-      if (error instanceof PathValueError) throw new RestError(error.message, Code.InvalidArgument, 400);
+      if (error instanceof PathValueError) throw new HttpStatusError(error.message, Code.InvalidArgument, 400);
       throw error;
     }
     if (pathValues === undefined) continue;
@@ -118,9 +118,9 @@ function route(method: string, path: string, candidates: readonly HttpBinding[])
   }
   if (allowed.size > 0) {
     const allow = [...allowed].sort().join(", ");
-    throw new RestError(`${method} is not allowed on ${path}; use ${allow}`, Code.Unimplemented, 405, { allow });
+    throw new HttpStatusError(`${method} is not allowed on ${path}; use ${allow}`, Code.Unimplemented, 405, { allow });
   }
-  throw new RestError(`no REST route for ${method} ${path}`, Code.NotFound, 404);
+  throw new HttpStatusError(`no REST route for ${method} ${path}`, Code.NotFound, 404);
 }
 
 function checkContentType(request: FastifyRequest): void {
@@ -128,7 +128,7 @@ function checkContentType(request: FastifyRequest): void {
   const body = request.body as Buffer | undefined;
   if (type === undefined || body === undefined || body.byteLength === 0) return;
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
-    throw new RestError(`content-type must be application/json, got "${type}"`, Code.InvalidArgument, 415);
+    throw new HttpStatusError(`content-type must be application/json, got "${type}"`, Code.InvalidArgument, 415);
   }
 }
 
@@ -212,7 +212,7 @@ async function callServerStream(
 }
 
 function encodeStream(format: StreamFormat, error: unknown): string {
-  return encodeStreamError(format, restErrorResponse(error));
+  return encodeStreamError(format, httpErrorResponse(error));
 }
 
 function clientGoneReason(signal: AbortSignal): boolean {

@@ -1,4 +1,4 @@
-import type { RestErrorResponse } from "./rest-errors.js";
+import type { HttpErrorResponse } from "../pipeline/http-errors.js";
 
 /**
  * StreamFormat is how a server-streaming call reaches a REST caller:
@@ -36,7 +36,7 @@ export function encodeStreamMessage(format: StreamFormat, text: string): string 
  * an `error` event for SSE, an `{"error": ...}` line for NDJSON, with the
  * same body a failed unary call gets.
  */
-export function encodeStreamError(format: StreamFormat, error: RestErrorResponse): string {
+export function encodeStreamError(format: StreamFormat, error: HttpErrorResponse): string {
   const text = JSON.stringify(error.body);
   return format === "sse" ? `event: error\ndata: ${text}\n\n` : `{"error":${text}}\n`;
 }

@@ -216,6 +216,26 @@ describe("auth configuration", () => {
       await app.close();
     }
   });
+
+  it("refuses /metrics with the same status, challenge and JSON body as a refused REST call", async () => {
+    const gateway = await startGateway({ AUTH_TOKENS: TOKENS, AUTH_METRICS: "token" });
+    try {
+      for (const authorization of [undefined, "Bearer guessed-secret"]) {
+        const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+        const metrics = await fetch(`${gateway.baseUrl}/metrics`, { headers });
+        const rest = await fetch(`${gateway.baseUrl}/v1/snapshots/13`, { headers });
+        assert.equal(metrics.status, rest.status);
+        assert.equal(metrics.headers.get("www-authenticate"), rest.headers.get("www-authenticate"));
+        assert.equal(metrics.headers.get("content-type"), rest.headers.get("content-type"));
+        assert.deepEqual(await metrics.json(), await rest.json());
+      }
+      const denied = await fetch(`${gateway.baseUrl}/metrics`, { headers: { authorization: "Bearer feeder-secret" } });
+      assert.equal(denied.status, 403);
+      assert.deepEqual(await denied.json(), { code: "permission_denied", message: 'token lacks the "read" scope', details: [] });
+    } finally {
+      await gateway.close();
+    }
+  });
 });
 
 /** Polls an asynchronous condition until it holds or ten seconds pass. */

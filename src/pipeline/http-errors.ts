@@ -26,10 +26,10 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<Code, number>> = {
 };
 
 /**
- * RestError is an error the transcoder answers itself, with an HTTP status
- * that the gRPC table does not give (404 for no route, 405, 413, 415).
+ * HttpStatusError is an error answered with an HTTP status that the gRPC
+ * table does not give (the REST transcoder's 404 for no route, 405, 413, 415).
  */
-export class RestError extends ConnectError {
+export class HttpStatusError extends ConnectError {
   readonly httpStatus: number;
 
   constructor(message: string, code: Code, httpStatus: number, headers?: HeadersInit) {
@@ -39,26 +39,28 @@ export class RestError extends ConnectError {
 }
 
 /**
- * RestErrorResponse is what a REST caller receives for a failed call: the
- * HTTP status, headers and the JSON body `{"code", "message", "details"}`,
- * the same shape as Connect's JSON errors (code as a lower_snake_case name).
+ * HttpErrorResponse is what a plain-HTTP caller (REST, `/metrics`)
+ * receives for a refused or failed request: the HTTP status, headers and
+ * the JSON body `{"code", "message", "details"}`, the same shape as
+ * Connect's JSON errors (code as a lower_snake_case name).
  */
-export interface RestErrorResponse {
+export interface HttpErrorResponse {
   status: number;
   headers: Headers;
   body: JsonObject;
 }
 
 /**
- * restErrorResponse turns anything thrown by a call into the REST error
- * response. Errors that are not ConnectErrors are reported as INTERNAL
- * without their message, which may hold server details.
+ * httpErrorResponse is the gateway's one HTTP error renderer: it turns
+ * anything thrown by a call or a guard into the error response. Errors that
+ * are not ConnectErrors are reported as INTERNAL without their message,
+ * which may hold server details.
  */
-export function restErrorResponse(error: unknown): RestErrorResponse {
+export function httpErrorResponse(error: unknown): HttpErrorResponse {
   const connectError =
     error instanceof ConnectError ? error : new ConnectError("internal error", Code.Internal);
   // ConnectError's instanceof accepts any ConnectError, so look for the field.
-  const override = (connectError as Partial<RestError>).httpStatus;
+  const override = (connectError as Partial<HttpStatusError>).httpStatus;
   const status = typeof override === "number" ? override : HTTP_STATUS_BY_CODE[connectError.code];
   const headers = new Headers(connectError.metadata);
   if (connectError.code === Code.Unauthenticated && !headers.has("www-authenticate")) {
