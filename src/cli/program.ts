@@ -1,9 +1,9 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { createLogUpdate } from "log-update";
-import { MarketDataClient, type ReconnectEvent } from "../client/index.js";
+import { MarketDataClient, type FieldMode, type ReconnectEvent } from "../client/index.js";
 import { DEFAULT_BASE_URL } from "../client/client-options.js";
 import type { Snapshot } from "../gen/stockify/v1/snapshot_pb.js";
-import { snapshotJson, snapshotTable } from "./snapshot-view.js";
+import { depthTable, snapshotJson, snapshotTable } from "./snapshot-view.js";
 
 /**
  * CliIo is where the command writes and what it reads from its
@@ -94,7 +94,13 @@ export function createProgram(io: CliIo): Command {
     .description("show a live table of symbols until interrupted (Ctrl-C)")
     .argument("<symbol-ids...>", "symbol ids, e.g. 13 25 27", symbolIdList)
     .option("--limit <n>", "stop after this many updates", positiveInteger)
-    .action((symbolIds: number[], { limit }: { limit?: number }) =>
+    .addOption(
+      new Option("--mode <mode>", "fields of each update: ltp (price, sequence, time), quote, or full (quote and 5-level depth)")
+        .choices(["ltp", "quote", "full"])
+        .default("quote"),
+    )
+    .option("--max-rate <n>", "at most this many updates per symbol per second, the latest; 0 for every update", wholeNumber, 0)
+    .action((symbolIds: number[], { limit, mode, maxRate }: { limit?: number; mode: FieldMode; maxRate: number }) =>
       withClient(async (client, { json }) => {
         const latest = new Map<number, Snapshot>();
         const before = new Map<number, number>();
@@ -104,7 +110,10 @@ export function createProgram(io: CliIo): Command {
           if (!dirty) return;
           dirty = false;
           const rows = symbolIds.flatMap((id) => latest.get(id) ?? []);
-          log(`${snapshotTable(rows, before)}\n${rows.length}/${symbolIds.length} symbols · ${client.options.baseUrl} · Ctrl-C to stop`);
+          const books = mode === "full" ? rows.map(depthTable).filter((book) => book !== "") : [];
+          log(
+            [snapshotTable(rows, before), ...books, `${rows.length}/${symbolIds.length} symbols · ${client.options.baseUrl} · Ctrl-C to stop`].join("\n"),
+          );
         };
         // A wrong address fails at once; a gateway lost later is waited for.
         await client.connect();
@@ -113,7 +122,8 @@ export function createProgram(io: CliIo): Command {
         const onReconnect = (event: ReconnectEvent) =>
           io.stderr.write(`reconnecting (attempt ${event.attempt}): ${event.error.message}\n`);
         try {
-          for await (const snapshot of client.subscribeSnapshots(symbolIds, { signal: io.interrupt, onReconnect })) {
+          const stream = client.subscribeSnapshots(symbolIds, { signal: io.interrupt, onReconnect, mode, maxUpdatesPerSecond: maxRate });
+          for await (const snapshot of stream) {
             if (json) print(snapshotJson(snapshot));
             else {
               const previous = latest.get(snapshot.symbolId);
@@ -151,6 +161,12 @@ export function createProgram(io: CliIo): Command {
 function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("expected a positive integer");
+  return parsed;
+}
+
+function wholeNumber(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed > 0xffffffff) throw new InvalidArgumentError("expected a whole number from 0 to 4294967295");
   return parsed;
 }
 

@@ -45,3 +45,33 @@ export function snapshotTable(snapshots: Iterable<Snapshot>, previous?: Readonly
   }
   return table.toString();
 }
+
+/**
+ * depthTable renders the order book of a FULL snapshot: bids and asks side
+ * by side, best first, with the quantity and number of orders at each
+ * price; empty when the snapshot carries no book.
+ */
+export function depthTable(snapshot: Snapshot): string {
+  const bids = snapshot.depth?.bids ?? [];
+  const asks = snapshot.depth?.asks ?? [];
+  if (bids.length === 0 && asks.length === 0) return "";
+  const table = new Table({
+    head: ["Orders", "Qty", "Bid", "Ask", "Qty", "Orders"],
+    colAligns: ["right", "right", "right", "right", "right", "right"],
+    style: pc.isColorSupported ? { head: ["cyan"], border: ["grey"] } : { head: [], border: [] },
+  });
+  for (let i = 0; i < Math.max(bids.length, asks.length); i++) {
+    const bid = bids[i];
+    const ask = asks[i];
+    table.push([
+      bid === undefined ? "" : count.format(bid.orders),
+      bid === undefined ? "" : count.format(bid.quantity),
+      bid === undefined ? "" : pc.green(price.format(bid.price)),
+      ask === undefined ? "" : pc.red(price.format(ask.price)),
+      ask === undefined ? "" : count.format(ask.quantity),
+      ask === undefined ? "" : count.format(ask.orders),
+    ]);
+  }
+  return `${snapshot.symbol || snapshot.symbolId}\n${table.toString()}`;
+}
+

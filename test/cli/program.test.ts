@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { stripVTControlCharacters } from "node:util";
 import { createProgram } from "../../src/cli/program.js";
+import { depthTable } from "../../src/cli/snapshot-view.js";
+import { SnapshotMode } from "../../src/gen/stockify/v1/snapshot_pb.js";
+import { startRecordingServer } from "../support/recording-server.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { waitFor } from "../support/transports.js";
 
@@ -131,5 +135,54 @@ describe("stockify command", () => {
     assert.equal(flag.code, 0, flag.stderr);
     const env = await stockify(["--json", "get", "25"], { STOCKIFY_URL: secured.baseUrl, STOCKIFY_TOKEN: "reader-token" });
     assert.equal(JSON.parse(env.stdout).symbol, "BANK NIFTY");
+  });
+
+  it("watch asks for the fields of --mode at the rate of --max-rate, and for quotes at every update by default", async () => {
+    const server = await startRecordingServer();
+    try {
+      const ltp = await stockify(["--url", server.baseUrl, "--json", "watch", "13", "25", "--mode", "ltp", "--max-rate", "4", "--limit", "1"]);
+      assert.equal(ltp.code, 0, ltp.stderr);
+      const plain = await stockify(["--url", server.baseUrl, "--json", "watch", "27", "--limit", "1"]);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.deepEqual(
+        server.subscribes.map((r) => [r.symbolIds, r.mode, r.maxUpdatesPerSecond]),
+        [
+          [[13, 25], SnapshotMode.LTP, 4],
+          [[27], SnapshotMode.QUOTE, 0],
+        ],
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("rejects a --mode or --max-rate it cannot send", async () => {
+    const mode = await stockify([...url(), "watch", "13", "--mode", "depth"]);
+    assert.equal(mode.code, 1);
+    assert.match(mode.stderr, /ltp, quote, full/);
+    for (const rate of ["-1", "2.5", "fast", "4294967296"]) {
+      const result = await stockify([...url(), "watch", "13", "--max-rate", rate]);
+      assert.equal(result.code, 1, rate);
+      assert.match(result.stderr, /expected a whole number/, rate);
+    }
+  });
+
+  it("draws a FULL snapshot's book with bids and asks side by side, and nothing without one", () => {
+    const book = depthTable({
+      symbolId: 13,
+      symbol: "NIFTY 50",
+      depth: {
+        bids: [
+          { price: 24350.5, quantity: 1275n, orders: 9 },
+          { price: 24350.45, quantity: 3400n, orders: 17 },
+        ],
+        asks: [{ price: 24350.6, quantity: 950n, orders: 6 }],
+      },
+    } as never);
+    const lines = stripVTControlCharacters(book).split("\n");
+    assert.equal(lines[0], "NIFTY 50");
+    assert.ok(lines.some((line) => /9 .*1,275 .*24,350\.50 .*24,350\.60 .*950 .*6/.test(line)), book);
+    assert.ok(lines.some((line) => /17 .*3,400 .*24,350\.45/.test(line)), book);
+    assert.equal(depthTable({ symbolId: 13, symbol: "NIFTY 50" } as never), "");
   });
 });
