@@ -90,10 +90,9 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     {
       bufferSize: config.streamBufferSize,
       overflow: config.slowConsumerPolicy,
-      heartbeatMs: config.heartbeatMs,
       onConflate: () => metrics.conflated(),
     },
-    { streamsOnStoreLoss: config.streamsOnStoreLoss },
+    { streamsOnStoreLoss: config.streamsOnStoreLoss, heartbeatMs: config.heartbeatMs, flushWindowMs: config.streamFlushMs },
   );
   app.decorate("market", market);
 
@@ -152,7 +151,6 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
         if (h2 === undefined) continue;
         installGrpcLane(h2, services.registrations, {
           interceptors: services.interceptors,
-          flushWindowMs: config.streamFlushMs,
           ...callLimitOptions(config.limits),
           // Calls on the lane log as Fastify's requests do, with a request id;
           // a child logger is made only when its lines would be written.

@@ -1,63 +1,237 @@
 import type { Snapshot } from "./snapshot.js";
+import type { Interest, Subscription } from "./subscription.js";
 
 /**
- * HubSubscriber is anything that takes delivery of snapshot updates.
+ * SymbolSlot is the hub's state for one symbol somebody subscribes to: its
+ * newest snapshot and the interests waiting on it.
  */
-export interface HubSubscriber {
-  deliver(snapshot: Snapshot): void;
+export interface SymbolSlot {
+  readonly symbolId: number;
+  /** The newest snapshot of the symbol the hub has seen; undefined until the first. */
+  latest: Snapshot | undefined;
+  readonly interests: Set<Interest>;
+  /** True while the slot waits in the hub's list of symbols changed since the last cycle. */
+  dirty: boolean;
 }
 
 /**
- * Hub fans snapshot updates out to the subscribers interested in each symbol.
+ * HubOptions configure when the hub delivers.
+ */
+export interface HubOptions {
+  /**
+   * Shortest time between two delivery cycles, in milliseconds: an update
+   * after a quiet spell goes out on the next turn of the event loop, updates
+   * arriving faster are gathered and go out together. 0 runs a cycle every
+   * turn. Default 5.
+   */
+  flushWindowMs?: number;
+  /** Quiet time after which a stream gets a heartbeat; 0 disables. Default 0. */
+  heartbeatMs?: number;
+}
+
+/**
+ * Hub fans snapshot updates out to subscriptions, at a cost that grows with
+ * delivery cycles times streams, not with updates times subscribers.
  *
- * Delivery is synchronous and allocation-free: the hub hands the same
- * immutable snapshot to every subscriber of its symbol.
+ * Publishing an update only keeps it as the symbol's latest and marks the
+ * symbol changed. A delivery cycle then hands each subscription every
+ * symbol that changed since its last delivery, as one batch of the latest
+ * snapshots: a burst of updates of one symbol costs one delivery, and a
+ * stream that cannot be written to keeps only "these symbols changed"
+ * (conflation, seen by its client as a jump in sequence numbers) instead of
+ * a queue that grows.
  */
 export class Hub {
-  readonly #bySymbol = new Map<number, Set<HubSubscriber>>();
-  #subscriptionCount = 0;
+  readonly #slots = new Map<number, SymbolSlot>();
+  readonly #flushWindowMs: number;
+  readonly #heartbeatMs: number;
+  readonly #subscriptions = new Set<Subscription>();
+  #dirty: SymbolSlot[] = [];
+  #ready: Subscription[] = [];
+  #interestCount = 0;
+  #lastCycle = Number.NEGATIVE_INFINITY;
+  #immediate: NodeJS.Immediate | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #timerDue = Number.POSITIVE_INFINITY;
+  #cycling = false;
+  #readyDue = Number.POSITIVE_INFINITY;
+  #readyNow = false;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
 
-  /** Registers interest of a subscriber in one symbol; returns false if it already had it. */
-  add(symbolId: number, subscriber: HubSubscriber): boolean {
-    let set = this.#bySymbol.get(symbolId);
-    if (set === undefined) {
-      set = new Set();
-      this.#bySymbol.set(symbolId, set);
-    }
-    if (set.has(subscriber)) return false;
-    set.add(subscriber);
-    this.#subscriptionCount++;
-    return true;
+  constructor(options: HubOptions = {}) {
+    this.#flushWindowMs = options.flushWindowMs ?? 5;
+    this.#heartbeatMs = options.heartbeatMs ?? 0;
   }
 
-  /** Withdraws interest of a subscriber in one symbol; returns false if it had none. */
-  remove(symbolId: number, subscriber: HubSubscriber): boolean {
-    const set = this.#bySymbol.get(symbolId);
-    if (set === undefined || !set.delete(subscriber)) return false;
-    if (set.size === 0) this.#bySymbol.delete(symbolId);
-    this.#subscriptionCount--;
-    return true;
-  }
-
-  /** Delivers an update to every subscriber of its symbol. */
+  /** Keeps an update as its symbol's latest and schedules its delivery; an older or repeated one is ignored. */
   publish(snapshot: Snapshot): void {
-    const set = this.#bySymbol.get(snapshot.symbolId);
-    if (set === undefined) return;
-    for (const subscriber of set) subscriber.deliver(snapshot);
+    const slot = this.#slots.get(snapshot.symbolId);
+    if (slot === undefined) return;
+    const latest = slot.latest;
+    if (latest !== undefined && snapshot.sequence <= latest.sequence) return;
+    slot.latest = snapshot;
+    this.#markDirty(slot);
+  }
+
+  /**
+   * Takes the store's current snapshot of a symbol after the store was
+   * unreachable (undefined when it no longer has one), even if its sequence
+   * is lower: a store that came back without its data numbers from 1 again.
+   */
+  resync(symbolId: number, current: Snapshot | undefined): void {
+    const slot = this.#slots.get(symbolId);
+    if (slot === undefined) return;
+    slot.latest = current;
+    for (const interest of slot.interests) {
+      if (current === undefined) interest.sent = 0;
+      // An equal sequence is taken for what the stream already has: a brief
+      // outage must not resend every symbol to every stream.
+      else if (current.sequence < interest.sent) interest.sent = current.sequence - 1;
+    }
+    if (current !== undefined) this.#markDirty(slot);
   }
 
   /** Symbols that have at least one subscriber. */
   symbolIds(): IterableIterator<number> {
-    return this.#bySymbol.keys();
+    return this.#slots.keys();
   }
 
-  /** Number of subscribers of one symbol. */
+  /** Number of subscriptions to one symbol. */
   subscriberCount(symbolId: number): number {
-    return this.#bySymbol.get(symbolId)?.size ?? 0;
+    return this.#slots.get(symbolId)?.interests.size ?? 0;
   }
 
-  /** Number of (subscriber, symbol) pairs registered: zero once every stream has let go. */
+  /** Number of (stream, symbol) pairs registered: zero once every stream has let go. */
   get subscriptionCount(): number {
-    return this.#subscriptionCount;
+    return this.#interestCount;
+  }
+
+  /** Stops the hub's timers; subscriptions are closed by their owners. */
+  close(): void {
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
+    this.#immediate = this.#timer = this.#heartbeatTimer = undefined;
+  }
+
+  /** @internal The slot of a symbol, made when its first interest arrives. */
+  slotOf(symbolId: number): SymbolSlot {
+    let slot = this.#slots.get(symbolId);
+    if (slot === undefined) {
+      slot = { symbolId, latest: undefined, interests: new Set(), dirty: false };
+      this.#slots.set(symbolId, slot);
+    }
+    return slot;
+  }
+
+  /** @internal Registers an interest in its slot. */
+  addInterest(interest: Interest): void {
+    interest.slot.interests.add(interest);
+    this.#interestCount++;
+  }
+
+  /** @internal Withdraws an interest; a slot nobody wants is forgotten. */
+  removeInterest(interest: Interest): void {
+    const slot = interest.slot;
+    if (!slot.interests.delete(interest)) return;
+    this.#interestCount--;
+    if (slot.interests.size === 0 && this.#slots.get(slot.symbolId) === slot) this.#slots.delete(slot.symbolId);
+  }
+
+  /** @internal Tracks an open subscription (for heartbeats). */
+  track(subscription: Subscription): void {
+    this.#subscriptions.add(subscription);
+    if (this.#heartbeatMs > 0 && this.#heartbeatTimer === undefined) {
+      // One coarse timer for every stream: heartbeats are rare, streams many.
+      this.#heartbeatTimer = setInterval(() => this.#beat(), Math.max(10, this.#heartbeatMs / 2));
+      this.#heartbeatTimer.unref();
+    }
+  }
+
+  /** @internal Forgets a closed subscription. */
+  untrack(subscription: Subscription): void {
+    this.#subscriptions.delete(subscription);
+    if (this.#subscriptions.size === 0 && this.#heartbeatTimer !== undefined) {
+      clearInterval(this.#heartbeatTimer);
+      this.#heartbeatTimer = undefined;
+    }
+  }
+
+  /** @internal Puts a subscription with something to deliver in the next cycle. */
+  enqueue(subscription: Subscription): void {
+    this.#ready.push(subscription);
+    this.#readyNow = true;
+    if (!this.#cycling) this.#schedule(0);
+  }
+
+  /** @internal Puts a subscription whose rate holds updates back in a cycle no earlier than `due`. */
+  defer(subscription: Subscription, due: number): void {
+    this.#ready.push(subscription);
+    if (due < this.#readyDue) this.#readyDue = due;
+    if (!this.#cycling) this.#schedule(due);
+  }
+
+  #markDirty(slot: SymbolSlot): void {
+    if (slot.dirty) return;
+    slot.dirty = true;
+    this.#dirty.push(slot);
+    if (!this.#cycling) this.#schedule(0);
+  }
+
+  // One cycle at a time, never sooner than the window after the last one:
+  // an update after a quiet spell goes out at once, a stream of updates in
+  // gatherings of one window each.
+  #schedule(due: number): void {
+    if (this.#immediate !== undefined) return;
+    const now = performance.now();
+    const at = Math.max(due, this.#lastCycle + this.#flushWindowMs);
+    if (at <= now) {
+      if (this.#timer !== undefined) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        this.#timerDue = Number.POSITIVE_INFINITY;
+      }
+      this.#immediate = setImmediate(this.#cycle);
+      return;
+    }
+    if (this.#timer !== undefined && this.#timerDue <= at) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerDue = at;
+    this.#timer = setTimeout(this.#cycle, at - now);
+  }
+
+  readonly #cycle = (): void => {
+    this.#immediate = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDue = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    this.#lastCycle = now;
+    this.#cycling = true;
+    try {
+      const dirty = this.#dirty;
+      this.#dirty = [];
+      for (let i = 0; i < dirty.length; i++) {
+        const slot = dirty[i]!;
+        slot.dirty = false;
+        for (const interest of slot.interests) interest.subscription.mark(interest);
+      }
+      const ready = this.#ready;
+      this.#ready = [];
+      this.#readyNow = false;
+      this.#readyDue = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < ready.length; i++) ready[i]!.flush(now);
+    } finally {
+      this.#cycling = false;
+    }
+    // What the cycle itself produced (streams held back by their rate, a
+    // sink that asked for more at once) goes in a later one.
+    if (this.#dirty.length > 0 || this.#readyNow) this.#schedule(0);
+    else if (this.#ready.length > 0) this.#schedule(this.#readyDue);
+  };
+
+  #beat(): void {
+    const now = performance.now();
+    for (const subscription of this.#subscriptions) subscription.beat(now, this.#heartbeatMs);
   }
 }

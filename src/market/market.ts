@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from "./errors.js";
-import { Hub } from "./hub.js";
+import { Hub, type HubOptions } from "./hub.js";
 import type { Snapshot, Tick } from "./snapshot.js";
 import type { SnapshotStore } from "./snapshot-store.js";
 import { Subscription, type SubscriptionOptions } from "./subscription.js";
@@ -11,7 +11,7 @@ export type StoreLossPolicy = "keep" | "close";
 /**
  * MarketOptions configure a market beyond its subscriptions' defaults.
  */
-export interface MarketOptions {
+export interface MarketOptions extends HubOptions {
   /**
    * While the store is down, "keep" leaves streams open (heartbeats go on,
    * updates resume when it is back) and "close" ends them with
@@ -25,7 +25,7 @@ export interface MarketOptions {
  * object the services talk to.
  */
 export class Market {
-  readonly hub = new Hub();
+  readonly hub: Hub;
   readonly #store: SnapshotStore;
   readonly #subscriptionDefaults: SubscriptionOptions;
   readonly #stopListening: () => void;
@@ -34,6 +34,7 @@ export class Market {
 
   constructor(store: SnapshotStore, subscriptionDefaults: SubscriptionOptions = {}, options: MarketOptions = {}) {
     this.#store = store;
+    this.hub = new Hub(options);
     this.#subscriptionDefaults = subscriptionDefaults;
     this.#stopListening = store.onUpdate((snapshot) => this.hub.publish(snapshot));
     const closeOnLoss = (options.streamsOnStoreLoss ?? "keep") === "close";
@@ -95,12 +96,13 @@ export class Market {
   /** Stops fanning out and closes the store. */
   async close(): Promise<void> {
     this.#stopListening();
+    this.hub.close();
     this.#stopWatchingHealth();
     await this.#store.close();
   }
 
-  // Updates published while the store was unreachable never arrived: hand
-  // every stream the current snapshot of each of its symbols; streams skip
+  // Updates published while the store was unreachable never arrived: give
+  // the hub the current snapshot of every subscribed symbol; streams skip
   // what they already have and show the gap as a jump in sequence numbers.
   async #resync(): Promise<void> {
     const ids = [...this.hub.symbolIds()];
@@ -111,11 +113,6 @@ export class Market {
     } catch {
       return; // Down again: the next recovery resyncs.
     }
-    const current = new Map(ids.map((id, i) => [id, found[i]]));
-    for (const subscription of this.#open) {
-      for (const id of subscription.symbols) {
-        if (current.has(id)) subscription.resync(id, current.get(id));
-      }
-    }
+    for (let i = 0; i < ids.length; i++) this.hub.resync(ids[i]!, found[i]);
   }
 }

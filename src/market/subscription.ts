@@ -1,69 +1,98 @@
 import { SlowConsumerError } from "./errors.js";
-import type { Hub, HubSubscriber } from "./hub.js";
+import type { FieldMode } from "./field-mode.js";
+import type { Hub, SymbolSlot } from "./hub.js";
 import type { Snapshot } from "./snapshot.js";
 
-/** HEARTBEAT is what a subscription yields after a quiet interval. */
-export const HEARTBEAT: unique symbol = Symbol("heartbeat");
-/** WAKE is what a subscription yields when its owner called wake(). */
-export const WAKE: unique symbol = Symbol("wake");
-
-/** SubscriptionEvent is one item read from a subscription. */
-export type SubscriptionEvent = Snapshot | typeof HEARTBEAT | typeof WAKE;
-
-/** OverflowPolicy says what happens when a reader falls behind. */
+/** OverflowPolicy says what happens when a stream falls behind. */
 export type OverflowPolicy = "conflate" | "close";
 
 /**
  * SubscriptionOptions configure one stream's subscription.
  */
 export interface SubscriptionOptions {
-  /** Updates queued before the overflow policy applies. Default 1024. */
+  /** Updates a stream may fall behind by, while it cannot be written to, before the overflow policy applies. Default 1024. */
   bufferSize?: number;
-  /** What to do when the buffer is full. Default "conflate". */
+  /** What to do when a stream falls that far behind. Default "conflate". */
   overflow?: OverflowPolicy;
-  /** Quiet time after which a heartbeat is yielded; 0 disables. Default 0. */
-  heartbeatMs?: number;
-  /** Called for every update replaced by a newer one of the same symbol. */
+  /** Called for every update replaced by a newer one of the same symbol before it was delivered. */
   onConflate?: () => void;
   /** Called once when the subscription closes, for whatever reason. */
   onClose?: () => void;
 }
 
-const COMPACT_AFTER = 4096;
+/**
+ * InterestOptions say how a stream wants one symbol delivered.
+ */
+export interface InterestOptions {
+  /** Most updates of the symbol per second, always the latest; 0 means every one. Default 0. */
+  maxUpdatesPerSecond?: number;
+  /** Which fields the stream wants. Default "quote". */
+  mode?: FieldMode;
+}
 
 /**
- * Subscription is one stream's interest in a changing set of symbols, with a
- * bounded queue of updates waiting to be sent.
- *
- * When the reader keeps up, updates pass through in order. When it falls
- * behind by more than the buffer size, the queue keeps only the latest
- * update per symbol (conflation, visible to the client as a jump in sequence
- * numbers) or, by policy, ends the stream with SlowConsumerError. Memory per
- * stream is bounded either way, and a slow reader never slows the publisher.
+ * SubscriptionSink takes what a subscription delivers: the sending side of
+ * a stream.
  */
-export class Subscription implements HubSubscriber, AsyncIterableIterator<SubscriptionEvent> {
+export interface SubscriptionSink {
+  /**
+   * Takes the latest snapshots of the symbols that changed since the last
+   * delivery, one per symbol. Returns false when it cannot take more until
+   * the owner calls resume(); meanwhile the subscription only remembers
+   * which symbols changed.
+   */
+  deliver(updates: readonly Snapshot[]): boolean;
+  /** Takes a heartbeat, due on a quiet stream; the same answer as deliver. */
+  heartbeat(): boolean;
+  /** Hears, once, that the subscription closed: with the error that ended it, or undefined when its owner closed it. */
+  closed(error: unknown): void;
+}
+
+/**
+ * Interest is one stream's interest in one symbol: what it last sent and
+ * how it wants the symbol delivered.
+ */
+export interface Interest {
+  readonly subscription: Subscription;
+  readonly slot: SymbolSlot;
+  readonly mode: FieldMode;
+  /** Shortest time between two deliveries of the symbol, in milliseconds. */
+  readonly minIntervalMs: number;
+  /** Sequence of the last snapshot delivered; 0 before the first. */
+  sent: number;
+  lastSentAt: number;
+  /** True while the symbol waits in the stream's list of changed symbols. */
+  pending: boolean;
+  removed: boolean;
+}
+
+/**
+ * Subscription is one stream's interest in a changing set of symbols.
+ *
+ * It holds no queue of updates: only which of its symbols changed since
+ * its last delivery. When the stream keeps up, every update passes in
+ * order; when it cannot be written to, or its rate holds a symbol back, a
+ * newer update of a symbol replaces the undelivered one (conflation, seen
+ * by the client as a jump in sequence numbers) or, by policy, a stream that
+ * fell too far behind ends with SlowConsumerError. Memory per stream is
+ * bounded by its number of symbols, and a slow stream never slows the
+ * publisher or the other streams.
+ */
+export class Subscription {
   readonly #hub: Hub;
-  readonly #symbols = new Set<number>();
+  readonly #interests = new Map<number, Interest>();
   readonly #bufferSize: number;
   readonly #overflow: OverflowPolicy;
   readonly #onConflate: (() => void) | undefined;
   readonly #onClose: (() => void) | undefined;
-  // Queue of pending updates from #head on; #latest maps a symbol to the
-  // absolute index of its newest pending update, for conflation.
-  #queue: Snapshot[] = [];
-  #head = 0;
-  readonly #latest = new Map<number, number>();
-  // Last sequence handed to the reader per symbol: older or repeated
-  // updates (a snapshot read while an update was in flight) are skipped.
-  readonly #delivered = new Map<number, number>();
-  #waiter: ((result: IteratorResult<SubscriptionEvent>) => void) | undefined;
-  #failWaiter: ((error: unknown) => void) | undefined;
-  #wakePending = false;
-  #closed = false;
-  #error: unknown;
+  #pending: Interest[] = [];
+  #sink: SubscriptionSink | undefined;
+  #queued = false;
+  #blocked = false;
+  #behind = 0;
   #conflated = 0;
-  #lastActivity = Date.now();
-  readonly #heartbeatTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #lastActivity = performance.now();
 
   constructor(hub: Hub, options: SubscriptionOptions = {}) {
     this.#hub = hub;
@@ -71,28 +100,37 @@ export class Subscription implements HubSubscriber, AsyncIterableIterator<Subscr
     this.#overflow = options.overflow ?? "conflate";
     this.#onConflate = options.onConflate;
     this.#onClose = options.onClose;
-    const heartbeatMs = options.heartbeatMs ?? 0;
-    if (heartbeatMs > 0) {
-      // One coarse timer per stream rather than one per wait: waits are
-      // frequent on a busy stream, heartbeats are rare.
-      this.#heartbeatTimer = setInterval(() => this.#beat(heartbeatMs), Math.max(10, heartbeatMs / 2));
-      this.#heartbeatTimer.unref();
-    }
+    hub.track(this);
   }
 
   /** Symbols this subscription currently receives. */
   get symbols(): ReadonlySet<number> {
-    return this.#symbols;
+    return new Set(this.#interests.keys());
   }
 
-  /** Updates replaced by newer ones because the reader was behind. */
+  /** Number of symbols this subscription currently receives. */
+  get size(): number {
+    return this.#interests.size;
+  }
+
+  /** Tells whether the subscription receives a symbol. */
+  has(symbolId: number): boolean {
+    return this.#interests.has(symbolId);
+  }
+
+  /** The field mode a symbol was subscribed with; "quote" for one not subscribed. */
+  modeOf(symbolId: number): FieldMode {
+    return this.#interests.get(symbolId)?.mode ?? "quote";
+  }
+
+  /** Updates replaced by newer ones of the same symbol before they were delivered. */
   get conflatedCount(): number {
     return this.#conflated;
   }
 
-  /** Updates waiting to be read. */
+  /** Symbols that changed and wait for delivery. */
   get pending(): number {
-    return this.#queue.length - this.#head;
+    return this.#pending.length;
   }
 
   /** True once closed, by the owner or by the overflow policy. */
@@ -101,198 +139,172 @@ export class Subscription implements HubSubscriber, AsyncIterableIterator<Subscr
   }
 
   /** Starts receiving updates of the given symbols; returns those that were new. */
-  add(symbolIds: Iterable<number>): number[] {
+  add(symbolIds: Iterable<number>, options: InterestOptions = {}): number[] {
     const added: number[] = [];
     if (this.#closed) return added;
+    const rate = options.maxUpdatesPerSecond ?? 0;
+    const minIntervalMs = rate > 0 ? 1000 / rate : 0;
+    const mode = options.mode ?? "quote";
     for (const id of symbolIds) {
-      if (this.#symbols.has(id)) continue;
-      this.#symbols.add(id);
-      this.#hub.add(id, this);
+      if (this.#interests.has(id)) continue;
+      const interest: Interest = {
+        subscription: this,
+        slot: this.#hub.slotOf(id),
+        mode,
+        minIntervalMs,
+        sent: 0,
+        lastSentAt: Number.NEGATIVE_INFINITY,
+        pending: false,
+        removed: false,
+      };
+      this.#interests.set(id, interest);
+      this.#hub.addInterest(interest);
       added.push(id);
     }
     return added;
   }
 
-  /** Stops receiving updates of the given symbols, dropping any still queued; returns those that were removed. */
+  /** Stops receiving updates of the given symbols, dropping any not yet delivered; returns those that were removed. */
   remove(symbolIds: Iterable<number>): number[] {
     const removed: number[] = [];
+    let wasPending = false;
     for (const id of symbolIds) {
-      if (!this.#symbols.delete(id)) continue;
-      this.#hub.remove(id, this);
-      this.#delivered.delete(id);
+      const interest = this.#interests.get(id);
+      if (interest === undefined) continue;
+      this.#interests.delete(id);
+      interest.removed = true;
+      wasPending ||= interest.pending;
+      this.#hub.removeInterest(interest);
       removed.push(id);
     }
-    if (removed.length > 0 && this.pending > 0) {
-      const keep = this.#queue.slice(this.#head).filter((s) => this.#symbols.has(s.symbolId));
-      this.#reset(keep);
-    }
+    // Not left for the next flush: a stream held back may add and remove
+    // symbols for as long as it likes, and must stay bounded meanwhile.
+    if (wasPending) this.#pending = this.#pending.filter((interest) => !interest.removed);
     return removed;
   }
 
-  /** Queues an update for the reader (called by the hub, and for initial snapshots). */
-  deliver(snapshot: Snapshot): void {
-    if (this.#closed || !this.#symbols.has(snapshot.symbolId)) return;
-    const waiter = this.#waiter;
-    if (waiter !== undefined && this.pending === 0) {
-      if (snapshot.sequence <= (this.#delivered.get(snapshot.symbolId) ?? 0)) return;
-      this.#waiter = undefined;
-      this.#failWaiter = undefined;
-      this.#markDelivered(snapshot);
-      waiter({ value: snapshot, done: false });
-      return;
-    }
-    if (this.pending >= this.#bufferSize) {
-      // Under "close" nothing is dropped silently: a reader that chose it
-      // wants every update or to be told it fell behind.
-      if (this.#overflow === "close") {
-        this.close(new SlowConsumerError(this.#bufferSize));
-        return;
-      }
-      const index = this.#latest.get(snapshot.symbolId);
-      if (index !== undefined && index >= this.#head) {
-        // A stale copy (an initial snapshot read before the pending update)
-        // must not replace the newer update.
-        if (snapshot.sequence <= this.#queue[index]!.sequence) return;
-        this.#queue[index] = snapshot;
-        this.#conflated++;
-        this.#onConflate?.();
-        return;
-      }
-      // A symbol with nothing pending is queued even past the buffer size:
-      // the queue then holds at most one update per symbol beyond it.
-    }
-    this.#latest.set(snapshot.symbolId, this.#queue.length);
-    this.#queue.push(snapshot);
-  }
-
   /**
-   * Hands over the store's current snapshot of a symbol after the store was
-   * unreachable, undefined when the store no longer has one. A store that
-   * came back without its data (a Redis restarted empty) numbers the symbol
-   * from 1 again: the stream then accepts the new, lower numbers instead of
-   * skipping them as stale.
+   * Offers a snapshot read from the store (a stream's initial snapshots):
+   * delivered unless an update at least as new was already seen.
    */
-  resync(symbolId: number, current: Snapshot | undefined): void {
-    if (!this.#symbols.has(symbolId)) return;
-    const delivered = this.#delivered.get(symbolId) ?? 0;
-    if (current === undefined) {
-      this.#delivered.delete(symbolId);
+  offer(snapshot: Snapshot): void {
+    const interest = this.#interests.get(snapshot.symbolId);
+    if (interest === undefined || this.#closed) return;
+    this.#hub.publish(snapshot);
+    // The hub keeps the newer of this and what it has. A symbol changed
+    // since the last cycle is marked for every stream by the next one, and
+    // one already pending delivers the newest anyway: marking it again
+    // would count a conflation where nothing was skipped.
+    if (!interest.slot.dirty && !interest.pending) this.mark(interest);
+  }
+
+  /** Starts delivering to a sink; what changed so far goes in the next cycle. */
+  attach(sink: SubscriptionSink): void {
+    if (this.#closed) {
+      sink.closed(undefined);
       return;
     }
-    if (current.sequence < delivered) this.#delivered.set(symbolId, current.sequence - 1);
-    this.deliver(current);
+    this.#sink = sink;
+    this.#blocked = false;
+    if (this.#pending.length > 0) this.#enqueue();
   }
 
-  /** Makes a waiting (or the next) read yield WAKE, so the owner can send something of its own. */
-  wake(): void {
-    const waiter = this.#waiter;
-    if (waiter !== undefined) {
-      this.#waiter = undefined;
-      this.#failWaiter = undefined;
-      waiter({ value: WAKE, done: false });
-    } else {
-      this.#wakePending = true;
-    }
+  /** Tells the subscription its sink can take more again. */
+  resume(): void {
+    if (!this.#blocked || this.#closed) return;
+    this.#blocked = false;
+    this.#behind = 0;
+    if (this.#pending.length > 0) this.#enqueue();
   }
 
-  /** Ends the subscription and releases every symbol; with an error, the reader's next read throws it. */
+  /** Ends the subscription and releases every symbol; the sink hears of it with the error, if any. */
   close(error?: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#error = error;
-    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
-    for (const id of this.#symbols) this.#hub.remove(id, this);
-    this.#symbols.clear();
-    this.#reset([]);
-    const waiter = this.#waiter;
-    const fail = this.#failWaiter;
-    this.#waiter = undefined;
-    this.#failWaiter = undefined;
-    if (error !== undefined && fail !== undefined) fail(error);
-    else waiter?.({ value: undefined, done: true });
+    for (const interest of this.#interests.values()) {
+      interest.removed = true;
+      this.#hub.removeInterest(interest);
+    }
+    this.#interests.clear();
+    this.#pending = [];
+    this.#hub.untrack(this);
+    const sink = this.#sink;
+    this.#sink = undefined;
+    sink?.closed(error);
     this.#onClose?.();
   }
 
-  next(): Promise<IteratorResult<SubscriptionEvent>> {
-    const ready = this.#take();
-    if (ready !== undefined) return Promise.resolve({ value: ready, done: false });
-    if (this.#closed) {
-      if (this.#error !== undefined) {
-        const error = this.#error;
-        this.#error = undefined;
-        return Promise.reject(error);
+  /** @internal Notes that a symbol changed (called by the hub's cycle, and for offered snapshots). */
+  mark(interest: Interest): void {
+    if (interest.removed) return;
+    if (interest.pending) {
+      this.#conflated++;
+      this.#onConflate?.();
+    } else {
+      interest.pending = true;
+      this.#pending.push(interest);
+    }
+    if (this.#blocked) {
+      // Under "close" nothing is dropped silently: a reader that chose it
+      // wants every update or to be told it fell behind.
+      if (++this.#behind > this.#bufferSize && this.#overflow === "close") {
+        this.close(new SlowConsumerError(this.#bufferSize));
       }
-      return Promise.resolve({ value: undefined, done: true });
+      return;
     }
-    return new Promise((resolve, reject) => {
-      this.#waiter = resolve;
-      this.#failWaiter = reject;
-    });
+    if (this.#sink !== undefined) this.#enqueue();
   }
 
-  /**
-   * Reads every event that is ready, waiting for the first; undefined once
-   * the subscription ended. A reader that writes in batches pays one wait
-   * per burst of updates instead of one per update.
-   */
-  async nextBatch(): Promise<SubscriptionEvent[] | undefined> {
-    const first = await this.next();
-    if (first.done === true) return undefined;
-    const batch: SubscriptionEvent[] = [first.value];
-    for (let event = this.#take(); event !== undefined; event = this.#take()) batch.push(event);
-    return batch;
-  }
-
-  return(): Promise<IteratorResult<SubscriptionEvent>> {
-    this.close();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<SubscriptionEvent> {
-    return this;
-  }
-
-  // The next event that is ready now, if any, skipping stale updates.
-  #take(): SubscriptionEvent | undefined {
-    if (this.#wakePending) {
-      this.#wakePending = false;
-      return WAKE;
+  /** @internal Delivers what changed and is due (called by the hub's cycle). */
+  flush(now: number): void {
+    this.#queued = false;
+    const sink = this.#sink;
+    if (sink === undefined || this.#blocked || this.#closed) return;
+    const pending = this.#pending;
+    let updates: Snapshot[] | undefined;
+    let kept = 0;
+    let due = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < pending.length; i++) {
+      const interest = pending[i]!;
+      if (interest.removed) continue;
+      const latest = interest.slot.latest;
+      if (latest === undefined || latest.sequence <= interest.sent) {
+        interest.pending = false;
+        continue;
+      }
+      if (interest.minIntervalMs > 0 && now - interest.lastSentAt < interest.minIntervalMs) {
+        pending[kept++] = interest;
+        const at = interest.lastSentAt + interest.minIntervalMs;
+        if (at < due) due = at;
+        continue;
+      }
+      interest.pending = false;
+      interest.sent = latest.sequence;
+      interest.lastSentAt = now;
+      (updates ??= []).push(latest);
     }
-    while (this.pending > 0) {
-      const snapshot = this.#queue[this.#head]!;
-      this.#head++;
-      if (this.#latest.get(snapshot.symbolId) === this.#head - 1) this.#latest.delete(snapshot.symbolId);
-      if (this.pending === 0) this.#reset([]);
-      else if (this.#head >= COMPACT_AFTER) this.#compact();
-      if (snapshot.sequence <= (this.#delivered.get(snapshot.symbolId) ?? 0)) continue;
-      this.#markDelivered(snapshot);
-      return snapshot;
+    pending.length = kept;
+    if (updates !== undefined) {
+      this.#lastActivity = now;
+      if (!sink.deliver(updates) && !this.#closed) this.#blocked = true;
     }
-    return undefined;
+    if (kept > 0 && !this.#blocked && !this.#closed) {
+      this.#queued = true;
+      this.#hub.defer(this, due);
+    }
   }
 
-  #markDelivered(snapshot: Snapshot): void {
-    this.#delivered.set(snapshot.symbolId, snapshot.sequence);
-    this.#lastActivity = Date.now();
+  /** @internal Sends a heartbeat if the stream was quiet for `heartbeatMs` (called by the hub's timer). */
+  beat(now: number, heartbeatMs: number): void {
+    const sink = this.#sink;
+    if (sink === undefined || this.#blocked || now - this.#lastActivity < heartbeatMs) return;
+    this.#lastActivity = now;
+    if (!sink.heartbeat() && !this.#closed) this.#blocked = true;
   }
 
-  #beat(heartbeatMs: number): void {
-    const waiter = this.#waiter;
-    if (waiter === undefined || Date.now() - this.#lastActivity < heartbeatMs) return;
-    this.#waiter = undefined;
-    this.#failWaiter = undefined;
-    this.#lastActivity = Date.now();
-    waiter({ value: HEARTBEAT, done: false });
-  }
-
-  #reset(keep: Snapshot[]): void {
-    this.#queue = keep;
-    this.#head = 0;
-    this.#latest.clear();
-    for (let i = 0; i < keep.length; i++) this.#latest.set(keep[i]!.symbolId, i);
-  }
-
-  #compact(): void {
-    this.#reset(this.#queue.slice(this.#head));
+  #enqueue(): void {
+    if (this.#queued) return;
+    this.#queued = true;
+    this.#hub.enqueue(this);
   }
 }

@@ -1,7 +1,7 @@
 import { Code, ConnectError, createContextKey, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import type { FastifyBaseLogger } from "fastify";
 import { SlowConsumerError } from "../market/errors.js";
-import { isBatchedIterable, observeBatches } from "./message-batches.js";
+import { isPushedStream, observePushed } from "./pushed-stream.js";
 import { callIdentityKey } from "./call-identity.js";
 import { callProtocol, type CallProtocol } from "./call-protocol.js";
 import { protocolSlot, STATUS_NAMES, type CallSlot, type GatewayMetrics } from "./gateway-metrics.js";
@@ -58,8 +58,8 @@ export function createCallObserver(options: CallObserverOptions): Interceptor {
       return res;
     }
     slot.activeStreams++;
-    const message = isBatchedIterable(res.message)
-      ? observeBatches(res.message, {
+    const message = isPushedStream(res.message)
+      ? observePushed(res.message, {
           batch: (messages) => (slot.messagesSent += messages.length),
           end: (error) => {
             slot.activeStreams--;

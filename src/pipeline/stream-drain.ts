@@ -1,5 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { batchedIterable, isBatchedIterable, messageBatches } from "./message-batches.js";
+import { isPushedStream, pushedStream, pushMessages, type PushedStream } from "./pushed-stream.js";
 
 /**
  * StreamDrain ends the streams in flight with UNAVAILABLE when the gateway
@@ -65,14 +65,36 @@ export class StreamDrain {
   }
 
   #track<T>(source: AsyncIterable<T>, companion?: { interrupt(error: unknown): void }): AsyncIterable<T> {
-    // A stream that can be read a burst at a time stays so: the burst
-    // reader is what gets interrupted.
-    if (isBatchedIterable(source)) {
-      const batches = this.#interruptible(() => source[messageBatches](), companion);
-      return batchedIterable(() => batches);
-    }
+    // A pushed stream stays one: its sink is what gets ended.
+    if (isPushedStream(source)) return this.#interruptiblePush(source, companion);
     const messages = this.#interruptible(() => source[Symbol.asyncIterator](), companion);
     return { [Symbol.asyncIterator]: () => messages };
+  }
+
+  #interruptiblePush<T>(source: PushedStream<T>, companion?: { interrupt(error: unknown): void }): PushedStream<T> {
+    return pushedStream((sink) => {
+      const forget = () => {
+        this.#open.delete(stream);
+        if (companion !== undefined) this.#open.delete(companion);
+      };
+      const stream = {
+        interrupt: (error: unknown) => {
+          // Ended first, so that what the cancelled source says last is not heard.
+          end(error);
+          control.cancel();
+        },
+      };
+      let ended = false;
+      const end = (error: unknown) => {
+        ended = true;
+        forget();
+        sink.end(error);
+      };
+      const control = source[pushMessages]({ push: (messages) => sink.push(messages), end });
+      if (this.#error !== undefined) stream.interrupt(this.#error);
+      else if (!ended) this.#open.add(stream);
+      return control;
+    });
   }
 
   #interruptible<T>(open: () => AsyncIterator<T>, companion?: { interrupt(error: unknown): void }): Interruptible<T> {

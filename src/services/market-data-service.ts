@@ -15,13 +15,14 @@ import {
   type SubscribeSnapshotsRequest,
   type SubscribeSnapshotsResponse,
 } from "../gen/stockify/v1/market_data_service_pb.js";
-import type { Snapshot as SnapshotMessage } from "../gen/stockify/v1/snapshot_pb.js";
+import { SnapshotMode, type Snapshot as SnapshotMessage } from "../gen/stockify/v1/snapshot_pb.js";
 import { UnknownSymbolError } from "../market/errors.js";
 import type { Market } from "../market/market.js";
 import type { Snapshot } from "../market/snapshot.js";
-import { HEARTBEAT, WAKE, type Subscription } from "../market/subscription.js";
+import type { FieldMode } from "../market/field-mode.js";
+import type { Subscription } from "../market/subscription.js";
 import { toConnectError } from "./connect-errors.js";
-import { batchedIterable } from "../pipeline/message-batches.js";
+import { pushedStream } from "../pipeline/pushed-stream.js";
 import { snapshotMessage } from "./snapshot-messages.js";
 import { checkSymbolIds } from "./symbol-ids.js";
 
@@ -76,56 +77,80 @@ export function createMarketDataService(
     },
 
     subscribeSnapshots(request: SubscribeSnapshotsRequest, context: HandlerContext) {
-      return batchedIterable(async function* (): AsyncGenerator<SubscribeSnapshotsResponse[]> {
-        const ids = checkSymbolIds(request.symbolIds, maxSymbols);
+      const interest = { mode: fieldModeOf(request.mode), maxUpdatesPerSecond: request.maxUpdatesPerSecond };
+      return pushedStream<SubscribeSnapshotsResponse>((sink) => {
         const subscription = openSubscription(market, context);
-        try {
+        const start = async () => {
+          const ids = checkSymbolIds(request.symbolIds, maxSymbols);
           // Register before reading, so no update falls between the read and
-          // the subscription; the subscription drops whichever copy is older.
-          subscription.add(ids);
+          // the subscription; the subscription keeps whichever copy is newer.
+          subscription.add(ids, interest);
           const current = await market.getMany(ids).catch(rethrow);
           const missing = ids.filter((_, i) => current[i] === undefined);
           if (missing.length > 0) throw toConnectError(new UnknownSymbolError(missing));
-          for (const snapshot of current) subscription.deliver(snapshot!);
-          for (;;) {
-            const events = await subscription.nextBatch().catch(rethrow);
-            if (events === undefined) return;
-            const responses: SubscribeSnapshotsResponse[] = [];
-            for (const event of events) {
-              if (event === WAKE) continue;
-              responses.push(event === HEARTBEAT ? heartbeatResponse() : snapshotResponse(event));
-            }
-            if (responses.length > 0) yield responses;
-          }
-        } finally {
+          subscription.attach({
+            deliver: (updates) => sink.push(snapshotResponses(updates, subscription)),
+            heartbeat: () => sink.push([heartbeatResponse()]),
+            closed: (error) => sink.end(error === undefined ? undefined : toConnectError(error)),
+          });
+          for (const snapshot of current) subscription.offer(snapshot!);
+        };
+        start().catch((error: unknown) => {
+          sink.end(toConnectError(error));
           subscription.close();
-        }
+        });
+        return { resume: () => subscription.resume(), cancel: () => subscription.close() };
       });
     },
 
     async *streamMarketData(requests: AsyncIterable<StreamMarketDataRequest>, context: HandlerContext) {
       const subscription = openSubscription(market, context);
+      // Control answers (acknowledgements, errors) and the latest updates
+      // wait here for the reader; while updates wait, the subscription holds
+      // further ones back and conflates them.
       const outbox: StreamMarketDataResponse[] = [];
+      let updatesWaiting = false;
+      let ended = false;
+      let failure: unknown;
+      let wake: (() => void) | undefined;
       const send = (response: StreamMarketDataResponse) => {
         outbox.push(response);
-        subscription.wake();
+        wake?.();
       };
+      subscription.attach({
+        deliver(updates) {
+          for (const update of updates) outbox.push(streamSnapshotResponse(update, subscription));
+          updatesWaiting = true;
+          wake?.();
+          return false;
+        },
+        heartbeat() {
+          send(create(StreamMarketDataResponseSchema, { event: { case: "heartbeat", value: { serverTime: timestampNow() } } }));
+          updatesWaiting = true;
+          return false;
+        },
+        closed(error) {
+          ended = true;
+          failure = error;
+          wake?.();
+        },
+      });
       const reading = readControlRequests(requests, market, subscription, maxSymbols, send).catch((error) => {
         subscription.close(toConnectError(error));
       });
       try {
         for (;;) {
           while (outbox.length > 0) yield outbox.shift()!;
-          const result = await subscription.next().catch(rethrow);
-          if (result.done === true) break;
-          const event = result.value;
-          if (event === WAKE) continue;
-          yield create(StreamMarketDataResponseSchema, {
-            event:
-              event === HEARTBEAT
-                ? { case: "heartbeat", value: { serverTime: timestampNow() } }
-                : { case: "snapshot", value: snapshotMessage(event) },
-          });
+          if (updatesWaiting) {
+            updatesWaiting = false;
+            subscription.resume();
+          }
+          if (ended) {
+            if (failure !== undefined) throw toConnectError(failure);
+            return;
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
         }
       } finally {
         subscription.close();
@@ -159,8 +184,8 @@ async function readControlRequests(
     if (subscription.closed) return;
     const action = request.action;
     if (action.case === "subscribe") {
-      const wanted = [...new Set(action.value.symbolIds)].filter((id) => !subscription.symbols.has(id));
-      const room = maxSymbols - subscription.symbols.size;
+      const wanted = [...new Set(action.value.symbolIds)].filter((id) => !subscription.has(id));
+      const room = maxSymbols - subscription.size;
       const current = await market.getMany(wanted);
       const known: number[] = [];
       const unknown: number[] = [];
@@ -172,9 +197,12 @@ async function readControlRequests(
       });
       if (unknown.length > 0) send(symbolError(unknown, "unknown symbol"));
       if (overLimit.length > 0) send(symbolError(overLimit, `a stream may hold at most ${maxSymbols} symbols`));
-      const added = subscription.add(known);
+      const added = subscription.add(known, {
+        mode: fieldModeOf(action.value.mode),
+        maxUpdatesPerSecond: action.value.maxUpdatesPerSecond,
+      });
       send(ack(subscription, added, []));
-      for (const id of added) subscription.deliver(current[wanted.indexOf(id)]!);
+      for (const id of added) subscription.offer(current[wanted.indexOf(id)]!);
     } else if (action.case === "unsubscribe") {
       const removed = subscription.remove(action.value.symbolIds);
       send(ack(subscription, [], removed));
@@ -201,17 +229,45 @@ function symbolError(symbolIds: number[], reason: string): StreamMarketDataRespo
   });
 }
 
-// Every stream of a symbol sends the same response for an update: one
-// frozen object, so that a lane can encode it once for all of them.
-const snapshotResponses = new WeakMap<Snapshot, SubscribeSnapshotsResponse>();
+// Every stream of a symbol in one mode sends the same response for an
+// update: one frozen object, so that a lane can encode it once for all.
+const subscribeResponses = new WeakMap<Snapshot, SubscribeSnapshotsResponse[]>();
+const streamResponses = new WeakMap<Snapshot, StreamMarketDataResponse[]>();
+const MODE_SLOTS: Readonly<Record<FieldMode, number>> = { ltp: 0, quote: 1, full: 2 };
 
-function snapshotResponse(snapshot: Snapshot): SubscribeSnapshotsResponse {
-  let response = snapshotResponses.get(snapshot);
-  if (response === undefined) {
-    response = Object.freeze(create(SubscribeSnapshotsResponseSchema, { event: { case: "snapshot", value: snapshotMessage(snapshot) } }));
-    snapshotResponses.set(snapshot, response);
+function snapshotResponses(updates: readonly Snapshot[], subscription: Subscription): SubscribeSnapshotsResponse[] {
+  const responses = new Array<SubscribeSnapshotsResponse>(updates.length);
+  for (let i = 0; i < updates.length; i++) {
+    const snapshot = updates[i]!;
+    const mode = subscription.modeOf(snapshot.symbolId);
+    let cached = subscribeResponses.get(snapshot);
+    if (cached === undefined) subscribeResponses.set(snapshot, (cached = []));
+    responses[i] = cached[MODE_SLOTS[mode]] ??= Object.freeze(
+      create(SubscribeSnapshotsResponseSchema, { event: { case: "snapshot", value: snapshotMessage(snapshot, mode) } }),
+    );
   }
-  return response;
+  return responses;
+}
+
+function streamSnapshotResponse(snapshot: Snapshot, subscription: Subscription): StreamMarketDataResponse {
+  const mode = subscription.modeOf(snapshot.symbolId);
+  let cached = streamResponses.get(snapshot);
+  if (cached === undefined) streamResponses.set(snapshot, (cached = []));
+  return (cached[MODE_SLOTS[mode]] ??= Object.freeze(
+    create(StreamMarketDataResponseSchema, { event: { case: "snapshot", value: snapshotMessage(snapshot, mode) } }),
+  ));
+}
+
+/** fieldModeOf maps the API's snapshot mode to the market's; unspecified is a quote. */
+function fieldModeOf(mode: SnapshotMode): FieldMode {
+  switch (mode) {
+    case SnapshotMode.LTP:
+      return "ltp";
+    case SnapshotMode.FULL:
+      return "full";
+    default:
+      return "quote";
+  }
 }
 
 function heartbeatResponse(): SubscribeSnapshotsResponse {

@@ -20,8 +20,6 @@ export interface GrpcLaneOptions {
   writeMaxBytes?: number;
   /** Longest deadline a client may ask for. Default unlimited. */
   maxTimeoutMs?: number;
-  /** Shortest time between two flushes of a busy server stream. Default 5 ms. */
-  flushWindowMs?: number;
   /** Values a call's context starts with, from its request headers (a logger, say). Default none. */
   contextValues?: (headers: http2.IncomingHttpHeaders) => ContextValues;
 }
@@ -36,7 +34,6 @@ export interface ResolvedGrpcLaneOptions {
   readonly readMaxBytes: number;
   readonly writeMaxBytes: number;
   readonly maxTimeoutMs: number;
-  readonly flushWindowMs: number;
   readonly contextValues: ((headers: http2.IncomingHttpHeaders) => ContextValues) | undefined;
 }
 
@@ -62,7 +59,6 @@ export function validateGrpcLaneOptions(options: GrpcLaneOptions = {}): Resolved
     readMaxBytes: connect.readMaxBytes,
     writeMaxBytes: connect.writeMaxBytes,
     maxTimeoutMs: connect.maxTimeoutMs,
-    flushWindowMs: options.flushWindowMs ?? 5,
     contextValues: options.contextValues,
   };
 }

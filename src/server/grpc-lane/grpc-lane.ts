@@ -10,7 +10,6 @@ import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOpt
 import { readRequest } from "./request-reader.js";
 import { ResponseWriter } from "./response-writer.js";
 import { writeServerStream } from "./server-stream.js";
-import { FlushScheduler } from "./stream-writer.js";
 
 export type { GrpcLaneOptions } from "./grpc-lane-options.js";
 
@@ -48,7 +47,6 @@ export function installGrpcLane(
   options: GrpcLaneOptions = {},
 ): GrpcLane {
   const opt = validateGrpcLaneOptions(options);
-  const flushScheduler = new FlushScheduler(opt.flushWindowMs);
   const methods = methodTable(registrations, opt);
 
   // The server's own listener turns streams into compat requests for its
@@ -108,7 +106,7 @@ export function installGrpcLane(
   async function run(method: LaneMethod, call: GrpcCall, writer: ResponseWriter, input: Message): Promise<void> {
     if (method.pipeline.spec.kind !== "unary") {
       const response = await method.pipeline.serverStream(call.control, input);
-      return writeServerStream(call, response, writer, flushScheduler);
+      return writeServerStream(call, response, writer);
     }
     const response = await method.pipeline.unary(call.control, input);
     call.control.done();

@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { compressedFlag, type Compression } from "@connectrpc/connect/protocol";
 import { contentTypeProto } from "@connectrpc/connect/protocol-grpc";
 import type * as http2 from "node:http2";
+import * as zlib from "node:zlib";
 import { normalize } from "../../pipeline/call-pipeline.js";
 import { framedMessage } from "./frame-cache.js";
 import { FRAME_PREFIX_BYTES, frameMessage, headersObject, OK_TRAILERS, statusTrailers } from "./grpc-frames.js";
@@ -73,6 +74,19 @@ export class ResponseWriter {
   }
 
   /**
+   * frameForStream frames one message of a stream, compressed when it is
+   * worth it. Synchronous, so that a batch of a stream is written in one
+   * go: market-data messages are far below the compression threshold, and
+   * zlib's one-shot calls on the rare large one cost microseconds.
+   */
+  frameForStream(message: unknown): Buffer {
+    const frame = this.frame(message);
+    const compression = this.compression;
+    if (compression === null || frame.length - FRAME_PREFIX_BYTES < this.limits.compressMinBytes) return frame;
+    return frameMessage(compressNow(compression.name, frame.subarray(FRAME_PREFIX_BYTES)), compressedFlag);
+  }
+
+  /**
    * end sends the last frame, if any, and the OK status with the call's own
    * trailers. The headers must have gone out.
    */
@@ -105,4 +119,11 @@ export class ResponseWriter {
       stream.close();
     }
   }
+}
+
+// The compressions the lane accepts (Connect's gzip and br), run at once.
+function compressNow(name: string, bytes: Uint8Array): Buffer {
+  if (name === "gzip") return zlib.gzipSync(bytes);
+  if (name === "br") return zlib.brotliCompressSync(bytes);
+  throw new ConnectError(`compression ${name} is not supported on streams`, Code.Internal);
 }

@@ -15,7 +15,6 @@ describe("validateGrpcLaneOptions", () => {
     assert.equal(lane.maxTimeoutMs, connect.maxTimeoutMs);
     assert.deepEqual(lane.acceptCompression, [compressionGzip, compressionBrotli]);
     assert.deepEqual(lane.interceptors, []);
-    assert.equal(lane.flushWindowMs, 5);
     assert.equal(lane.contextValues, undefined);
   });
 
@@ -28,13 +27,12 @@ describe("validateGrpcLaneOptions", () => {
       writeMaxBytes: 20,
       compressMinBytes: 0,
       maxTimeoutMs: 1000,
-      flushWindowMs: 0,
     });
     assert.equal(lane.interceptors, interceptors);
     assert.deepEqual(lane.acceptCompression, [compressionGzip]);
     assert.deepEqual(
-      [lane.readMaxBytes, lane.writeMaxBytes, lane.compressMinBytes, lane.maxTimeoutMs, lane.flushWindowMs],
-      [10, 20, 0, 1000, 0],
+      [lane.readMaxBytes, lane.writeMaxBytes, lane.compressMinBytes, lane.maxTimeoutMs],
+      [10, 20, 0, 1000],
     );
   });
 
