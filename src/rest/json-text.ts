@@ -1,4 +1,5 @@
 import { toJson, type DescMessage, type JsonObject, type Message } from "@bufbuild/protobuf";
+import { identityCache } from "../pipeline/identity-cache.js";
 import type { HttpBinding } from "./http-bindings.js";
 
 // Every field present: REST callers should not have to know proto3's defaults.
@@ -6,7 +7,10 @@ const JSON_OPTIONS = { alwaysEmitImplicit: true } as const;
 
 // Keyed by the message object: an update fanned out to many streams is one
 // frozen object, so it is written as JSON once, not once per stream.
-const texts = new WeakMap<object, string>();
+const messageJsonText = identityCache(
+  (message: Message, schema: DescMessage) => JSON.stringify(toJson(schema, message, JSON_OPTIONS)),
+  { frozenOnly: true },
+);
 
 /**
  * responseJsonText writes a response message as the body of a REST call:
@@ -20,15 +24,5 @@ export function responseJsonText(binding: HttpBinding, message: Message): string
     const json = toJson(binding.method.output, message, JSON_OPTIONS) as JsonObject;
     return JSON.stringify(json[binding.responseBody.jsonName] ?? null);
   }
-  return messageJsonText(binding.method.output, message);
-}
-
-function messageJsonText(schema: DescMessage, message: Message): string {
-  if (!Object.isFrozen(message)) return JSON.stringify(toJson(schema, message, JSON_OPTIONS));
-  let text = texts.get(message);
-  if (text === undefined) {
-    text = JSON.stringify(toJson(schema, message, JSON_OPTIONS));
-    texts.set(message, text);
-  }
-  return text;
+  return messageJsonText(message, binding.method.output);
 }

@@ -57,6 +57,10 @@ export function mountRestRoutes(
     }
   }
   const limits = { maxTimeoutMs: options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER };
+  // The chain is frozen, so each binding's pipeline is composed here, once.
+  const pipelines: ReadonlyMap<HttpBinding, CallPipeline> = new Map(
+    bindings.map((binding) => [binding, createCallPipeline(binding.spec, interceptors)]),
+  );
   for (const [path, list] of byRoute) {
     const candidates = [...list].sort((a, b) => compareTemplates(a.template, b.template));
     app.route({
@@ -66,7 +70,7 @@ export function mountRestRoutes(
       exposeHeadRoute: false,
       // Resolving with the reply tells Fastify the response is under way even
       // while asynchronous onSend hooks (compression) still hold it.
-      handler: (request, reply) => transcode(request, reply, candidates, interceptors, limits).then(() => reply),
+      handler: (request, reply) => transcode(request, reply, candidates, pipelines, limits).then(() => reply),
     });
   }
 }
@@ -75,7 +79,7 @@ async function transcode(
   request: FastifyRequest,
   reply: FastifyReply,
   candidates: readonly HttpBinding[],
-  interceptors: readonly Interceptor[],
+  pipelines: ReadonlyMap<HttpBinding, CallPipeline>,
   limits: { maxTimeoutMs: number },
 ): Promise<void> {
   const url = request.url;
@@ -88,7 +92,7 @@ async function transcode(
   const input = buildRequestMessage(binding, pathValues, query, request.body as Buffer | undefined);
 
   const call = createRestCall(request, reply, binding, limits);
-  const pipeline = pipelineOf(binding, interceptors);
+  const pipeline = pipelines.get(binding)!;
   try {
     if (binding.spec.kind === "unary") await callUnary(binding, pipeline, call, input, reply);
     else await callServerStream(binding, pipeline, call.control, input, request, reply);
@@ -130,19 +134,6 @@ function checkContentType(request: FastifyRequest): void {
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
     throw new HttpStatusError(`content-type must be application/json, got "${type}"`, Code.InvalidArgument, 415);
   }
-}
-
-// Unary calls take the gateway's lean pipeline: a context that builds
-// headers and signals only when asked, and a chain composed once per method.
-const pipelines = new WeakMap<HttpBinding, CallPipeline>();
-
-function pipelineOf(binding: HttpBinding, interceptors: readonly Interceptor[]): CallPipeline {
-  let pipeline = pipelines.get(binding);
-  if (pipeline === undefined) {
-    pipeline = createCallPipeline(binding.spec, interceptors);
-    pipelines.set(binding, pipeline);
-  }
-  return pipeline;
 }
 
 async function callUnary(
