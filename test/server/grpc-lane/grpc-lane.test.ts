@@ -20,6 +20,7 @@ import { installGrpcLane } from "../../../src/server/grpc-lane/grpc-lane.js";
 import { createMarketDataService } from "../../../src/services/market-data-service.js";
 import { startGateway, type TestGateway } from "../../support/gateway.js";
 import { frame, rawGrpcCall } from "../../support/raw-grpc.js";
+import { assertSameAnswer } from "../../support/same-answer.js";
 import { waitFor } from "../../support/transports.js";
 
 const T0 = Date.UTC(2026, 0, 2, 3, 45, 0);
@@ -106,8 +107,20 @@ describe("the lean gRPC lane", () => {
         assert.equal(ours.headers[":status"], theirs.headers[":status"]);
         assert.equal(ours.headers["content-type"] ?? ours.trailers["content-type"], "application/grpc+proto");
         assert.deepEqual(ours.body, theirs.body);
+        assertSameAnswer(ours, theirs);
       });
     }
+
+    // Fastify's onRequest hook echoes the id; the lane never reaches Fastify.
+    it("for the request id a caller sends", { todo: "the lane does not echo x-request-id" }, async () => {
+      const headers = { "x-request-id": "abc-123" };
+      const [ours, theirs] = await Promise.all([
+        rawGrpcCall(leanSession, GET, get(13), headers),
+        rawGrpcCall(connectSession, GET, get(13), headers),
+      ]);
+      assert.equal(theirs.headers["x-request-id"], "abc-123");
+      assert.equal(ours.headers["x-request-id"], "abc-123");
+    });
 
     it("for the first messages of a server stream", async () => {
       const body = frame(toBinary(SubscribeSnapshotsRequestSchema, create(SubscribeSnapshotsRequestSchema, { symbolIds: [13, 25] })));
@@ -203,7 +216,7 @@ describe("the lean gRPC lane with interceptors and deadlines", () => {
   const gateways: TestGateway[] = [];
   before(async () => {
     for (const env of [{}, { GRPC_LANE: "off" }] as Record<string, string>[]) {
-      gateways.push(await startGateway(env, { store: new SlowStore(SLOW_SYMBOL, 3000), interceptors: [record] }));
+      gateways.push(await startGateway(env, { store: new SlowStore(SLOW_SYMBOL, 3000), interceptors: [record], seed: SEED }));
     }
   });
   after(() => Promise.all(gateways.map((g) => g.close())));
@@ -236,6 +249,21 @@ describe("the lean gRPC lane with interceptors and deadlines", () => {
       await assert.rejects(client.getSnapshot({ symbolId: SLOW_SYMBOL }, { timeoutMs: 50 }), (e: unknown) => {
         return e instanceof ConnectError && e.code === Code.DeadlineExceeded;
       });
+    });
+  }
+
+  for (const [name, headers] of [
+    ["the metadata an interceptor adds", { "x-test": "differential ok" }],
+    ["an interceptor's refusal", { "x-test": "differential deny", "x-deny": "1" }],
+  ] as const) {
+    it(`answers ${name} exactly as Connect's handler does`, async () => {
+      const sessions = gateways.map((g) => http2.connect(g.baseUrl));
+      try {
+        const [ours, theirs] = await Promise.all(sessions.map((session) => rawGrpcCall(session, GET, get(13), headers)));
+        assertSameAnswer(ours!, theirs!);
+      } finally {
+        for (const session of sessions) session.close();
+      }
     });
   }
 
