@@ -9,7 +9,10 @@ import {
   timestampMs,
   type Timestamp,
 } from "@bufbuild/protobuf/wkt";
-import { resolveFieldPath, type HttpBinding } from "../../src/rest/http-bindings.js";
+import { MarketDataService, type SubscribeSnapshotsRequest } from "../../src/gen/stockify/v1/market_data_service_pb.js";
+import { SnapshotMode } from "../../src/gen/stockify/v1/snapshot_pb.js";
+import { registration } from "../../src/pipeline/service-registry.js";
+import { collectHttpBindings, resolveFieldPath, type HttpBinding } from "../../src/rest/http-bindings.js";
 import { matchPathTemplate, parsePathTemplate } from "../../src/rest/path-template.js";
 import { buildRequestMessage, RequestInputError } from "../../src/rest/request-message.js";
 
@@ -190,3 +193,26 @@ describe("request message from path, query and body", () => {
     );
   });
 });
+
+describe("snapshot stream query", () => {
+  const stream = collectHttpBindings([registration(MarketDataService, {} as never)]).find(
+    (b) => b.template.source === "/v1/snapshots:stream",
+  )!;
+  const request = (query: string) => buildRequestMessage(stream, new Map(), new URLSearchParams(query), undefined) as SubscribeSnapshotsRequest;
+
+  it("takes the field mode and the rate from the query, by proto or JSON name, the mode by name or number", () => {
+    const byProtoName = request("symbol_ids=13&symbol_ids=25&mode=SNAPSHOT_MODE_LTP&max_updates_per_second=4");
+    assert.deepEqual([byProtoName.symbolIds, byProtoName.mode, byProtoName.maxUpdatesPerSecond], [[13, 25], SnapshotMode.LTP, 4]);
+    const byJsonName = request("symbolIds=13&mode=3&maxUpdatesPerSecond=1");
+    assert.deepEqual([byJsonName.mode, byJsonName.maxUpdatesPerSecond], [SnapshotMode.FULL, 1]);
+    const plain = request("symbol_ids=13");
+    assert.deepEqual([plain.mode, plain.maxUpdatesPerSecond], [SnapshotMode.UNSPECIFIED, 0]);
+  });
+
+  it("rejects a mode it does not know and a rate that is not a uint32, naming the parameter", () => {
+    assert.throws(() => request("symbol_ids=13&mode=SNAPSHOT_MODE_DEPTH"), RequestInputError);
+    assert.throws(() => request("symbol_ids=13&max_updates_per_second=-1"), /query parameter max_updates_per_second/);
+    assert.throws(() => request("symbol_ids=13&max_updates_per_second=4294967296"), /query parameter max_updates_per_second/);
+  });
+});
+
