@@ -1,42 +1,79 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import {
+  MarketDepthSchema,
   SnapshotSchema,
+  type DepthLevel as DepthLevelMessage,
+  type MarketDepth as MarketDepthMessage,
   type Snapshot as SnapshotMessage,
   type Tick as TickMessage,
 } from "../gen/stockify/v1/snapshot_pb.js";
-import type { Snapshot, Tick } from "../market/snapshot.js";
+import type { FieldMode } from "../market/field-mode.js";
+import type { DepthLevel, MarketDepth, Snapshot, Tick } from "../market/snapshot.js";
 
 // Snapshots are immutable and fanned out to many streams: convert each one
-// once, whoever asks first.
-const messages = new WeakMap<Snapshot, SnapshotMessage>();
+// once per mode, whoever asks first.
+const messages: Readonly<Record<FieldMode, WeakMap<Snapshot, SnapshotMessage>>> = {
+  ltp: new WeakMap(),
+  quote: new WeakMap(),
+  full: new WeakMap(),
+};
 
 /**
- * snapshotMessage converts a domain snapshot to its protobuf message, once
- * per snapshot.
+ * snapshotMessage converts a domain snapshot to its protobuf message in a
+ * field mode, once per snapshot and mode: "ltp" carries symbol_id, ltp,
+ * sequence and exchange_time only; "quote" every field but depth; "full"
+ * every field, depth included.
  */
-export function snapshotMessage(snapshot: Snapshot): SnapshotMessage {
-  let message = messages.get(snapshot);
+export function snapshotMessage(snapshot: Snapshot, mode: FieldMode = "quote"): SnapshotMessage {
+  const cache = messages[mode];
+  let message = cache.get(snapshot);
   if (message === undefined) {
-    message = create(SnapshotSchema, {
-      symbolId: snapshot.symbolId,
-      symbol: snapshot.symbol,
-      ltp: snapshot.ltp,
-      open: snapshot.open,
-      high: snapshot.high,
-      low: snapshot.low,
-      close: snapshot.close,
-      volume: BigInt(snapshot.volume),
-      bid: snapshot.bid,
-      ask: snapshot.ask,
-      bidSize: BigInt(snapshot.bidSize),
-      askSize: BigInt(snapshot.askSize),
-      sequence: BigInt(snapshot.sequence),
-      exchangeTime: timestampFromMs(snapshot.exchangeTimeMs),
-    });
-    messages.set(snapshot, message);
+    message = mode === "ltp" ? ltpMessage(snapshot) : quoteMessage(snapshot, mode === "full");
+    cache.set(snapshot, message);
   }
   return message;
+}
+
+// Only the fields LTP promises are set: proto3 leaves the others off the
+// wire, which is what makes the mode small.
+function ltpMessage(snapshot: Snapshot): SnapshotMessage {
+  return create(SnapshotSchema, {
+    symbolId: snapshot.symbolId,
+    ltp: snapshot.ltp,
+    sequence: BigInt(snapshot.sequence),
+    exchangeTime: timestampFromMs(snapshot.exchangeTimeMs),
+  });
+}
+
+function quoteMessage(snapshot: Snapshot, withDepth: boolean): SnapshotMessage {
+  return create(SnapshotSchema, {
+    symbolId: snapshot.symbolId,
+    symbol: snapshot.symbol,
+    ltp: snapshot.ltp,
+    open: snapshot.open,
+    high: snapshot.high,
+    low: snapshot.low,
+    close: snapshot.close,
+    volume: BigInt(snapshot.volume),
+    bid: snapshot.bid,
+    ask: snapshot.ask,
+    bidSize: BigInt(snapshot.bidSize),
+    askSize: BigInt(snapshot.askSize),
+    sequence: BigInt(snapshot.sequence),
+    exchangeTime: timestampFromMs(snapshot.exchangeTimeMs),
+    // Set even when the book is empty, so that a FULL subscriber can tell
+    // "no book yet" from "not asked for".
+    depth: withDepth ? depthMessage(snapshot.depth) : undefined,
+  });
+}
+
+function depthMessage(depth: MarketDepth): MarketDepthMessage {
+  return create(MarketDepthSchema, { bids: depth.bids.map(levelMessage), asks: depth.asks.map(levelMessage) });
+}
+
+function levelMessage(level: DepthLevel) {
+  return { price: level.price, quantity: BigInt(level.quantity), orders: level.orders };
 }
 
 /**
@@ -53,5 +90,15 @@ export function tickFromMessage(message: TickMessage): Tick {
     askSize: message.askSize === undefined ? undefined : Number(message.askSize),
     exchangeTimeMs: message.exchangeTime === undefined ? undefined : timestampMs(message.exchangeTime),
     symbol: message.symbol,
+    depth:
+      message.depth === undefined
+        ? undefined
+        : { bids: message.depth.bids.map(levelFromMessage), asks: message.depth.asks.map(levelFromMessage) },
   };
+}
+
+// A quantity past 2^53 loses precision here and is then refused by tick
+// validation, which checks for safe integers.
+function levelFromMessage(level: DepthLevelMessage): DepthLevel {
+  return { price: level.price, quantity: Number(level.quantity), orders: level.orders };
 }
