@@ -6,15 +6,16 @@ import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service
 import { TokenRegistry, parseTokenGrants } from "../../src/auth/tokens.js";
 import { expectCode } from "../support/expect-code.js";
 import { startGatewayProcess, type GatewayProcess } from "../support/gateway-process.js";
+import { GRPC_LANES } from "../support/grpc-lanes.js";
 import { waitFor } from "../support/transports.js";
 
 const GOOD = "log-test-good-4d1f0e";
 const BAD = "log-test-guess-9a7c2b";
 
-describe("the gateway's log with auth on", () => {
+for (const lane of GRPC_LANES) describe(`the gateway's log with auth on (${lane.name})`, () => {
   let gateway: GatewayProcess;
   before(async () => {
-    gateway = await startGatewayProcess({ AUTH_TOKENS: `${GOOD}:read`, SIMULATOR: "on", SIMULATOR_SYMBOLS: "0" });
+    gateway = await startGatewayProcess({ ...lane.env, AUTH_TOKENS: `${GOOD}:read`, SIMULATOR: "on", SIMULATOR_SYMBOLS: "0" });
   });
   after(() => gateway.stop());
 

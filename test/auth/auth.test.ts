@@ -14,6 +14,7 @@ import { buildApp } from "../../src/app.js";
 import { expectCode } from "../support/expect-code.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { grpcJsUnary } from "../support/grpc-js-client.js";
+import { GRPC_LANES } from "../support/grpc-lanes.js";
 import { TRANSPORTS } from "../support/transports.js";
 
 const TOKENS = "reader-secret:read,writer-secret:read+write,feeder-secret:write";
@@ -21,10 +22,10 @@ const TOKENS = "reader-secret:read,writer-secret:read+write,feeder-secret:write"
 /** Call options that send `authorization: Bearer <token>`. */
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
-describe("bearer-token auth", () => {
+for (const lane of GRPC_LANES) describe(`bearer-token auth (${lane.name})`, () => {
   let gateway: TestGateway;
   before(async () => {
-    gateway = await startGateway({ AUTH_TOKENS: TOKENS });
+    gateway = await startGateway({ ...lane.env, AUTH_TOKENS: TOKENS });
   });
   after(() => gateway.close());
 
@@ -133,9 +134,9 @@ describe("bearer-token auth", () => {
   });
 });
 
-describe("auth configuration", () => {
+for (const lane of GRPC_LANES) describe(`auth configuration (${lane.name})`, () => {
   it("leaves services listed in AUTH_OPEN_SERVICES open", async () => {
-    const gateway = await startGateway({ AUTH_TOKENS: TOKENS, AUTH_OPEN_SERVICES: "stockify.v1.MarketDataService" });
+    const gateway = await startGateway({ ...lane.env, AUTH_TOKENS: TOKENS, AUTH_OPEN_SERVICES: "stockify.v1.MarketDataService" });
     try {
       const transport = TRANSPORTS[0]!.create(gateway.baseUrl);
       assert.equal((await createClient(MarketDataService, transport).getSnapshot({ symbolId: 27 })).snapshot?.symbolId, 27);
@@ -166,7 +167,7 @@ describe("auth configuration", () => {
     const dir = await mkdtemp(join(tmpdir(), "stockify-auth-"));
     const file = join(dir, "tokens");
     await writeFile(file, "old-secret:read\n");
-    const gateway = await startGateway({ AUTH_TOKENS_FILE: file });
+    const gateway = await startGateway({ ...lane.env, AUTH_TOKENS_FILE: file });
     try {
       const client = createClient(MarketDataService, TRANSPORTS[0]!.create(gateway.baseUrl));
       const works = (token: string) =>
@@ -205,7 +206,7 @@ describe("auth configuration", () => {
   });
 
   it("guards /metrics with a read token when AUTH_METRICS=token", async () => {
-    const config = loadConfig({ SIMULATOR: "off", AUTH_TOKENS: TOKENS, AUTH_METRICS: "token" });
+    const config = loadConfig({ ...lane.env, SIMULATOR: "off", AUTH_TOKENS: TOKENS, AUTH_METRICS: "token" });
     const app = await buildApp(config, { logger: false });
     try {
       if (!app.hasRoute({ method: "GET", url: "/metrics" })) app.get("/metrics", async () => "up 1\n");
@@ -218,7 +219,7 @@ describe("auth configuration", () => {
   });
 
   it("refuses /metrics with the same status, challenge and JSON body as a refused REST call", async () => {
-    const gateway = await startGateway({ AUTH_TOKENS: TOKENS, AUTH_METRICS: "token" });
+    const gateway = await startGateway({ ...lane.env, AUTH_TOKENS: TOKENS, AUTH_METRICS: "token" });
     try {
       for (const authorization of [undefined, "Bearer guessed-secret"]) {
         const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
