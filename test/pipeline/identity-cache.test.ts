@@ -5,7 +5,7 @@ import { identityCache } from "../../src/pipeline/identity-cache.js";
 describe("identityCache", () => {
   it("computes once per object, whoever asks", () => {
     let computed = 0;
-    const label = identityCache((point: { x: number }, unit: string) => `${point.x}${unit}` + "!".repeat(++computed));
+    const label = identityCache((point: { x: number }, unit: string) => `${point.x}${unit}${"!".repeat(++computed)}`);
     const point = { x: 1 };
     assert.equal(label(point, "m"), "1m!");
     assert.equal(label(point, "m"), "1m!");
