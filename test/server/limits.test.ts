@@ -13,6 +13,7 @@ import type { OnePortServer } from "../../src/server/one-port-server.js";
 import { expectCode } from "../support/expect-code.js";
 import { SEED_TICKS, startGateway, type TestGateway } from "../support/gateway.js";
 import { grpcJsUnary } from "../support/grpc-js-client.js";
+import { GRPC_LANES } from "../support/grpc-lanes.js";
 import { waitFor } from "../support/transports.js";
 
 const LIMIT = 64 * 1024;
@@ -24,18 +25,18 @@ const manySymbols: Tick[] = [
   ...Array.from({ length: 3000 }, (_, i) => ({ symbolId: 1000 + i, symbol: `SYNTHETIC SYMBOL ${i}`, ltp: 100 })),
 ];
 
-describe("message size limit", () => {
+for (const lane of GRPC_LANES) describe(`message size limit (${lane.name})`, () => {
   let gateway: TestGateway;
   let sessions = 0;
   before(async () => {
-    gateway = await startGateway({ MAX_MESSAGE_BYTES: String(LIMIT) }, { seed: manySymbols });
+    gateway = await startGateway({ ...lane.env, MAX_MESSAGE_BYTES: String(LIMIT) }, { seed: manySymbols });
     const server = gateway.app.server as unknown as OnePortServer;
     server.http2.on("session", () => sessions++);
   });
   after(() => gateway.close());
 
   for (const [name, create] of [
-    ["gRPC (the lean lane)", (baseUrl: string) => createGrpcTransport({ baseUrl })],
+    ["gRPC", (baseUrl: string) => createGrpcTransport({ baseUrl })],
     ["gRPC-Web over HTTP/2", (baseUrl: string) => createGrpcWebTransport({ baseUrl, httpVersion: "2" })],
     ["Connect over HTTP/2", (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true })],
   ] as const) {
@@ -76,10 +77,10 @@ describe("message size limit", () => {
   });
 });
 
-describe("HTTP/2 connection settings", () => {
+for (const lane of GRPC_LANES) describe(`HTTP/2 connection settings (${lane.name})`, () => {
   let gateway: TestGateway;
   before(async () => {
-    gateway = await startGateway({ KEEPALIVE_INTERVAL_MS: "100", KEEPALIVE_TIMEOUT_MS: "300" });
+    gateway = await startGateway({ ...lane.env, KEEPALIVE_INTERVAL_MS: "100", KEEPALIVE_TIMEOUT_MS: "300" });
   });
   after(() => gateway.close());
 
@@ -109,15 +110,15 @@ describe("HTTP/2 connection settings", () => {
   });
 });
 
-describe("deadlines", () => {
+for (const lane of GRPC_LANES) describe(`deadlines (${lane.name})`, () => {
   let gateway: TestGateway;
   before(async () => {
-    gateway = await startGateway({ MAX_DEADLINE_MS: "60000" });
+    gateway = await startGateway({ ...lane.env, MAX_DEADLINE_MS: "60000" });
   });
   after(() => gateway.close());
 
   for (const [name, transport] of [
-    ["gRPC (the lean lane)", (baseUrl: string) => createGrpcTransport({ baseUrl })],
+    ["gRPC", (baseUrl: string) => createGrpcTransport({ baseUrl })],
     ["Connect", (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "1.1" })],
   ] as const) {
     it(`refuses a deadline beyond MAX_DEADLINE_MS over ${name} and serves one within it`, async () => {
@@ -137,10 +138,10 @@ describe("deadlines", () => {
   });
 });
 
-describe("compression", () => {
+for (const lane of GRPC_LANES) describe(`compression (${lane.name})`, () => {
   let gateway: TestGateway;
   before(async () => {
-    gateway = await startGateway({}, { seed: manySymbols });
+    gateway = await startGateway({ ...lane.env }, { seed: manySymbols });
   });
   after(() => gateway.close());
 
