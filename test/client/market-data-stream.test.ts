@@ -194,6 +194,66 @@ describe("MarketDataClient streams", () => {
     }
   });
 
+  it("subscribeSnapshots gets only the last price, its sequence and time in LTP mode, and the book too in FULL", async () => {
+    const gw = await gateway();
+    const book = {
+      bids: [{ price: 24349.95, quantity: 75, orders: 3 }],
+      asks: [{ price: 24350.05, quantity: 50, orders: 2 }, { price: 24350.1, quantity: 125, orders: 4 }],
+    };
+    await gw.app.market.ingest([{ symbolId: 13, ltp: 24350, depth: book }]);
+    const c = client(gw.baseUrl);
+    const ltp = collect(c.subscribeSnapshots([13], { mode: "ltp" }));
+    const full = collect(c.subscribeSnapshots([13], { mode: "full" }));
+    await waitFor(() => ltp.seen.length >= 1 && full.seen.length >= 1, 5000, "the current snapshots");
+    const [light] = ltp.seen;
+    assert.deepEqual([light!.symbolId, light!.ltp, light!.symbol, light!.open, light!.volume, light!.bid, light!.depth], [13, 24350, "", 0, 0n, 0, undefined]);
+    assert.ok(light!.sequence > 0n && light!.exchangeTime !== undefined);
+    const [heavy] = full.seen;
+    assert.equal(heavy!.symbol, "NIFTY 50");
+    assert.deepEqual(
+      heavy!.depth!.asks.map((l) => [l.price, l.quantity, l.orders]),
+      [
+        [24350.05, 50n, 2],
+        [24350.1, 125n, 4],
+      ],
+    );
+  });
+
+  it("subscribeSnapshots at 4 updates a second gets about that many, the latest last", async () => {
+    const gw = await gateway();
+    const limited = collect(client(gw.baseUrl).subscribeSnapshots([25], { maxUpdatesPerSecond: 4 }));
+    await waitFor(() => limited.seen.length >= 1, 5000, "the current snapshot");
+    const started = performance.now();
+    // 50 updates over a second, one every 20 ms.
+    for (let i = 1; i <= 50; i++) {
+      await gw.app.market.ingest([{ symbolId: 25, ltp: 52100 + i }]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    await waitFor(() => limited.has(25, 52150), 2000, "the latest update");
+    const updates = limited.seen.length - 1;
+    // The rate allows 4 a second; one more for where the window falls.
+    assert.ok(updates <= Math.ceil(seconds * 4) + 1, `${updates} updates in ${seconds.toFixed(2)} s`);
+    assert.ok(updates >= 2, `${updates} updates in ${seconds.toFixed(2)} s`);
+    assert.equal(limited.seen.at(-1)!.ltp, 52150);
+  });
+
+  it("streamMarketData delivers each symbol in the mode it was subscribed with", async () => {
+    const gw = await gateway();
+    await gw.app.market.ingest([{ symbolId: 25, ltp: 52100, depth: { bids: [{ price: 52099.95, quantity: 30, orders: 1 }], asks: [] } }]);
+    const live = client(gw.baseUrl).streamMarketData([13], { mode: "ltp" });
+    const stream = collect(live);
+    await live.subscribe([25], { mode: "full" });
+    await waitFor(() => stream.seen.some((s) => s.symbolId === 13) && stream.seen.some((s) => s.symbolId === 25), 5000, "both snapshots");
+    const nifty = stream.seen.find((s) => s.symbolId === 13)!;
+    const bank = stream.seen.find((s) => s.symbolId === 25)!;
+    assert.deepEqual([nifty.symbol, nifty.depth], ["", undefined]);
+    assert.equal(bank.symbol, "BANK NIFTY");
+    assert.deepEqual(bank.depth!.bids.map((l) => l.price), [52099.95]);
+    await live.close();
+    await stream.done;
+  });
+
   it("ends every stream when the client closes", async () => {
     const gw = await gateway();
     const c = new MarketDataClient({ baseUrl: gw.baseUrl });

@@ -59,6 +59,30 @@ for (const lane of GATEWAY_LANES) describe(`MarketFeedService (${lane.name})`, (
         assert.equal(after.sequence, before.sequence);
       });
 
+      it("takes a producer's book with its ticks, and refuses a side of more than five levels", async () => {
+        const feed = createClient(MarketFeedService, transport.create(gateway.baseUrl));
+        const symbolId = newSymbol + 200;
+        const level = (price: number) => ({ price, quantity: 25n, orders: 1 });
+        await feed.publishTicks({
+          ticks: [{ symbolId, ltp: 100, depth: { bids: [level(99.95), level(99.9)], asks: [level(100.05)] } }],
+        });
+        const snapshot = (await gateway.app.market.get(symbolId))!;
+        assert.deepEqual(snapshot.depth, {
+          bids: [
+            { price: 99.95, quantity: 25, orders: 1 },
+            { price: 99.9, quantity: 25, orders: 1 },
+          ],
+          asks: [{ price: 100.05, quantity: 25, orders: 1 }],
+        });
+        assert.deepEqual([snapshot.bid, snapshot.ask], [99.95, 100.05]);
+        const error = await feed
+          .publishTicks({ ticks: [{ symbolId, ltp: 100, depth: { bids: [99, 98, 97, 96, 95, 94].map(level) } }] })
+          .then(() => assert.fail("accepted six bid levels"), (e: unknown) => e);
+        assert.ok(error instanceof ConnectError);
+        assert.equal(error.code, Code.InvalidArgument);
+        assert.match(error.rawMessage, /ticks\[0\]\.depth\.bids holds 6 levels/);
+      });
+
       if (transport.fullDuplex) {
         it("applies ticks from a client stream", async () => {
           const feed = createClient(MarketFeedService, transport.create(gateway.baseUrl));
