@@ -10,13 +10,14 @@ import {
 } from "../gen/stockify/v1/snapshot_pb.js";
 import type { FieldMode } from "../market/field-mode.js";
 import type { DepthLevel, MarketDepth, Snapshot, Tick } from "../market/snapshot.js";
+import { identityCache } from "../pipeline/identity-cache.js";
 
 // Snapshots are immutable and fanned out to many streams: convert each one
 // once per mode, whoever asks first.
-const messages: Readonly<Record<FieldMode, WeakMap<Snapshot, SnapshotMessage>>> = {
-  ltp: new WeakMap(),
-  quote: new WeakMap(),
-  full: new WeakMap(),
+const messages: Readonly<Record<FieldMode, (snapshot: Snapshot) => SnapshotMessage>> = {
+  ltp: identityCache((snapshot: Snapshot) => ltpMessage(snapshot)),
+  quote: identityCache((snapshot: Snapshot) => quoteMessage(snapshot, false)),
+  full: identityCache((snapshot: Snapshot) => quoteMessage(snapshot, true)),
 };
 
 /**
@@ -26,13 +27,7 @@ const messages: Readonly<Record<FieldMode, WeakMap<Snapshot, SnapshotMessage>>> 
  * every field, depth included.
  */
 export function snapshotMessage(snapshot: Snapshot, mode: FieldMode = "quote"): SnapshotMessage {
-  const cache = messages[mode];
-  let message = cache.get(snapshot);
-  if (message === undefined) {
-    message = mode === "ltp" ? ltpMessage(snapshot) : quoteMessage(snapshot, mode === "full");
-    cache.set(snapshot, message);
-  }
-  return message;
+  return messages[mode](snapshot);
 }
 
 // Only the fields LTP promises are set: proto3 leaves the others off the
