@@ -12,10 +12,11 @@ import { expectCode } from "../support/expect-code.js";
 import { createTestCertificate, type TestCertificate } from "../support/certificate.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { grpcJsUnary } from "../support/grpc-js-client.js";
+import { GRPC_LANES } from "../support/grpc-lanes.js";
 
 const run = promisify(execFile);
 
-describe("TLS on the one port", () => {
+for (const lane of GRPC_LANES) describe(`TLS on the one port (${lane.name})`, () => {
   let certificate: TestCertificate;
   before(async () => {
     certificate = await createTestCertificate();
@@ -26,7 +27,7 @@ describe("TLS on the one port", () => {
     let gateway: TestGateway;
     let httpsUrl: string;
     before(async () => {
-      gateway = await startGateway({ TLS_CERT_FILE: certificate.certFile, TLS_KEY_FILE: certificate.keyFile });
+      gateway = await startGateway({ ...lane.env, TLS_CERT_FILE: certificate.certFile, TLS_KEY_FILE: certificate.keyFile });
       httpsUrl = `https://127.0.0.1:${gateway.port}`;
     });
     after(() => gateway.close());
@@ -102,6 +103,7 @@ describe("TLS on the one port", () => {
 
   it("serves cleartext beside TLS on the same port with TLS_CLEARTEXT=accept", async () => {
     const gateway = await startGateway({
+      ...lane.env,
       TLS_CERT_FILE: certificate.certFile,
       TLS_KEY_FILE: certificate.keyFile,
       TLS_CLEARTEXT: "accept",
