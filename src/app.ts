@@ -143,7 +143,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   if (config.dashboard) await app.register(dashboardPlugin);
 
   if (config.grpcLane) {
-    // The lane hooks into the listening server, which exists once the app is ready.
+    // Installed once the app is ready, so that the lane goes ahead of every
+    // 'stream' listener the server has by then.
     app.addHook("onReady", async () => {
       let calls = 0;
       const server = app.server as unknown as OnePortServer;
