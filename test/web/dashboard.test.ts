@@ -31,6 +31,24 @@ describe("browser dashboard in Chromium", () => {
     await gateway?.close();
   });
 
+  it("asks for quotes at four updates a second per row, a rate a person can read", async () => {
+    const page = await browser.newPage();
+    const bodies: Buffer[] = [];
+    page.on("request", (request) => {
+      if (request.url().endsWith("/stockify.v1.MarketDataService/SubscribeSnapshots")) bodies.push(request.postDataBuffer()!);
+    });
+    await page.goto(`${gateway.baseUrl}/`);
+    await page.waitForSelector("#status[data-state='live']");
+    assert.equal(bodies.length, 1);
+    // A Connect streaming request: a five-byte envelope, then the JSON message.
+    assert.deepEqual(JSON.parse(bodies[0]!.subarray(5).toString()), {
+      symbolIds: [13, 25, 27],
+      mode: "SNAPSHOT_MODE_QUOTE",
+      maxUpdatesPerSecond: 4,
+    });
+    await page.close();
+  });
+
   it("shows live prices, adds and removes symbols, and reconnects after a gateway restart", async () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
     const errors: string[] = [];
