@@ -1,14 +1,19 @@
-import { toJson, type DescMessage, type JsonObject, type Message } from "@bufbuild/protobuf";
+import { isMessage, toJson, type DescMessage, type JsonObject, type Message } from "@bufbuild/protobuf";
+import { SubscribeSnapshotsResponseSchema } from "../gen/stockify/v1/market_data_service_pb.js";
 import { identityCache } from "../pipeline/identity-cache.js";
+import { isLtpSnapshot } from "../services/snapshot-messages.js";
 import type { HttpBinding } from "./http-bindings.js";
 
 // Every field present: REST callers should not have to know proto3's defaults.
 const JSON_OPTIONS = { alwaysEmitImplicit: true } as const;
+// Except in an LTP snapshot, which promises four fields: writing the others
+// as zeros would tell a caller that the day opened at 0.
+const LTP_JSON_OPTIONS = {} as const;
 
 // Keyed by the message object: an update fanned out to many streams is one
 // frozen object, so it is written as JSON once, not once per stream.
 const messageJsonText = identityCache(
-  (message: Message, schema: DescMessage) => JSON.stringify(toJson(schema, message, JSON_OPTIONS)),
+  (message: Message, schema: DescMessage) => JSON.stringify(toJson(schema, message, jsonOptions(message))),
   { frozenOnly: true },
 );
 
@@ -25,4 +30,10 @@ export function responseJsonText(binding: HttpBinding, message: Message): string
     return JSON.stringify(json[binding.responseBody.jsonName] ?? null);
   }
   return messageJsonText(message, binding.method.output);
+}
+
+function jsonOptions(message: Message) {
+  return isMessage(message, SubscribeSnapshotsResponseSchema) && message.event.case === "snapshot" && isLtpSnapshot(message.event.value)
+    ? LTP_JSON_OPTIONS
+    : JSON_OPTIONS;
 }

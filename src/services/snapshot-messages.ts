@@ -30,15 +30,30 @@ export function snapshotMessage(snapshot: Snapshot, mode: FieldMode = "quote"): 
   return messages[mode](snapshot);
 }
 
+// Writers that fill in proto3's defaults (REST's JSON) must leave an LTP
+// message's unset fields out: there they mean "not sent", not zero.
+const ltpMessages = new WeakSet<SnapshotMessage>();
+
+/**
+ * isLtpSnapshot tells whether snapshotMessage built a message in LTP mode,
+ * whose fields other than symbol_id, ltp, sequence and exchange_time are
+ * absent rather than zero.
+ */
+export function isLtpSnapshot(message: SnapshotMessage): boolean {
+  return ltpMessages.has(message);
+}
+
 // Only the fields LTP promises are set: proto3 leaves the others off the
 // wire, which is what makes the mode small.
 function ltpMessage(snapshot: Snapshot): SnapshotMessage {
-  return create(SnapshotSchema, {
+  const message = create(SnapshotSchema, {
     symbolId: snapshot.symbolId,
     ltp: snapshot.ltp,
     sequence: BigInt(snapshot.sequence),
     exchangeTime: timestampFromMs(snapshot.exchangeTimeMs),
   });
+  ltpMessages.add(message);
+  return message;
 }
 
 function quoteMessage(snapshot: Snapshot, withDepth: boolean): SnapshotMessage {

@@ -9,7 +9,9 @@ import {
 } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { collectHttpBindings, type HttpBinding } from "../../src/rest/http-bindings.js";
 import { responseJsonText } from "../../src/rest/json-text.js";
+import { foldTick } from "../../src/market/snapshot.js";
 import { registration } from "../../src/pipeline/service-registry.js";
+import { snapshotMessage } from "../../src/services/snapshot-messages.js";
 
 const bindings = collectHttpBindings([registration(MarketDataService, {} as never)]);
 const byPath = (path: string): HttpBinding => bindings.find((b) => b.template.source === path)!;
@@ -38,5 +40,16 @@ describe("response JSON text", () => {
     plain.event = { case: "heartbeat", value: create(HeartbeatSchema) };
     assert.notEqual(responseJsonText(binding, plain), before);
     assert.ok("heartbeat" in JSON.parse(responseJsonText(binding, plain)));
+  });
+
+  it("writes an LTP snapshot with its four fields only, and a quote with every field", () => {
+    const binding = byPath("/v1/snapshots:stream");
+    const snapshot = foldTick(undefined, { symbolId: 13, symbol: "NIFTY 50", ltp: 24350.5, exchangeTimeMs: 1000 }, 1000);
+    const response = (mode: "ltp" | "quote") =>
+      Object.freeze(create(SubscribeSnapshotsResponseSchema, { event: { case: "snapshot", value: snapshotMessage(snapshot, mode) } }));
+    assert.deepEqual(JSON.parse(responseJsonText(binding, response("ltp"))), {
+      snapshot: { symbolId: 13, ltp: 24350.5, sequence: "1", exchangeTime: "1970-01-01T00:00:01Z" },
+    });
+    assert.equal(JSON.parse(responseJsonText(binding, response("quote"))).snapshot.bidSize, "0");
   });
 });
