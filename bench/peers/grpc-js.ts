@@ -1,16 +1,22 @@
 // An @grpc/grpc-js server as a bench peer: the same market, the same
 // service implementation (src/services) and the same protobuf-es messages
-// as the gateway; only the RPC server differs.
+// as the gateway; only the RPC server differs. With BENCH_FANOUT=naive,
+// PublishTicks and SubscribeSnapshots are instead the hand-written fan-out
+// a grpc-js user would start from (naive-fanout.ts): the external-feed
+// scenario's peer.
 import { once } from "node:events";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
+import { MarketFeedService } from "../../src/gen/stockify/v1/market_feed_service_pb.js";
 import { Market } from "../../src/market/market.js";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
 import { createMarketDataService } from "../../src/services/market-data-service.js";
+import { createMarketFeedService } from "../../src/services/market-feed-service.js";
 import { serveParent } from "../lib/child.js";
 import { benchConfig, marketControl, seedTicks } from "./bench-market.js";
+import { createNaiveFanout } from "./naive-fanout.js";
 
 type AnyImpl = Record<string, (request: unknown, context: HandlerContext) => unknown>;
 
@@ -18,22 +24,29 @@ const config = benchConfig();
 const market = new Market(new MemorySnapshotStore(), {
   bufferSize: config.streamBufferSize,
   overflow: config.slowConsumerPolicy,
-  heartbeatMs: config.heartbeatMs,
-});
+}, { heartbeatMs: config.heartbeatMs });
 await market.ingest(seedTicks());
 const implementation = createMarketDataService(market, { maxSymbolsPerCall: config.maxSymbolsPerCall }) as unknown as AnyImpl;
+const feedImplementation = createMarketFeedService(market) as unknown as AnyImpl;
+const naive = process.env.BENCH_FANOUT === "naive" ? createNaiveFanout() : undefined;
 
 const server = new grpc.Server();
-const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-const handlers: grpc.UntypedServiceImplementation = {};
-for (const method of MarketDataService.methods) {
-  if (method.methodKind !== "unary" && method.methodKind !== "server_streaming") continue;
-  definition[method.name] = methodDefinition(method);
-  const impl = implementation[method.localName]!;
-  handlers[method.name] =
-    method.methodKind === "unary" ? unaryHandler(MarketDataService, method, impl) : streamHandler(MarketDataService, method, impl);
+for (const [service, impl] of [[MarketDataService, implementation], [MarketFeedService, feedImplementation]] as const) {
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const method of service.methods) {
+    if (method.methodKind !== "unary" && method.methodKind !== "server_streaming") continue;
+    definition[method.name] = methodDefinition(method);
+    const naiveHandler = naive?.[method.localName as keyof typeof naive];
+    handlers[method.name] =
+      naiveHandler !== undefined
+        ? (naiveHandler as grpc.UntypedHandleCall)
+        : method.methodKind === "unary"
+          ? unaryHandler(service, method, impl[method.localName]!)
+          : streamHandler(service, method, impl[method.localName]!);
+  }
+  server.addService(definition, handlers);
 }
-server.addService(definition, handlers);
 const port = await new Promise<number>((resolve, reject) =>
   server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
 );
