@@ -29,9 +29,40 @@ export interface BenchSettings {
   iterations: number;
   /** Updates published for the push-versus-poll figure. Default 100, 30 with --quick. */
   updates: number;
+  /** The external feed's scenario sizes (--feed-*, BENCH_FEED_*); see FeedSettings. */
+  feed: FeedSettings;
   /** Directory of results (BENCH_OUT, --out). Default bench/results. */
   outDir: string;
 }
+
+/**
+ * FeedSettings size the external-feed scenario of the streaming suite: a
+ * producer process calling PublishTicks, subscriber processes holding
+ * streams. The defaults are the scenario as users run it.
+ */
+export interface FeedSettings {
+  /** Rows to run, of a to e (--feed-rows a,c). Default all. */
+  rows: string[];
+  /** Streams of rows a, b and c (one of them stalled in c). Default 1000. */
+  streams: number;
+  /** Streams of the light-load row d. Default 100. */
+  lightStreams: number;
+  /** Symbols every stream subscribes to and the producer cycles through. Default 100. */
+  symbols: number;
+  /** Ticks per second of row a; row b sends twice as many. Default 1000. */
+  ticksPerSecond: number;
+  /** Ticks per second of the light-load row d. Default 100. */
+  lightTicksPerSecond: number;
+  /** Ticks per second of the one-subscriber row e, as much as a paced producer sends. Default 100000. */
+  singleTicksPerSecond: number;
+  /** Streams on one HTTP/2 connection. Default 100. */
+  streamsPerConnection: number;
+  /** Resident memory, in MiB, past which a peer is stopped rather than let grow. Default 3072. */
+  rssLimitMiB: number;
+}
+
+/** The external feed's rows, in the order a run takes them. */
+export const FEED_ROWS = ["a", "b", "c", "d", "e"] as const;
 
 /**
  * parseSettings reads the command line (`npm run bench -- unary --quick`)
@@ -51,6 +82,15 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
       "client-processes": { type: "string", default: env.BENCH_CLIENT_PROCESSES },
       iterations: { type: "string", default: env.BENCH_ITERATIONS },
       updates: { type: "string", default: env.BENCH_UPDATES },
+      "feed-rows": { type: "string", default: env.BENCH_FEED_ROWS },
+      "feed-streams": { type: "string", default: env.BENCH_FEED_STREAMS },
+      "feed-light-streams": { type: "string", default: env.BENCH_FEED_LIGHT_STREAMS },
+      "feed-symbols": { type: "string", default: env.BENCH_FEED_SYMBOLS },
+      "feed-ticks": { type: "string", default: env.BENCH_FEED_TICKS },
+      "feed-light-ticks": { type: "string", default: env.BENCH_FEED_LIGHT_TICKS },
+      "feed-single-ticks": { type: "string", default: env.BENCH_FEED_SINGLE_TICKS },
+      "feed-streams-per-connection": { type: "string", default: env.BENCH_FEED_STREAMS_PER_CONNECTION },
+      "feed-rss-limit": { type: "string", default: env.BENCH_FEED_RSS_LIMIT_MIB },
       out: { type: "string", default: env.BENCH_OUT },
     },
   });
@@ -58,6 +98,10 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
     if (!(SUITES as readonly string[]).includes(name)) throw new Error(`unknown suite "${name}"; the suites are ${SUITES.join(", ")}`);
   }
   const quick = values.quick === true;
+  const feedRows = values["feed-rows"] === undefined || values["feed-rows"] === "" ? [...FEED_ROWS] : values["feed-rows"].split(",");
+  for (const row of feedRows) {
+    if (!(FEED_ROWS as readonly string[]).includes(row)) throw new Error(`unknown feed row "${row}"; the rows are ${FEED_ROWS.join(", ")}`);
+  }
   return {
     suites: positionals.length === 0 ? [...SUITES] : SUITES.filter((s) => positionals.includes(s)),
     quick,
@@ -69,6 +113,17 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
     clientProcesses: positive("client-processes", values["client-processes"], 2),
     iterations: positive("iterations", values.iterations, quick ? 300 : 2000),
     updates: positive("updates", values.updates, quick ? 30 : 100),
+    feed: {
+      rows: FEED_ROWS.filter((row) => feedRows.includes(row)),
+      streams: positive("feed-streams", values["feed-streams"], 1000),
+      lightStreams: positive("feed-light-streams", values["feed-light-streams"], 100),
+      symbols: positive("feed-symbols", values["feed-symbols"], 100),
+      ticksPerSecond: positive("feed-ticks", values["feed-ticks"], 1000),
+      lightTicksPerSecond: positive("feed-light-ticks", values["feed-light-ticks"], 100),
+      singleTicksPerSecond: positive("feed-single-ticks", values["feed-single-ticks"], 100_000),
+      streamsPerConnection: positive("feed-streams-per-connection", values["feed-streams-per-connection"], 100),
+      rssLimitMiB: positive("feed-rss-limit", values["feed-rss-limit"], 3072),
+    },
     outDir: values.out ?? fileURLToPath(new URL("../results", import.meta.url)),
   };
 }

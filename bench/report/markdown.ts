@@ -1,6 +1,7 @@
 import type { MachineInfo } from "../lib/machine.js";
 import type { RestResults } from "../suites/rest.js";
 import { SEED_CLAIMS, type SeedResults } from "../suites/seed.js";
+import { FEED_TARGETS, type ExternalFeedResults, type FeedRun } from "../suites/external-feed.js";
 import type { StreamingResults } from "../suites/streaming.js";
 import type { UnaryResults } from "../suites/unary.js";
 
@@ -41,7 +42,7 @@ export function renderReport(results: BenchResults): string {
   if (results.seed !== undefined) out.push(...seedSection(results.seed));
   if (results.unary !== undefined) out.push(...unarySection(results.unary));
   if (results.rest !== undefined) out.push(...restSection(results.rest));
-  if (results.streaming !== undefined) out.push(...streamingSection(results.streaming));
+  if (results.streaming !== undefined) out.push(...externalFeedSection(results.streaming.externalFeed), ...streamingSection(results.streaming));
   if (results.elapsedS !== undefined) {
     const suites = Object.entries(results.suiteSeconds ?? {}).map(([suite, seconds]) => `${suite} ${seconds} s`);
     out.push(`The run took ${results.elapsedS} s${suites.length > 0 ? ` (${suites.join(", ")})` : ""}.`, "");
@@ -154,7 +155,9 @@ function streamingSection(streaming: StreamingResults): string[] {
       "The lean client is raw node:http2 that counts messages by their gRPC length prefixes and decodes one in 16 (all of them in the paced run), " +
       "spread over several processes, so its figures are the server's.",
     "",
-    "Feed as fast as it can (the latency is mostly time queued behind the backlog; slow streams are conflated, so delivered can be below published × subscribers):",
+    "Feed inside the server process, as fast as it can: an in-process line, kept to compare with earlier runs. It measures conflation at the source " +
+      "more than fan-out (the latency is mostly time queued behind the backlog; slow streams are conflated, so delivered can be below published × subscribers); " +
+      "the external feed above is the deployment users run:",
     "",
     ...header,
     ...streaming.throughput.map(row),
@@ -186,12 +189,109 @@ function streamingSection(streaming: StreamingResults): string[] {
   return lines;
 }
 
+function externalFeedSection(feed: ExternalFeedResults): string[] {
+  const run = (row: string, peer: string) => feed.runs.find((r) => r.row === row && r.peer === peer);
+  const rowTitle = (id: string) => feed.rows.find((r) => r.id === id)?.title;
+  const peers = ["gateway", "grpc-js"];
+  const failed = (r: FeedRun) => `failed: ${(r.error ?? "").replace(/\|/g, "/").slice(0, 120)}`;
+  // Each cell of the targets table, given one peer's run of a row.
+  const cells: Record<string, (r: FeedRun) => string> = {
+    a: (r) =>
+      `${rate(r.deliveredPerSecond)} of ${rate(r.offeredMessagesPerSecond)} msg/s delivered, p50 ${ms(r.latency.p50Ms)}, ` +
+      `p99 ${ms(r.latency.p99Ms)}, ${fmt(r.serverCores, 2)} cores`,
+    b: (r) =>
+      `p99 ${ms(r.latency.p99Ms)}, ${fmt(r.skippedUpdates, 0)} updates conflated; PublishTicks p99 ${ms(r.publish.latency.p99Ms)}; ` +
+      `RSS ${mib(r.rssBytes.start)} → ${mib(r.rssBytes.end)}`,
+    c: (r) => {
+      const a = run("a", r.peer);
+      const change = a === undefined || a.error !== undefined ? "" : ` (${percentChange(r.latency.p99Ms, a.latency.p99Ms)} vs row a)`;
+      return `others' p99 ${ms(r.latency.p99Ms)}${change}; RSS ${mib(r.rssBytes.start)} → ${mib(r.rssBytes.end)}`;
+    },
+    d: (r) => `p50 ${ms(r.latency.p50Ms)}, p99 ${ms(r.latency.p99Ms)}`,
+    cpu: (r) => `${fmt(r.serverCpuUsPerMessage, 2)} µs`,
+    e: (r) => `${fmt(r.deliveredPerSecond, 0)} msg/s`,
+  };
+  const targetRow = (label: string, row: string, cell: (r: FeedRun) => string, target: string, extra = "") => {
+    const values = peers.map((peer) => {
+      const r = run(row, peer);
+      return r === undefined ? "not run" : r.error !== undefined ? failed(r) : cell(r);
+    });
+    return `| ${label} | ${values[0]}${extra} | ${values[1]} | ${target} |`;
+  };
+  const ratioOf = (row: string) => feed.ratios[`gateway/grpc-js, row ${row}`];
+  const lines = [
+    "## Fan-out from an external feed: the deployment users run",
+    "",
+    `Each server runs in its own process (the gateway with SIMULATOR=off). A producer process calls \`MarketFeedService.PublishTicks\` over gRPC ` +
+      `(connect-node) every ${feed.intervalMs} ms with the same number of ticks, round-robin over ${feed.symbols} symbols, \`exchange_time\` = now; ` +
+      "it keeps that pace whatever the server does, up to ten calls in flight. Subscriber processes hold raw HTTP/2 streams, " +
+      `each for the same ${feed.symbols} symbols, ${feed.streamsPerConnection} to a connection; every message is counted, checked for a jump in its symbol's ` +
+      "sequence (an update conflated away) and timed: latency is receive time minus `exchange_time`, all messages, in an HDR histogram. " +
+      "The gateway keeps `exchange_time` in whole milliseconds, so its latencies carry ±0.5 ms. " +
+      "\"grpc-js\" is `@grpc/grpc-js` with the fan-out a grpc-js user writes first: PublishTicks writes each update to every subscribed call at once, " +
+      "with no conflation and no regard for `write()`'s answer. Each row runs on a fresh server; CPU and memory are read from /proc.",
+    "",
+    "| Scenario | gateway | grpc-js (naive fan-out) | target |",
+    "|----------|---------|-------------------------|--------|",
+  ];
+  const has = (row: string) => feed.rows.some((r) => r.id === row);
+  if (has("a")) lines.push(targetRow(`(a) ${rowTitle("a")}`, "a", cells.a!, FEED_TARGETS.a));
+  if (has("b")) lines.push(targetRow(`(b) ${rowTitle("b")}`, "b", cells.b!, FEED_TARGETS.b));
+  if (has("c")) lines.push(targetRow(`(c) ${rowTitle("c")}`, "c", cells.c!, FEED_TARGETS.c));
+  if (has("d")) lines.push(targetRow(`(d) ${rowTitle("d")}`, "d", cells.d!, FEED_TARGETS.d));
+  if (has("a")) lines.push(targetRow("server CPU per delivered message, row a", "a", cells.cpu!, FEED_TARGETS.cpu));
+  if (has("e")) lines.push(targetRow(`(e) ${rowTitle("e")}: delivered msg/s`, "e", cells.e!, `${FEED_TARGETS.e} grpc-js`, `, **${fmt(ratioOf("e"), 2)}× grpc-js**`));
+  if (has("a")) lines.push(`| row a, gateway vs grpc-js | **${fmt(ratioOf("a"), 2)}×** delivered msg/s | 1× | ${FEED_TARGETS.ratio} |`);
+  lines.push(
+    "",
+    `Ratios of delivered msg/s, same run: ${ratios(feed.ratios)}.`,
+    "",
+    "Every run (ms; RSS in MiB, start → end, peak in brackets; load is the one-minute load average when the run ended):",
+    "",
+    "| row | peer | streams | ticks/s sent | offered msg/s | delivered msg/s | p50 | p99 | max | sequence jumps (updates skipped) | PublishTicks p50 / p99 | server cores | server µs/msg | RSS | client cores | producer cores | load |",
+    "|-----|------|--------:|-------------:|--------------:|----------------:|----:|----:|----:|------------------:|-----------------:|-------------:|--------------:|-----|-------------|---------------:|-----:|",
+    ...feed.runs.map((r) => {
+      const streams = r.stalledStreams > 0 ? `${r.streams} + ${r.stalledStreams} stalled` : `${r.streams}`;
+      if (r.error !== undefined) return `| ${r.row} | ${r.peer} | ${streams} | ${failed(r)} | | | | | | | | | | | | | ${fmt(r.loadAverage, 2)} |`;
+      const rss = `${fmt(mibOf(r.rssBytes.start), 0)} → ${fmt(mibOf(r.rssBytes.end), 0)} (${fmt(mibOf(r.rssBytes.peak), 0)})`;
+      const clientBound = r.clientCores.some((c) => c > 0.9) ? " (client-bound?)" : "";
+      return (
+        `| ${r.row} | ${r.peer} | ${streams} | ${fmt(r.sentTicksPerSecond, 0)} | ${fmt(r.offeredMessagesPerSecond, 0)} | ${fmt(r.deliveredPerSecond, 0)} | ` +
+        `${fmt(r.latency.p50Ms)} | ${fmt(r.latency.p99Ms)} | ${fmt(r.latency.maxMs)} | ${fmt(r.sequenceJumps, 0)} (${fmt(r.skippedUpdates, 0)}) | ` +
+        `${fmt(r.publish.latency.p50Ms)} / ${fmt(r.publish.latency.p99Ms)} | ${fmt(r.serverCores, 2)} | ${fmt(r.serverCpuUsPerMessage, 2)} | ${rss} | ` +
+        `${r.clientCores.map((c) => fmt(c, 2)).join(", ")}${clientBound} | ${fmt(r.producerCores, 2)} | ${fmt(r.loadAverage, 2)} |`
+      );
+    }),
+    "",
+  );
+  const anomalies = feed.runs.filter((r) => r.error === undefined && (r.endedStreams > 0 || r.outOfOrder > 0 || r.publish.failed > 0));
+  for (const r of anomalies) {
+    lines.push(`Row ${r.row}, ${r.peer}: ${r.endedStreams} streams ended, ${r.outOfOrder} updates out of order, ${r.publish.failed} PublishTicks calls failed.`, "");
+  }
+  return lines;
+}
+
+// Millions where the table's targets speak in millions, plain counts below.
+function rate(value: number): string {
+  return value >= 100_000 ? `${fmt(value / 1e6, 2)}M` : fmt(value, 0);
+}
+
+function mibOf(bytes: number | undefined): number | undefined {
+  return bytes === undefined ? undefined : bytes / 2 ** 20;
+}
+
+function percentChange(value: number, reference: number): string {
+  if (!(reference > 0) || !Number.isFinite(value)) return "n/a";
+  const change = Math.round((100 * (value - reference)) / reference);
+  return `${change >= 0 ? "+" : ""}${change}%`;
+}
+
 function kib(bytes: number): string {
   return `${fmt(bytes / 1024, 1)} KiB`;
 }
 
-function mib(bytes: number): string {
-  return `${fmt(bytes / 2 ** 20, 0)} MiB`;
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? "n/a" : `${fmt(bytes / 2 ** 20, 0)} MiB`;
 }
 
 function latencyRow(name: string, l: { count: number; p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number }): string {

@@ -4,6 +4,7 @@ import { wants, type BenchSettings } from "../lib/settings.js";
 import { ratio, round, summarize, type LatencySummary } from "../lib/stats.js";
 import type { StreamClientInit } from "../clients/stream-client-init.js";
 import { benchSymbolIds } from "../peers/bench-market.js";
+import { externalFeedSuite, type ExternalFeedResults } from "./external-feed.js";
 
 /**
  * The streaming peers: the gateway and grpc-js with the same service code;
@@ -74,17 +75,20 @@ export interface StreamingResults {
   idleMemory: IdleMemory[];
   /** Delivered msg/s of the gateway over grpc-js, per subscriber count. */
   ratios: Record<string, number>;
+  /** The deployment users run: producer and subscribers in processes of their own. */
+  externalFeed: ExternalFeedResults;
 }
 
 /**
  * streamingSuite measures SubscribeSnapshots on each peer: delivered
- * messages per second and latency under a feed publishing as fast as it
- * can, latency under a paced feed, the same with a real client, and memory
- * per idle stream.
+ * messages per second and latency under a feed inside the server publishing
+ * as fast as it can, latency under a paced feed, the same with a real
+ * client, memory per idle stream, and then the external-feed scenario
+ * (external-feed.ts), where producer and subscribers are processes of their own.
  */
 export async function streamingSuite(settings: BenchSettings, log: (line: string) => void): Promise<StreamingResults> {
   const symbolIds = benchSymbolIds();
-  const results: StreamingResults = {
+  const results: Omit<StreamingResults, "externalFeed"> = {
     symbolsPerStream: symbolIds.length,
     pacedTicksPerSecond: PACED_TICKS_PER_SECOND,
     throughput: [],
@@ -133,7 +137,7 @@ export async function streamingSuite(settings: BenchSettings, log: (line: string
     const rate = (peer: string) => results.throughput.find((r) => r.peer === peer && r.subscribers === subscribers)?.deliveredPerSecond;
     results.ratios[`gateway/grpc-js, ${subscribers} subscribers`] = ratio(rate("gateway"), rate("grpc-js"));
   }
-  return results;
+  return { ...results, externalFeed: await externalFeedSuite(settings, log) };
 }
 
 interface MeasureOptions {

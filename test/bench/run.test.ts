@@ -11,6 +11,8 @@ const runScript = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
 const TINY = [
   "--duration", "1", "--warmup", "0", "--iterations", "20", "--updates", "5",
   "--subscribers", "3", "--idle-streams", "30", "--client-processes", "2",
+  "--feed-streams", "6", "--feed-light-streams", "2", "--feed-symbols", "4", "--feed-ticks", "200",
+  "--feed-light-ticks", "100", "--feed-single-ticks", "400", "--feed-streams-per-connection", "3",
 ];
 
 function assertLatency(latency: Record<string, number>, what: string) {
@@ -116,13 +118,48 @@ describe("npm run bench (tiny settings)", () => {
     }
   });
 
+  it("runs every row of the external feed on both peers: producer, subscribers, stalled stream and server figures", () => {
+    const feed = results.streaming.externalFeed;
+    assert.deepEqual(feed.rows.map((r: { id: string }) => r.id), ["a", "b", "c", "d", "e"]);
+    for (const row of feed.rows) {
+      for (const peer of ["gateway", "grpc-js"]) {
+        const run = feed.runs.find((r: { row: string; peer: string }) => r.row === row.id && r.peer === peer);
+        assert.ok(run !== undefined, `row ${row.id} has no ${peer} run`);
+        assert.equal(run.error, undefined, `row ${row.id}, ${peer}: ${run.error}`);
+        assert.equal(run.streams, row.streams);
+        assert.ok(run.sentTicksPerSecond > 0, `row ${row.id}, ${peer}: the producer sent nothing`);
+        assert.ok(run.deliveredPerSecond > 0, `row ${row.id}, ${peer} delivered nothing`);
+        assert.equal(run.endedStreams, 0);
+        assert.equal(run.outOfOrder, 0);
+        assert.equal(run.publish.failed, 0);
+        assertLatency(run.latency, `row ${row.id}, ${peer}`);
+        assertLatency(run.publish.latency, `row ${row.id}, ${peer} PublishTicks`);
+        assert.ok(Number.isFinite(run.serverCores) && run.serverCores >= 0, "no server CPU time measured");
+        assert.ok(run.rssBytes.start > 0 && run.rssBytes.end > 0, "no server RSS measured");
+        assert.equal(run.clientCores.length, run.clientProcesses);
+      }
+    }
+    // The stalled stream holds at most its small window and the client's read buffer.
+    const stalled = feed.runs.filter((r: { row: string }) => r.row === "c");
+    for (const run of stalled) assert.ok(run.stalledBytesBuffered < 64 * 1024, `${run.peer}: ${run.stalledBytesBuffered} bytes unread`);
+    assert.ok(Number.isFinite(feed.ratios["gateway/grpc-js, row a"]));
+  });
+
   it("writes a markdown report with every section and an SVG chart", () => {
     assert.match(report, /The run took \d+ s \(unary \d+ s, rest \d+ s, seed \d+ s, streaming \d+ s\)\./);
-    for (const heading of ["## The migration guide's table, measured", "## gRPC unary", "## JSON over HTTP/1.1", "## Server streaming"]) {
+    for (const heading of [
+      "## The migration guide's table, measured",
+      "## gRPC unary",
+      "## JSON over HTTP/1.1",
+      "## Fan-out from an external feed: the deployment users run",
+      "## Server streaming",
+    ]) {
       assert.ok(report.includes(heading), `no "${heading}" in the report`);
     }
     assert.match(report, /\| Get Snapshot \| [\d.]+ ms \(guide: 10ms\) \|/);
     assert.match(report, /\| gateway \(lean gRPC lane, one port\) \| [\d,]+ \|/);
+    assert.match(report, /\| \(a\) 6 streams × 4 symbols, 200 ticks\/s \| [\d,]+ of [\d,]+ msg\/s delivered, p50 [\d.]+ ms/);
+    assert.match(report, /\| row a, gateway vs grpc-js \| \*\*[\d.]+×\*\* delivered msg\/s \|/);
     assert.match(chart, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     const bars = results.unary.peers.length + results.rest.targets.length + 6 + results.streaming.throughput.length + results.streaming.idleMemory.length;
     assert.equal(chart.match(/<rect x=/g)?.length, bars);
