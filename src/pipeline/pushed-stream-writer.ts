@@ -25,7 +25,12 @@ export interface PushedStreamWriterHooks<T> {
  * A writable whose client has gone is not written to again; its `close`
  * cancels the source at once, which releases everything it holds.
  */
-export function writePushedStream<T>(writable: Writable, source: PushedStream<T>, hooks: PushedStreamWriterHooks<T>): PushControl {
+export function writePushedStream<T>(
+  writable: Writable,
+  source: PushedStream<T>,
+  hooks: PushedStreamWriterHooks<T>,
+  signal?: AbortSignal,
+): PushControl {
   let started = false;
   let ended = false;
   let waiting = false;
@@ -34,11 +39,18 @@ export function writePushedStream<T>(writable: Writable, source: PushedStream<T>
     control.resume();
   };
   const onClose = () => control.cancel();
+  // A call whose signal ends (deadline, client gone) is over even if its
+  // source does not watch the signal.
+  const onAbort = () => {
+    end(undefined);
+    control.cancel();
+  };
   const end = (error: unknown) => {
     if (ended) return;
     ended = true;
     writable.off("drain", onDrain);
     writable.off("close", onClose);
+    signal?.removeEventListener("abort", onAbort);
     hooks.end(error);
   };
   const control: PushControl = source[pushMessages]({
@@ -70,5 +82,7 @@ export function writePushedStream<T>(writable: Writable, source: PushedStream<T>
   });
   if (writable.destroyed) control.cancel();
   else writable.once("close", onClose);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
   return control;
 }

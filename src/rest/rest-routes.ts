@@ -9,6 +9,8 @@ import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
 import { responseJsonText } from "./json-text.js";
 import { compareTemplates, fastifyRoutePaths, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
 import { buildRequestMessage } from "./request-message.js";
+import { pushedFromIterable } from "../pipeline/pushed-stream.js";
+import { writePushedStream } from "../pipeline/pushed-stream-writer.js";
 import {
   encodeStreamError,
   encodeStreamMessage,
@@ -163,43 +165,70 @@ async function callServerStream(
   reply: FastifyReply,
 ): Promise<void> {
   const response = await untilAborted(pipeline.serverStream(context, input), context.signal);
-  const messages = response.message[Symbol.asyncIterator]();
-  // Wait for the first message before answering, so that a call that fails
-  // at once (unknown symbol, auth) gets its proper HTTP status.
-  const first = await untilAborted(messages.next(), context.signal);
-
   const format = streamFormatFor(request.headers.accept);
   const raw = reply.raw;
-  const headers: Record<string, string | string[] | number> = {};
-  for (const [key, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[key] = value;
-  response.header()?.forEach((value, key) => (headers[key] = value));
-  headers["content-type"] = STREAM_CONTENT_TYPES[format];
-  headers["cache-control"] = "no-cache";
-  // Stop reverse proxies (nginx) from buffering the stream.
-  headers["x-accel-buffering"] = "no";
-  reply.hijack();
-  raw.writeHead(200, headers);
+  const chunks = streamChunks(binding, format);
+  let started = false;
+  // The status line waits for the first message, so that a call that fails
+  // at once (unknown symbol, auth) gets its proper HTTP status.
+  const writeHead = () => {
+    started = true;
+    const headers: Record<string, string | string[] | number> = {};
+    for (const [key, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[key] = value;
+    response.header()?.forEach((value, key) => (headers[key] = value));
+    headers["content-type"] = STREAM_CONTENT_TYPES[format];
+    headers["cache-control"] = "no-cache";
+    // Stop reverse proxies (nginx) from buffering the stream.
+    headers["x-accel-buffering"] = "no";
+    reply.hijack();
+    raw.writeHead(200, headers);
+  };
+  await new Promise<void>((resolve, reject) => {
+    writePushedStream(
+      raw,
+      pushedFromIterable(response.message),
+      {
+        encode: (message) => chunks(message as Message),
+        beforeFirstWrite: writeHead,
+        end(error) {
+          // A deadline ends the handler's stream quietly; tell the caller.
+          if (error === undefined && context.signal.aborted && !clientGoneReason(context.signal)) error = context.signal.reason;
+          if (!started) {
+            if (error !== undefined) return reject(error);
+            writeHead();
+          } else if (error !== undefined && !raw.destroyed) {
+            request.log.debug({ err: error }, "REST stream ended with an error");
+            raw.write(encodeStream(format, error));
+          }
+          raw.end();
+          resolve();
+        },
+      },
+      context.signal,
+    );
+  });
+}
 
-  try {
-    let next = first;
-    while (next.done !== true) {
-      await write(raw, encodeStreamMessage(format, responseJsonText(binding, next.value as Message)));
-      // Raced with the signal, so that a deadline or a disconnect ends the
-      // stream even if the handler does not watch its signal.
-      next = await untilAborted(messages.next(), context.signal);
-    }
-    // A deadline ends the handler's iteration quietly; tell the caller.
-    if (context.signal.aborted && !clientGoneReason(context.signal)) {
-      throw context.signal.reason;
-    }
-  } catch (error) {
-    if (!raw.destroyed) {
-      request.log.debug({ err: error }, "REST stream ended with an error");
-      await write(raw, encodeStream(format, error));
-    }
-  } finally {
-    raw.end();
+// An update fanned out to many REST streams is one frozen message: each
+// binding and format frames it once, and every stream writes those bytes.
+const chunkCaches = new Map<HttpBinding, Map<StreamFormat, (message: Message) => Buffer>>();
+
+function streamChunks(binding: HttpBinding, format: StreamFormat): (message: Message) => Buffer {
+  let byFormat = chunkCaches.get(binding);
+  if (byFormat === undefined) chunkCaches.set(binding, (byFormat = new Map()));
+  let chunks = byFormat.get(format);
+  if (chunks === undefined) {
+    const cache = new WeakMap<Message, Buffer>();
+    const encode = (message: Message) => Buffer.from(encodeStreamMessage(format, responseJsonText(binding, message)));
+    chunks = (message) => {
+      if (!Object.isFrozen(message)) return encode(message);
+      let chunk = cache.get(message);
+      if (chunk === undefined) cache.set(message, (chunk = encode(message)));
+      return chunk;
+    };
+    byFormat.set(format, chunks);
   }
+  return chunks;
 }
 
 function encodeStream(format: StreamFormat, error: unknown): string {
@@ -210,22 +239,6 @@ function clientGoneReason(signal: AbortSignal): boolean {
   const reason: unknown = signal.reason;
   return reason === undefined || (reason instanceof ConnectError && reason.code === Code.Canceled);
 }
-
-function write(raw: FastifyReply["raw"], chunk: string): Promise<void> {
-  if (raw.destroyed) return Promise.resolve();
-  if (raw.write(chunk)) return Promise.resolve();
-  // Backpressure: wait until the socket drains or the client leaves.
-  return new Promise((resolve) => {
-    const done = () => {
-      raw.off("drain", done);
-      raw.off("close", done);
-      resolve();
-    };
-    raw.on("drain", done);
-    raw.on("close", done);
-  });
-}
-
 
 function copyHeaders(headers: Headers, reply: FastifyReply): void {
   headers.forEach((value, key) => reply.header(key, value));
