@@ -3,6 +3,7 @@ import { service as healthServiceDefinition } from "grpc-health-check";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { GRPC_LANES } from "../support/grpc-lanes.js";
 import { SwitchableStore } from "../support/switchable-store.js";
 import { waitFor } from "../support/transports.js";
 
@@ -30,14 +31,14 @@ function watch(client: grpc.Client, service: string) {
   return { call, statuses, ended: () => ended };
 }
 
-describe("grpc.health.v1.Health", () => {
+for (const lane of GRPC_LANES) describe(`grpc.health.v1.Health (${lane.name})`, () => {
   let gateway: TestGateway;
   let store: SwitchableStore;
   let client: grpc.Client;
 
   before(async () => {
     store = new SwitchableStore();
-    gateway = await startGateway({}, { store });
+    gateway = await startGateway({ ...lane.env }, { store });
     client = new HealthClient(`127.0.0.1:${gateway.port}`, grpc.credentials.createInsecure());
   });
   after(async () => {
