@@ -13,16 +13,17 @@ import {
 import { expectCode } from "../support/expect-code.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { grpcJsMethod, grpcJsUnary } from "../support/grpc-js-client.js";
+import { GRPC_LANES } from "../support/grpc-lanes.js";
 import { scrapeMetrics } from "../support/prometheus.js";
 import { waitFor } from "../support/transports.js";
 
 const GET_SNAPSHOT = "stockify.v1.MarketDataService/GetSnapshot";
 const SUBSCRIBE = "stockify.v1.MarketDataService/SubscribeSnapshots";
 
-describe("call metrics", () => {
+for (const lane of GRPC_LANES) describe(`call metrics (${lane.name})`, () => {
   let gateway: TestGateway;
   before(async () => {
-    gateway = await startGateway({ STREAM_BUFFER_SIZE: "1" });
+    gateway = await startGateway({ ...lane.env, STREAM_BUFFER_SIZE: "1" });
   });
   after(() => gateway.close());
 
@@ -102,10 +103,10 @@ describe("call metrics", () => {
   });
 });
 
-describe("slow consumer metrics", () => {
+for (const lane of GRPC_LANES) describe(`slow consumer metrics (${lane.name})`, () => {
   let gateway: TestGateway;
   before(async () => {
-    gateway = await startGateway({ STREAM_BUFFER_SIZE: "1", SLOW_CONSUMER_POLICY: "close" });
+    gateway = await startGateway({ ...lane.env, STREAM_BUFFER_SIZE: "1", SLOW_CONSUMER_POLICY: "close" });
   });
   after(() => gateway.close());
 
