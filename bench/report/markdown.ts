@@ -194,13 +194,17 @@ function externalFeedSection(feed: ExternalFeedResults): string[] {
   const rowTitle = (id: string) => feed.rows.find((r) => r.id === id)?.title;
   const peers = ["gateway", "grpc-js"];
   const failed = (r: FeedRun) => `failed: ${(r.error ?? "").replace(/\|/g, "/").slice(0, 120)}`;
+  // A server that answers PublishTicks slowly holds the producer back: say so,
+  // or a low offered rate reads as a light load.
+  const heldBack = (r: FeedRun) =>
+    r.sentTicksPerSecond < 0.95 * r.offeredTicksPerSecond ? ` (the producer sent ${fmt(r.sentTicksPerSecond, 0)} of ${fmt(r.offeredTicksPerSecond, 0)} ticks/s)` : "";
   // Each cell of the targets table, given one peer's run of a row.
   const cells: Record<string, (r: FeedRun) => string> = {
     a: (r) =>
-      `${rate(r.deliveredPerSecond)} of ${rate(r.offeredMessagesPerSecond)} msg/s delivered, p50 ${ms(r.latency.p50Ms)}, ` +
+      `${rate(r.deliveredPerSecond)} of ${rate(r.offeredMessagesPerSecond)} msg/s delivered${heldBack(r)}, p50 ${ms(r.latency.p50Ms)}, ` +
       `p99 ${ms(r.latency.p99Ms)}, ${fmt(r.serverCores, 2)} cores`,
     b: (r) =>
-      `p99 ${ms(r.latency.p99Ms)}, ${fmt(r.skippedUpdates, 0)} updates conflated; PublishTicks p99 ${ms(r.publish.latency.p99Ms)}; ` +
+      `p99 ${ms(r.latency.p99Ms)}, ${fmt(r.skippedUpdates, 0)} updates conflated${heldBack(r)}; PublishTicks p99 ${ms(r.publish.latency.p99Ms)}; ` +
       `RSS ${mib(r.rssBytes.start)} → ${mib(r.rssBytes.end)}`,
     c: (r) => {
       const a = run("a", r.peer);
@@ -209,7 +213,7 @@ function externalFeedSection(feed: ExternalFeedResults): string[] {
     },
     d: (r) => `p50 ${ms(r.latency.p50Ms)}, p99 ${ms(r.latency.p99Ms)}`,
     cpu: (r) => `${fmt(r.serverCpuUsPerMessage, 2)} µs`,
-    e: (r) => `${fmt(r.deliveredPerSecond, 0)} msg/s`,
+    e: (r) => `${fmt(r.deliveredPerSecond, 0)} msg/s of ${fmt(r.sentTicksPerSecond, 0)} ticks/s sent`,
   };
   const targetRow = (label: string, row: string, cell: (r: FeedRun) => string, target: string, extra = "") => {
     const values = peers.map((peer) => {
@@ -246,7 +250,8 @@ function externalFeedSection(feed: ExternalFeedResults): string[] {
     "",
     `Ratios of delivered msg/s, same run: ${ratios(feed.ratios)}.`,
     "",
-    "Every run (ms; RSS in MiB, start → end, peak in brackets; load is the one-minute load average when the run ended):",
+    "Every run (ms; RSS in MiB, start → end, peak in brackets; load is the one-minute load average when the run ended, " +
+      "of which the bench's own server, producer and subscribers account for up to about 2):",
     "",
     "| row | peer | streams | ticks/s sent | offered msg/s | delivered msg/s | p50 | p99 | max | sequence jumps (updates skipped) | PublishTicks p50 / p99 | server cores | server µs/msg | RSS | client cores | producer cores | load |",
     "|-----|------|--------:|-------------:|--------------:|----------------:|----:|----:|----:|------------------:|-----------------:|-------------:|--------------:|-----|-------------|---------------:|-----:|",

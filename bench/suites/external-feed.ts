@@ -123,12 +123,19 @@ export const FEED_TARGETS = {
  */
 export function feedRows(settings: BenchSettings): FeedRow[] {
   const f = settings.feed;
+  const n = (value: number) => value.toLocaleString("en-US");
   const all: FeedRow[] = [
-    { id: "a", title: `${f.streams} streams × ${f.symbols} symbols, ${f.ticksPerSecond} ticks/s`, streams: f.streams, stalledStreams: 0, ticksPerSecond: f.ticksPerSecond },
-    { id: "b", title: `the same at 2× (${2 * f.ticksPerSecond} ticks/s)`, streams: f.streams, stalledStreams: 0, ticksPerSecond: 2 * f.ticksPerSecond },
-    { id: "c", title: `one stalled stream among ${f.streams}, ${f.ticksPerSecond} ticks/s`, streams: f.streams - 1, stalledStreams: 1, ticksPerSecond: f.ticksPerSecond },
-    { id: "d", title: `${f.lightStreams} streams × ${f.symbols} symbols, ${f.lightTicksPerSecond} ticks/s (light load)`, streams: f.lightStreams, stalledStreams: 0, ticksPerSecond: f.lightTicksPerSecond },
-    { id: "e", title: `1 stream × ${f.symbols} symbols, ${f.singleTicksPerSecond} ticks/s`, streams: 1, stalledStreams: 0, ticksPerSecond: f.singleTicksPerSecond },
+    { id: "a", title: `${n(f.streams)} streams × ${n(f.symbols)} symbols, ${n(f.ticksPerSecond)} ticks/s`, streams: f.streams, stalledStreams: 0, ticksPerSecond: f.ticksPerSecond },
+    { id: "b", title: `the same at 2× (${n(2 * f.ticksPerSecond)} ticks/s)`, streams: f.streams, stalledStreams: 0, ticksPerSecond: 2 * f.ticksPerSecond },
+    { id: "c", title: `one stalled stream among ${n(f.streams)}, ${n(f.ticksPerSecond)} ticks/s`, streams: f.streams - 1, stalledStreams: 1, ticksPerSecond: f.ticksPerSecond },
+    {
+      id: "d",
+      title: `${n(f.lightStreams)} streams × ${n(f.symbols)} symbols, ${n(f.lightTicksPerSecond)} ticks/s (light load)`,
+      streams: f.lightStreams,
+      stalledStreams: 0,
+      ticksPerSecond: f.lightTicksPerSecond,
+    },
+    { id: "e", title: `1 stream × ${n(f.symbols)} symbols, ${n(f.singleTicksPerSecond)} ticks/s scheduled`, streams: 1, stalledStreams: 0, ticksPerSecond: f.singleTicksPerSecond },
   ];
   return all.filter((row) => f.rows.includes(row.id));
 }
