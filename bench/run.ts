@@ -1,5 +1,7 @@
 // npm run bench -- [unary|rest|seed|streaming ...] [--quick] [--duration S]
 //   [--only gateway,grpc-js] [--subscribers 1,100,1000] [--idle-streams N]
+//   [--feed-rows a,b,c,d,e] [--feed-streams 1000] [--feed-ticks 1000] ...
+//   (the external-feed scenario's sizes: see FeedSettings in lib/settings.ts)
 // Runs the suites, each server and load generator in its own process, and
 // writes bench/results/latest.json, report.md and chart.svg.
 import { mkdir, writeFile } from "node:fs/promises";

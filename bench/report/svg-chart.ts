@@ -61,9 +61,17 @@ export function chartPanels(results: BenchResults): ChartPanel[] {
       ],
     });
   }
+  const feedRowA = results.streaming?.externalFeed.runs.filter((r) => r.row === "a") ?? [];
+  if (feedRowA.length > 0) {
+    panels.push({
+      title: `External feed, ${results.streaming!.externalFeed.rows.find((r) => r.id === "a")!.title}`,
+      unit: "messages delivered/s",
+      bars: feedRowA.map((r) => ({ label: r.peer, value: r.deliveredPerSecond })),
+    });
+  }
   if (results.streaming !== undefined && results.streaming.throughput.length > 0) {
     panels.push({
-      title: "SubscribeSnapshots, feed as fast as it can, lean client",
+      title: "SubscribeSnapshots, feed inside the server as fast as it can, lean client",
       unit: "messages delivered/s",
       bars: results.streaming.throughput.map((r) => ({ label: `${r.peer}, ${r.subscribers} subscribers`, value: r.deliveredPerSecond })),
     });

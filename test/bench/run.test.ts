@@ -161,7 +161,9 @@ describe("npm run bench (tiny settings)", () => {
     assert.match(report, /\| \(a\) 6 streams × 4 symbols, 200 ticks\/s \| [\d,]+ of [\d,]+ msg\/s delivered, p50 [\d.]+ ms/);
     assert.match(report, /\| row a, gateway vs grpc-js \| \*\*[\d.]+×\*\* delivered msg\/s \|/);
     assert.match(chart, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    const bars = results.unary.peers.length + results.rest.targets.length + 6 + results.streaming.throughput.length + results.streaming.idleMemory.length;
+    const feedRowA = results.streaming.externalFeed.runs.filter((r: { row: string }) => r.row === "a").length;
+    const bars =
+      results.unary.peers.length + results.rest.targets.length + 6 + feedRowA + results.streaming.throughput.length + results.streaming.idleMemory.length;
     assert.equal(chart.match(/<rect x=/g)?.length, bars);
   });
 });
