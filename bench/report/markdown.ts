@@ -233,7 +233,8 @@ function externalFeedSection(feed: ExternalFeedResults): string[] {
       "sequence (an update conflated away) and timed: latency is receive time minus `exchange_time`, all messages, in an HDR histogram. " +
       "The gateway keeps `exchange_time` in whole milliseconds, so its latencies carry ±0.5 ms. " +
       "\"grpc-js\" is `@grpc/grpc-js` with the fan-out a grpc-js user writes first: PublishTicks writes each update to every subscribed call at once, " +
-      "with no conflation and no regard for `write()`'s answer. Each row runs on a fresh server; CPU and memory are read from /proc.",
+      "with no conflation and no regard for `write()`'s answer. Each row runs on a fresh server; CPU and memory are read from /proc. " +
+      `Gateway settings from the environment: ${settingsText(feed.gatewaySettings)}.`,
     "",
     "| Scenario | gateway | grpc-js (naive fan-out) | target |",
     "|----------|---------|-------------------------|--------|",
@@ -279,6 +280,11 @@ function externalFeedSection(feed: ExternalFeedResults): string[] {
 // Millions where the table's targets speak in millions, plain counts below.
 function rate(value: number): string {
   return value >= 100_000 ? `${fmt(value / 1e6, 2)}M` : fmt(value, 0);
+}
+
+function settingsText(settings: Record<string, string> | undefined): string {
+  const entries = Object.entries(settings ?? {});
+  return entries.length === 0 ? "none, its defaults" : entries.map(([name, value]) => `\`${name}=${value}\``).join(", ");
 }
 
 function mibOf(bytes: number | undefined): number | undefined {

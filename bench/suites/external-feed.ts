@@ -13,6 +13,19 @@ import { benchSymbolIds } from "../peers/bench-market.js";
 /** Milliseconds between two PublishTicks calls of the producer. */
 export const FEED_INTERVAL_MS = 10;
 
+// Gateway settings that shape streaming, from the README's configuration
+// table: a run records any the environment sets (benchConfig passes them on).
+const STREAMING_SETTINGS = [
+  "STREAM_FLUSH_MS",
+  "STREAM_BUFFER_SIZE",
+  "SLOW_CONSUMER_POLICY",
+  "HEARTBEAT_INTERVAL_MS",
+  "GRPC_LANE",
+  "MAX_CONCURRENT_STREAMS",
+  "COMPRESSION",
+  "REDIS_URL",
+] as const;
+
 // A tenth of a second of calls may wait for answers before the producer's
 // schedule waits too: a real feed handler would buffer about that much.
 const MAX_CALLS_IN_FLIGHT = 10;
@@ -98,6 +111,8 @@ export interface ExternalFeedResults {
   intervalMs: number;
   symbols: number;
   streamsPerConnection: number;
+  /** Streaming settings the environment gave the gateway; empty means its defaults. */
+  gatewaySettings: Record<string, string>;
   rows: FeedRow[];
   runs: FeedRun[];
   /** Delivered msg/s of the gateway over grpc-js, per row. */
@@ -155,6 +170,7 @@ export async function externalFeedSuite(settings: BenchSettings, log: (line: str
     intervalMs: FEED_INTERVAL_MS,
     symbols: symbolIds.length,
     streamsPerConnection: settings.feed.streamsPerConnection,
+    gatewaySettings: Object.fromEntries(STREAMING_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : []))),
     rows,
     runs: [],
     ratios: {},
