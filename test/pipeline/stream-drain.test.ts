@@ -10,6 +10,7 @@ import { expectCode } from "../support/expect-code.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { StreamDrain } from "../../src/pipeline/stream-drain.js";
 import { batchedIterable, isBatchedIterable, messageBatches } from "../../src/pipeline/message-batches.js";
+import { GRPC_LANES } from "../support/grpc-lanes.js";
 import { SwitchableStore } from "../support/switchable-store.js";
 import { waitFor } from "../support/transports.js";
 
@@ -32,12 +33,12 @@ async function drainStream(stream: AsyncIterable<unknown>): Promise<void> {
   }
 }
 
-describe("closing the gateway", () => {
+for (const lane of GRPC_LANES) describe(`closing the gateway (${lane.name})`, () => {
   let gateway: TestGateway;
   let store: SwitchableStore;
   beforeEach(async () => {
     store = new SwitchableStore();
-    gateway = await startGateway({}, { store });
+    gateway = await startGateway({ ...lane.env }, { store });
   });
   afterEach(() => gateway.close());
 
