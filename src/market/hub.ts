@@ -12,6 +12,8 @@ export interface SymbolSlot {
   readonly interests: Set<Interest>;
   /** True while the slot waits in the hub's list of symbols changed since the last cycle. */
   dirty: boolean;
+  /** Updates replaced by a newer one before a cycle handed them to any stream; each cycle starts it again at 0. */
+  replaced: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export class Hub {
     const latest = slot.latest;
     if (latest !== undefined && snapshot.sequence <= latest.sequence) return;
     slot.latest = snapshot;
+    if (slot.dirty) slot.replaced++;
     this.#markDirty(slot);
   }
 
@@ -118,7 +121,7 @@ export class Hub {
   slotOf(symbolId: number): SymbolSlot {
     let slot = this.#slots.get(symbolId);
     if (slot === undefined) {
-      slot = { symbolId, latest: undefined, interests: new Set(), dirty: false };
+      slot = { symbolId, latest: undefined, interests: new Set(), dirty: false, replaced: 0 };
       this.#slots.set(symbolId, slot);
     }
     return slot;
@@ -214,7 +217,9 @@ export class Hub {
       for (let i = 0; i < dirty.length; i++) {
         const slot = dirty[i]!;
         slot.dirty = false;
-        for (const interest of slot.interests) interest.subscription.mark(interest);
+        const replaced = slot.replaced;
+        slot.replaced = 0;
+        for (const interest of slot.interests) interest.subscription.mark(interest, replaced);
       }
       const ready = this.#ready;
       this.#ready = [];

@@ -234,20 +234,31 @@ export class Subscription {
     this.#onClose?.();
   }
 
-  /** @internal Notes that a symbol changed (called by the hub's cycle, and for offered snapshots). */
-  mark(interest: Interest): void {
+  /**
+   * @internal Notes that a symbol changed (called by the hub's cycle, and
+   * for offered snapshots); `replaced` counts its updates the hub replaced
+   * since the last cycle.
+   */
+  mark(interest: Interest, replaced = 0): void {
     if (interest.removed) return;
-    if (interest.pending) {
-      this.#conflated++;
-      this.#onConflate?.();
-    } else {
+    // Skipped are the updates the hub replaced before this cycle and the
+    // one still waiting here; a symbol not yet sent starts from the latest
+    // and skips nothing.
+    const skipped = interest.sent === 0 ? 0 : replaced + (interest.pending ? 1 : 0);
+    if (skipped > 0) {
+      this.#conflated += skipped;
+      const onConflate = this.#onConflate;
+      if (onConflate !== undefined) for (let i = 0; i < skipped; i++) onConflate();
+    }
+    if (!interest.pending) {
       interest.pending = true;
       this.#pending.push(interest);
     }
     if (this.#blocked) {
       // Under "close" nothing is dropped silently: a reader that chose it
       // wants every update or to be told it fell behind.
-      if (++this.#behind > this.#bufferSize && this.#overflow === "close") {
+      this.#behind += 1 + replaced;
+      if (this.#behind > this.#bufferSize && this.#overflow === "close") {
         this.close(new SlowConsumerError(this.#bufferSize));
       }
       return;
