@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { InvalidTickError } from "../../src/market/errors.js";
+import { InvalidTickError, SlowConsumerError, StoreUnavailableError } from "../../src/market/errors.js";
 import { Market } from "../../src/market/market.js";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
-import { SlowConsumerError } from "../../src/market/errors.js";
-import type { Snapshot } from "../../src/market/snapshot.js";
+import type { SnapshotStore } from "../../src/market/snapshot-store.js";
+import { recordingSink, turn, turns } from "../support/recording-sink.js";
+import { SwitchableStore } from "../support/switchable-store.js";
 
 describe("Market", () => {
   it("ingests ticks into its store and reads them back", async () => {
@@ -29,41 +30,115 @@ describe("Market", () => {
   });
 
   it("pushes ingested updates to subscriptions of their symbols", async () => {
-    const market = new Market(new MemorySnapshotStore());
+    const market = new Market(new MemorySnapshotStore(), {}, { flushWindowMs: 0 });
     const subscription = market.subscribe();
     subscription.add([13]);
+    const sink = recordingSink();
+    subscription.attach(sink);
+    assert.equal(market.subscriptions.size, 1);
     await market.ingest([{ symbolId: 25, ltp: 1 }, { symbolId: 13, ltp: 2 }]);
-    const first = await subscription.next();
-    assert.equal((first.value as Snapshot).symbolId, 13);
+    await turn();
+    assert.deepEqual(sink.labels(), ["13#1"]);
     assert.equal(subscription.pending, 0);
     subscription.close();
     assert.equal(market.hub.subscriptionCount, 0);
+    assert.equal(market.subscriptions.size, 0);
     await market.close();
   });
 
   it("applies its subscription defaults, which a stream may override", async () => {
-    const market = new Market(new MemorySnapshotStore(), { bufferSize: 1, overflow: "close" });
-    const strict = market.subscribe();
+    let closes = 0;
+    const market = new Market(new MemorySnapshotStore(), { bufferSize: 1, overflow: "close" }, { flushWindowMs: 0 });
+    const strict = market.subscribe({ onClose: () => closes++ });
     const lenient = market.subscribe({ overflow: "conflate" });
+    const strictSink = recordingSink(false);
+    const lenientSink = recordingSink(false);
     strict.add([1, 2]);
     lenient.add([1, 2]);
-    await market.ingest([{ symbolId: 1, ltp: 1 }, { symbolId: 2, ltp: 1 }]);
+    strict.attach(strictSink);
+    lenient.attach(lenientSink);
+    // Each stream takes one delivery and then cannot take more.
+    await market.ingest([{ symbolId: 1, ltp: 1 }]);
+    await turn();
+    await market.ingest([{ symbolId: 1, ltp: 2 }]);
+    await turn();
+    assert.equal(strict.closed, false);
+    await market.ingest([{ symbolId: 2, ltp: 1 }]);
+    await turn();
     assert.equal(strict.closed, true);
-    await assert.rejects(strict.next(), SlowConsumerError);
+    assert.ok(strictSink.closes[0] instanceof SlowConsumerError);
+    assert.equal(closes, 1, "the stream's own onClose is kept");
     assert.equal(lenient.closed, false);
     assert.equal(lenient.pending, 2);
+    assert.deepEqual([...market.subscriptions], [lenient]);
     lenient.close();
     await market.close();
   });
 
   it("stops fanning out once closed", async () => {
     const store = new MemorySnapshotStore();
-    const market = new Market(store);
+    const market = new Market(store, {}, { flushWindowMs: 0 });
     const subscription = market.subscribe();
     subscription.add([1]);
+    const sink = recordingSink();
+    subscription.attach(sink);
     await market.close();
     await store.apply([{ symbolId: 1, ltp: 1 }]);
+    await turns(2);
+    assert.deepEqual(sink.labels(), []);
     assert.equal(subscription.pending, 0);
     subscription.close();
+  });
+
+  it("gives open streams what they missed while the store was down, and nothing twice", async () => {
+    const inner = new SwitchableStore();
+    // An outage swallows the store's announcements; the store itself keeps going.
+    let announcing = true;
+    const store: SnapshotStore = {
+      get healthy() {
+        return inner.healthy;
+      },
+      onHealthChange: (listener) => inner.onHealthChange(listener),
+      onUpdate: (listener) => inner.onUpdate((snapshot) => announcing && listener(snapshot)),
+      get: inner.get,
+      getMany: inner.getMany,
+      list: inner.list,
+      apply: inner.apply,
+      close: inner.close,
+    };
+    const market = new Market(store, {}, { flushWindowMs: 0 });
+    const subscription = market.subscribe();
+    subscription.add([1, 2]);
+    const sink = recordingSink();
+    subscription.attach(sink);
+    await market.ingest([{ symbolId: 1, ltp: 1 }, { symbolId: 2, ltp: 1 }]);
+    await turn();
+    assert.deepEqual(sink.labels(), ["1#1", "2#1"]);
+    inner.setHealthy(false);
+    announcing = false;
+    await market.ingest([{ symbolId: 2, ltp: 2 }, { symbolId: 2, ltp: 3 }]);
+    announcing = true;
+    inner.setHealthy(true);
+    await turns(3);
+    // Symbol 2 jumps from 1 to 3; symbol 1, unchanged, is not sent again.
+    assert.deepEqual(sink.labels(), ["1#1", "2#1", "2#3"]);
+    subscription.close();
+    await market.close();
+  });
+
+  it("ends open streams with StoreUnavailableError on store loss when told to", async () => {
+    const store = new SwitchableStore();
+    const market = new Market(store, {}, { streamsOnStoreLoss: "close" });
+    const subscription = market.subscribe();
+    subscription.add([1]);
+    const sink = recordingSink();
+    subscription.attach(sink);
+    store.setHealthy(false);
+    assert.equal(subscription.closed, true);
+    assert.equal(sink.closes.length, 1);
+    assert.ok(sink.closes[0] instanceof StoreUnavailableError);
+    assert.equal(market.subscriptions.size, 0);
+    assert.equal(market.hub.subscriptionCount, 0);
+    await market.close();
   });
 });

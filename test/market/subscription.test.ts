@@ -1,273 +1,358 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { SlowConsumerError } from "../../src/market/errors.js";
-import { Hub } from "../../src/market/hub.js";
-import { foldTick, type Snapshot } from "../../src/market/snapshot.js";
-import { HEARTBEAT, Subscription, WAKE, type SubscriptionEvent, type SubscriptionOptions } from "../../src/market/subscription.js";
+import { Hub, type HubOptions } from "../../src/market/hub.js";
+import { foldTick } from "../../src/market/snapshot.js";
+import { Subscription, type SubscriptionOptions } from "../../src/market/subscription.js";
+import { feed, recordingSink, sleep, turn, turns, type RecordingSink } from "../support/recording-sink.js";
 
-/** Feeds the hub the way the store does: one immutable snapshot per update, sequences counting up. */
-function feed(hub: Hub) {
-  const last = new Map<number, Snapshot>();
-  return (symbolId: number, ltp = 100): Snapshot => {
-    const next = foldTick(last.get(symbolId), { symbolId, ltp }, 0);
-    last.set(symbolId, next);
-    hub.publish(next);
-    return next;
-  };
+interface Setup {
+  hub: Hub;
+  publish: ReturnType<typeof feed>;
+  subscription: Subscription;
+  sink: RecordingSink;
 }
 
-/** A hub, a feed into it and a subscription to the given symbols. */
-function setup(symbols: number[], options: SubscriptionOptions = {}) {
-  const hub = new Hub();
+/**
+ * A hub that runs a cycle on every turn of the event loop, a feed into it
+ * and an attached subscription to the given symbols, all closed when the
+ * test ends.
+ */
+function setup(t: TestContext, symbols: number[], options: SubscriptionOptions = {}, hubOptions: HubOptions = {}): Setup {
+  const hub = new Hub({ flushWindowMs: 0, ...hubOptions });
   const subscription = new Subscription(hub, options);
   subscription.add(symbols);
-  return { hub, publish: feed(hub), subscription };
+  const sink = recordingSink();
+  subscription.attach(sink);
+  t.after(() => {
+    subscription.close();
+    hub.close();
+  });
+  return { hub, publish: feed(hub), subscription, sink };
 }
 
-/** Reads the next `count` events, as the stream's writer would. */
-async function take(subscription: Subscription, count: number): Promise<SubscriptionEvent[]> {
-  const events: SubscriptionEvent[] = [];
-  while (events.length < count) {
-    const result = await subscription.next();
-    if (result.done === true) break;
-    events.push(result.value);
-  }
-  return events;
+/** Makes the sink refuse, and gets it a delivery to refuse, so the subscription holds back from then on. */
+async function block({ publish, sink }: Setup, symbolId: number): Promise<void> {
+  sink.accepting = false;
+  publish(symbolId);
+  await turn();
 }
-
-const label = (e: SubscriptionEvent) => (typeof e === "symbol" ? e.description : `${e.symbolId}#${e.sequence}`);
 
 describe("Subscription", () => {
-  it("passes updates of its symbols through in order, and nothing else", async () => {
-    const hub = new Hub();
-    const publish = feed(hub);
-    const subscription = new Subscription(hub);
+  it("passes updates of its symbols through in order, and nothing else", async (t) => {
+    const { hub, publish, subscription, sink } = setup(t, []);
     assert.deepEqual(subscription.add([13, 25, 13]), [13, 25]);
+    assert.deepEqual([...subscription.symbols].sort(), [13, 25]);
     publish(13);
+    await turn();
     publish(27);
     publish(25);
+    await turn();
     publish(13);
-    assert.deepEqual((await take(subscription, 3)).map(label), ["13#1", "25#1", "13#2"]);
+    await turn();
+    assert.deepEqual(sink.labels(), ["13#1", "25#1", "13#2"]);
     assert.equal(subscription.pending, 0);
-    subscription.close();
+    assert.equal(hub.subscriberCount(27), 0);
   });
 
-  it("hands an update straight to a reader that is waiting", async () => {
-    const { publish, subscription } = setup([13]);
-    const read = subscription.next();
-    const sent = publish(13);
-    const result = await read;
-    assert.equal(result.value, sent);
-    assert.equal(subscription.pending, 0);
-    subscription.close();
-  });
-
-  it("skips an update older than or equal to what the reader already has", async () => {
-    const { publish, subscription } = setup([13]);
-    const first = publish(13);
-    const second = publish(13);
-    // The initial read of the store raced the update: both copies arrive.
-    subscription.deliver(second);
-    subscription.deliver(first);
-    assert.deepEqual((await take(subscription, 2)).map(label), ["13#1", "13#2"]);
-    // The stale copies still queued are skipped, and so is one arriving while the reader waits.
-    const read = subscription.next();
-    subscription.deliver(second);
-    const third = publish(13);
-    assert.equal((await read).value, third);
-    subscription.close();
-  });
-
-  it("keeps only the latest update per symbol once the reader is a buffer behind", async () => {
-    let conflations = 0;
-    const { publish, subscription } = setup([1, 2, 3], { bufferSize: 2, onConflate: () => conflations++ });
-    publish(1);
-    publish(2);
-    publish(1);
-    publish(1);
-    publish(2);
-    // A symbol with nothing pending still gets its place in the queue.
-    publish(3);
-    assert.equal(subscription.pending, 3);
-    assert.equal(subscription.conflatedCount, 3);
-    assert.equal(conflations, 3);
-    // Sequence numbers jump where updates were replaced.
-    assert.deepEqual((await take(subscription, 3)).map(label), ["1#3", "2#2", "3#1"]);
-    publish(1);
-    assert.deepEqual((await take(subscription, 1)).map(label), ["1#4"]);
-    assert.equal(subscription.closed, false);
-    subscription.close();
-  });
-
-  it("never lets a stale copy replace a newer update it conflates", async () => {
-    const { publish, subscription } = setup([1], { bufferSize: 1 });
-    const first = publish(1);
-    publish(1);
-    subscription.deliver(first);
-    assert.equal(subscription.conflatedCount, 1);
-    assert.deepEqual((await take(subscription, 1)).map(label), ["1#2"]);
-    subscription.close();
-  });
-
-  it("stays bounded however far the reader falls behind", async () => {
-    const hub = new Hub();
-    const publish = feed(hub);
-    const subscription = new Subscription(hub, { bufferSize: 100 });
-    const symbols = Array.from({ length: 10 }, (_, i) => i + 1);
-    subscription.add(symbols);
-    for (let i = 0; i < 100_000; i++) publish(symbols[i % symbols.length]!, 100 + i);
-    assert.ok(subscription.pending <= 100 + symbols.length, `${subscription.pending} pending`);
-    const events = (await take(subscription, subscription.pending)) as Snapshot[];
-    // The newest update of every symbol survives.
-    for (const id of symbols) {
-      const latest = events.filter((s) => s.symbolId === id).at(-1);
-      assert.equal(latest?.sequence, 10_000, `symbol ${id}`);
+  it("delivers every update while the sink keeps up and updates come in separate cycles", async (t) => {
+    const symbols = [1, 2, 3];
+    const { publish, subscription, sink } = setup(t, symbols);
+    for (let i = 0; i < 300; i++) {
+      publish(symbols[i % symbols.length]!, 100 + i);
+      await turn();
     }
-    subscription.close();
-  });
-
-  it("reads through a long queue in order, past the point where it compacts", async () => {
-    const { publish, subscription } = setup([1], { bufferSize: 10_000 });
-    for (let i = 0; i < 9000; i++) publish(1);
-    const sequences = ((await take(subscription, 9000)) as Snapshot[]).map((s) => s.sequence);
-    assert.equal(sequences.length, 9000);
-    assert.ok(sequences.every((seq, i) => seq === i + 1));
-    subscription.close();
-  });
-
-  it("under the close policy, ends a stream that falls a buffer behind with SlowConsumerError", async () => {
-    const { hub, publish, subscription } = setup([1, 2], { bufferSize: 2, overflow: "close" });
-    publish(1);
-    publish(2);
-    assert.equal(subscription.closed, false);
-    // Even an update that could replace a pending one: this policy never drops updates silently.
-    publish(1);
-    assert.equal(subscription.closed, true);
+    const every = Array.from({ length: 100 }, (_, i) => i + 1);
+    for (const id of symbols) assert.deepEqual(sink.sequencesOf(id), every, `symbol ${id}`);
     assert.equal(subscription.conflatedCount, 0);
-    assert.equal(hub.subscriptionCount, 0);
-    await assert.rejects(subscription.next(), (error: unknown) => error instanceof SlowConsumerError && error.bufferSize === 2);
-    assert.deepEqual(await subscription.next(), { value: undefined, done: true });
   });
 
-  it("fails a reader that is waiting when closed with an error", async () => {
-    const hub = new Hub();
+  it("holds back while the sink cannot take more, then delivers the latest of each symbol after resume", async (t) => {
+    let conflations = 0;
+    const setupResult = setup(t, [1, 2], { onConflate: () => conflations++ });
+    const { publish, subscription, sink } = setupResult;
+    await block(setupResult, 1);
+    assert.deepEqual(sink.labels(), ["1#1"]);
+    publish(1);
+    await turn();
+    publish(1);
+    await turn();
+    publish(2);
+    await turn();
+    publish(1);
+    await turn();
+    assert.deepEqual(sink.labels(), ["1#1"], "nothing reaches a sink that said it cannot take more");
+    assert.equal(subscription.pending, 2);
+    // 1#2 gave way to 1#3, which gave way to 1#4.
+    assert.equal(subscription.conflatedCount, 2);
+    assert.equal(conflations, 2);
+
+    sink.accepting = true;
+    subscription.resume();
+    await turn();
+    // The client sees the sequence jump from 1 to 4.
+    assert.deepEqual(sink.batches.at(-1)?.map((s) => `${s.symbolId}#${s.sequence}`), ["1#4", "2#1"]);
+    publish(1);
+    await turn();
+    assert.deepEqual(sink.sequencesOf(1), [1, 4, 5]);
+    assert.equal(subscription.closed, false);
+  });
+
+  it("counts every update a stream skips, those replaced within one cycle too", async (t) => {
+    let conflations = 0;
+    const { publish, subscription, sink } = setup(t, [1], { onConflate: () => conflations++ });
+    publish(1);
+    await turn();
+    for (let i = 0; i < 50; i++) publish(1);
+    await turn();
+    // The client sees 1, then 51: 49 updates it never got.
+    assert.deepEqual(sink.sequencesOf(1), [1, 51]);
+    assert.equal(subscription.conflatedCount, 49);
+    assert.equal(conflations, 49);
+  });
+
+  it("never lets a stale offered snapshot replace a newer one", async (t) => {
+    const hub = new Hub({ flushWindowMs: 0 });
+    const publish = feed(hub);
     const subscription = new Subscription(hub);
-    const read = subscription.next();
-    subscription.close(new Error("gone"));
-    await assert.rejects(read, /gone/);
+    t.after(() => {
+      subscription.close();
+      hub.close();
+    });
+    // Registered before the store is read, as a stream does; an update
+    // lands between the read and the first delivery.
+    subscription.add([1]);
+    const read = publish(1);
+    publish(1);
+    await turn();
+    const sink = recordingSink();
+    subscription.attach(sink);
+    subscription.offer(read);
+    await turns(2);
+    assert.deepEqual(sink.labels(), ["1#2"]);
+    subscription.offer(read);
+    await turns(2);
+    assert.deepEqual(sink.labels(), ["1#2"], "an old copy offered later is not news");
+    assert.equal(subscription.conflatedCount, 0, "the stream skipped nothing it did not already have");
   });
 
-  it("drops queued updates of a symbol when it is removed, and can take it back", async () => {
-    const { hub, publish, subscription } = setup([1, 2]);
+  it("delivers a new stream's initial snapshots once, without counting them as conflation", async (t) => {
+    let conflations = 0;
+    const { subscription, sink } = setup(t, [5, 6], { onConflate: () => conflations++ });
+    // The store's snapshots, newer than anything the hub has seen.
+    const five = foldTick(foldTick(undefined, { symbolId: 5, ltp: 1 }, 0), { symbolId: 5, ltp: 2 }, 0);
+    const six = foldTick(undefined, { symbolId: 6, ltp: 1 }, 0);
+    subscription.offer(five);
+    subscription.offer(six);
+    await turns(3);
+    assert.deepEqual(sink.labels(), ["5#2", "6#1"]);
+    assert.equal(subscription.conflatedCount, 0);
+    assert.equal(conflations, 0);
+  });
+
+  it("stays bounded by its number of symbols however many updates arrive while it is held back", async (t) => {
+    const symbols = Array.from({ length: 10 }, (_, i) => i + 1);
+    const setupResult = setup(t, symbols);
+    const { publish, subscription, sink } = setupResult;
+    await block(setupResult, 1);
+    let mostPending = 0;
+    for (let i = 1; i < 100_000; i++) {
+      publish(symbols[i % symbols.length]!, 100 + i);
+      if (i % 1000 === 0) {
+        await turn();
+        mostPending = Math.max(mostPending, subscription.pending);
+      }
+    }
+    await turn();
+    mostPending = Math.max(mostPending, subscription.pending);
+    assert.ok(mostPending <= symbols.length, `${mostPending} pending`);
+    assert.ok(subscription.conflatedCount > 0);
+    sink.accepting = true;
+    subscription.resume();
+    await turn();
+    // Every symbol's newest update survives, once.
+    const last = sink.batches.at(-1)!;
+    assert.equal(last.length, symbols.length);
+    for (const snapshot of last) assert.equal(snapshot.sequence, 10_000, `symbol ${snapshot.symbolId}`);
+  });
+
+  it("under the close policy, ends a held-back stream that falls bufferSize updates behind with SlowConsumerError", async (t) => {
+    let closes = 0;
+    const setupResult = setup(t, [1, 2], { bufferSize: 2, overflow: "close", onClose: () => closes++ });
+    const { hub, publish, subscription, sink } = setupResult;
+    await block(setupResult, 1);
+    publish(1);
+    await turn();
+    publish(2);
+    await turn();
+    assert.equal(subscription.closed, false, "two updates behind is within a buffer of two");
+    publish(1);
+    await turn();
+    assert.equal(subscription.closed, true);
+    assert.equal(sink.closes.length, 1);
+    const error = sink.closes[0];
+    assert.ok(error instanceof SlowConsumerError);
+    assert.equal(error.bufferSize, 2);
+    assert.equal(hub.subscriptionCount, 0);
+    assert.equal(subscription.pending, 0);
+    subscription.close();
+    assert.equal(closes, 1, "the owner closing it again changes nothing");
+    assert.equal(sink.closes.length, 1);
+  });
+
+  it("under the close policy, counts a burst within one cycle update by update", async (t) => {
+    const setupResult = setup(t, [1], { bufferSize: 2, overflow: "close" });
+    const { publish, subscription, sink } = setupResult;
+    await block(setupResult, 1);
+    for (let i = 0; i < 3; i++) publish(1);
+    await turn();
+    assert.equal(subscription.closed, true, "three updates behind is past a buffer of two");
+    assert.ok(sink.closes[0] instanceof SlowConsumerError);
+  });
+
+  it("under the close policy, keeps a stream open however many updates it takes as they come", async (t) => {
+    const { publish, subscription, sink } = setup(t, [1], { bufferSize: 2, overflow: "close" });
+    for (let i = 0; i < 10; i++) {
+      publish(1);
+      await turn();
+    }
+    assert.equal(subscription.closed, false);
+    assert.equal(sink.sequencesOf(1).length, 10);
+  });
+
+  it("drops what was pending of a symbol when it is removed, and can take it back", async (t) => {
+    const hub = new Hub({ flushWindowMs: 0 });
+    const publish = feed(hub);
+    const subscription = new Subscription(hub);
+    t.after(() => {
+      subscription.close();
+      hub.close();
+    });
+    subscription.add([1, 2]);
     publish(1);
     publish(2);
-    publish(1);
+    await turn();
+    assert.equal(subscription.pending, 2, "no sink yet: both wait");
     assert.deepEqual(subscription.remove([1, 99]), [1]);
     assert.deepEqual([...subscription.symbols], [2]);
+    assert.equal(subscription.has(1), false);
     assert.equal(hub.subscriberCount(1), 0);
-    publish(1);
     assert.equal(subscription.pending, 1);
-    assert.deepEqual((await take(subscription, 1)).map(label), ["2#1"]);
-    // Taken back, the symbol's current snapshot is news again, once.
-    subscription.add([1]);
-    const current = publish(1);
-    subscription.deliver(current);
     publish(1);
-    assert.deepEqual((await take(subscription, 2)).map(label), ["1#4", "1#5"]);
-    subscription.close();
+    await turn();
+    assert.equal(subscription.pending, 1);
+    const sink = recordingSink();
+    subscription.attach(sink);
+    await turn();
+    assert.deepEqual(sink.labels(), ["2#1"]);
+
+    // Taken back, the symbol's current snapshot is news again, once.
+    assert.deepEqual(subscription.add([1]), [1]);
+    subscription.offer(publish(1));
+    await turns(2);
+    publish(1);
+    await turn();
+    assert.deepEqual(sink.labels(), ["2#1", "1#3", "1#4"]);
   });
 
-  it("releases every symbol and ends the reader when closed", async () => {
-    const { hub, publish, subscription } = setup([1, 2, 3]);
+  it("stays bounded while a held-back stream keeps taking symbols and letting them go", async (t) => {
+    const setupResult = setup(t, [1]);
+    const { publish, subscription } = setupResult;
+    await block(setupResult, 1);
+    for (let i = 0; i < 1000; i++) {
+      subscription.add([2]);
+      publish(2);
+      await turn();
+      subscription.remove([2]);
+    }
+    assert.ok(subscription.pending <= 1, `${subscription.pending} pending`);
+  });
+
+  it("releases every symbol and tells its sink and its owner, once, when closed", async (t) => {
+    let closes = 0;
+    const { hub, publish, subscription, sink } = setup(t, [1, 2, 3], { onClose: () => closes++ });
+    const other = new Subscription(hub);
+    t.after(() => other.close());
+    other.add([3, 5]);
     publish(1);
-    const waiting = new Subscription(hub);
-    waiting.add([5]);
-    const read = waiting.next();
+    assert.equal(hub.subscriptionCount, 5);
     subscription.close();
-    waiting.close();
-    assert.equal(hub.subscriptionCount, 0);
+    subscription.close();
+    assert.equal(subscription.closed, true);
+    assert.equal(closes, 1);
+    assert.deepEqual(sink.closes, [undefined]);
+    assert.equal(hub.subscriptionCount, 2);
+    assert.equal(hub.subscriberCount(3), 1);
     assert.equal(subscription.pending, 0);
-    assert.deepEqual(await read, { value: undefined, done: true });
-    assert.deepEqual(await subscription.next(), { value: undefined, done: true });
+    other.close();
+    assert.equal(hub.subscriptionCount, 0);
+    assert.deepEqual([...hub.symbolIds()], []);
+
+    // Nothing reaches a closed subscription, and it takes nothing new.
     assert.deepEqual(subscription.add([1]), []);
     assert.equal(hub.subscriptionCount, 0);
-    subscription.deliver(publish(1));
-    assert.equal(subscription.pending, 0);
+    subscription.offer(publish(1));
+    await turn();
+    assert.deepEqual(sink.labels(), []);
+    const late = recordingSink();
+    subscription.attach(late);
+    assert.deepEqual(late.closes, [undefined], "a sink attached too late hears at once that it is over");
   });
 
-  it("closes when a for-await loop over it stops early", async () => {
-    const { hub, publish, subscription } = setup([1]);
-    publish(1);
-    for await (const event of subscription) {
-      assert.equal(label(event), "1#1");
-      break;
+  it("passes the error that closed it to its sink", (t) => {
+    const { subscription, sink } = setup(t, [1]);
+    const gone = new Error("gone");
+    subscription.close(gone);
+    assert.deepEqual(sink.closes, [gone]);
+  });
+
+  it("delivers at most maxUpdatesPerSecond updates of a symbol a second, ending with the latest", async (t) => {
+    const { hub, publish, subscription, sink } = setup(t, []);
+    subscription.add([1], { maxUpdatesPerSecond: 20 });
+    subscription.add([2]);
+    const started = performance.now();
+    let last = 0;
+    let unlimited = 0;
+    while (unlimited < 40 || performance.now() - started < 300) {
+      last = publish(1).sequence;
+      publish(2);
+      unlimited++;
+      // A turn first: a timer alone may fire before the cycle on a busy machine.
+      await turn();
+      await sleep(2);
     }
-    assert.equal(subscription.closed, true);
-    assert.equal(hub.subscriptionCount, 0);
-  });
-
-  it("yields WAKE to a waiting reader, or to the next read", async () => {
-    const { publish, subscription } = setup([1]);
-    const read = subscription.next();
-    subscription.wake();
-    assert.equal((await read).value, WAKE);
-    publish(1);
-    subscription.wake();
-    // The owner's message goes out before queued updates.
-    assert.equal((await subscription.next()).value, WAKE);
-    assert.equal(label((await subscription.next()).value as Snapshot), "1#1");
-    subscription.close();
-  });
-
-  it("yields a heartbeat to a reader left waiting on a quiet stream", async () => {
-    const hub = new Hub();
-    const subscription = new Subscription(hub, { heartbeatMs: 30 });
-    subscription.add([1]);
-    const started = Date.now();
-    const result = await subscription.next();
-    assert.equal(result.value, HEARTBEAT);
-    assert.ok(Date.now() - started >= 25, `heartbeat after ${Date.now() - started} ms`);
-    assert.equal((await subscription.next()).value, HEARTBEAT);
-    subscription.close();
-  });
-
-  it("sends no heartbeat while updates keep the stream busy", async () => {
-    const { publish, subscription } = setup([1], { heartbeatMs: 200 });
-    const seen: SubscriptionEvent[] = [];
-    const timer = setInterval(() => publish(1), 10);
-    try {
-      while (seen.length < 40) seen.push((await subscription.next()).value as SubscriptionEvent);
-    } finally {
-      clearInterval(timer);
-      subscription.close();
+    // The last update waits out the rest of its interval, then goes.
+    await sleep(120);
+    const delivered = sink.sequencesOf(1);
+    assert.equal(delivered.at(-1), last, "the latest update arrives");
+    assert.ok(delivered.every((seq, i) => i === 0 || seq > delivered[i - 1]!), "in order");
+    const times = sink.batches.flatMap((batch, i) => (batch.some((s) => s.symbolId === 1) ? [sink.times[i]!] : []));
+    const span = times.at(-1)! - times[0]!;
+    // One every 50 ms; one more allowed for the clocks of the test and the hub differing.
+    const allowed = 2 + Math.floor(span / 50);
+    assert.ok(delivered.length <= allowed, `${delivered.length} deliveries over ${span.toFixed(0)} ms, at most ${allowed}`);
+    assert.ok(delivered.length >= 3, `${delivered.length} deliveries of ${last} updates: nothing between the first and the last`);
+    for (let i = 1; i < times.length; i++) {
+      const gap = times[i]! - times[i - 1]!;
+      assert.ok(gap >= 25, `deliveries ${i - 1} and ${i} ${gap.toFixed(1)} ms apart`);
     }
-    assert.ok(!seen.includes(HEARTBEAT));
+    // The rate is per symbol: the other one is not held back.
+    assert.equal(sink.sequencesOf(2).length, unlimited);
+    assert.equal(hub.subscriptionCount, 2);
   });
 
-  it("follows a store that came back without its data and numbers a symbol from 1 again", async () => {
-    const { hub, publish, subscription } = setup([1]);
-    publish(1);
-    publish(1);
-    await take(subscription, 2);
-    const restarted = foldTick(undefined, { symbolId: 1, ltp: 5 }, 0);
-    const waiting = subscription.next();
-    hub.publish(restarted);
-    assert.equal(subscription.pending, 0, "a lower sequence is dropped as stale");
-    subscription.resync(1, restarted);
-    assert.equal((await waiting).value, restarted, "until the store confirms it after an outage");
-
-    const again = subscription.next();
-    subscription.resync(1, undefined);
-    hub.publish(restarted);
-    assert.equal((await again).value, restarted, "a symbol the store lost takes any sequence");
-    subscription.close();
-  });
-
-  it("calls onClose once, whoever closes it", () => {
-    let closed = 0;
-    const { subscription } = setup([1], { onClose: () => closed++ });
-    subscription.close();
-    subscription.close();
-    assert.equal(closed, 1);
+  it("records the field mode each symbol was subscribed with", (t) => {
+    const { subscription } = setup(t, []);
+    subscription.add([1], { mode: "ltp" });
+    subscription.add([2, 3], { mode: "full" });
+    subscription.add([4]);
+    assert.equal(subscription.modeOf(1), "ltp");
+    assert.equal(subscription.modeOf(2), "full");
+    assert.equal(subscription.modeOf(3), "full");
+    assert.equal(subscription.modeOf(4), "quote");
+    assert.equal(subscription.modeOf(99), "quote");
+    assert.deepEqual(subscription.add([1], { mode: "full" }), [], "a symbol already held is not added again");
+    assert.equal(subscription.modeOf(1), "ltp");
+    assert.equal(subscription.size, 4);
   });
 });
