@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { Code, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { service as healthServiceDefinition } from "grpc-health-check";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
@@ -9,7 +9,7 @@ import { MarketFeedService } from "../../src/gen/stockify/v1/market_feed_service
 import { expectCode } from "../support/expect-code.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { StreamDrain } from "../../src/pipeline/stream-drain.js";
-import { batchedIterable, isBatchedIterable, messageBatches } from "../../src/pipeline/message-batches.js";
+import { isPushedStream, pushedStream, pushMessages } from "../../src/pipeline/pushed-stream.js";
 import { GRPC_LANES } from "../support/grpc-lanes.js";
 import { SwitchableStore } from "../support/switchable-store.js";
 import { waitFor } from "../support/transports.js";
@@ -103,29 +103,41 @@ for (const lane of GRPC_LANES) describe(`closing the gateway (${lane.name})`, ()
 });
 
 describe("StreamDrain", () => {
-  it("keeps a stream readable a burst at a time, and interrupts a burst read on drain", async () => {
+  it("keeps a stream pushed, and ends it with UNAVAILABLE, once, on drain", async () => {
     const drain = new StreamDrain();
-    let release: (() => void) | undefined;
-    const source = batchedIterable(async function* () {
-      yield [1, 2, 3];
-      await new Promise<void>((resolve) => (release = resolve));
-      yield [4];
+    let cancels = 0;
+    const source = pushedStream<number>((sink) => {
+      sink.push([1, 2, 3]);
+      return {
+        resume() {},
+        cancel() {
+          cancels++;
+          // What a cancelled source says last must not reach the client.
+          sink.end(undefined);
+        },
+      };
     });
     const call = drain.interceptor(async () => ({ stream: true, message: source }) as never);
     const res = (await call({ method: MarketDataService.method.subscribeSnapshots, stream: false } as never)) as unknown as {
       message: AsyncIterable<number>;
     };
-    assert.ok(isBatchedIterable(res.message), "still readable in bursts");
-    const batches = res.message[messageBatches]();
-    assert.deepEqual((await batches.next()).value, [1, 2, 3]);
-    const pending = batches.next();
+    assert.ok(isPushedStream(res.message), "still pushed");
+    const batches: number[][] = [];
+    const ends: unknown[] = [];
+    res.message[pushMessages]({
+      push: (messages) => batches.push([...messages]) > 0,
+      end: (error) => ends.push(error),
+    });
+    assert.deepEqual(batches, [[1, 2, 3]]);
+    assert.equal(drain.openStreams, 1);
     await drain.drain();
-    await expectCode(pending, Code.Unavailable);
-    release?.();
+    assert.equal(ends.length, 1);
+    assert.ok(ends[0] instanceof ConnectError && ends[0].code === Code.Unavailable, String(ends[0]));
+    assert.equal(cancels, 1);
+    assert.equal(drain.openStreams, 0);
     await expectCode(
       drain.interceptor(async () => ({}) as never)({ method: MarketDataService.method.getSnapshot } as never),
       Code.Unavailable,
     );
   });
 });
-
