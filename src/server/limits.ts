@@ -102,6 +102,11 @@ export function createKeepalive(options: KeepaliveOptions = {}): Keepalive {
     () => {
       const now = Date.now();
       for (const [session, state] of sessions) {
+        // A session is destroyed a tick before it says 'close'; pinging it then throws.
+        if (session.destroyed || session.closed) {
+          sessions.delete(session);
+          continue;
+        }
         if (state.awaiting) {
           if (now - state.sentAt >= timeoutMs) session.destroy(new Error("keepalive ping unanswered"));
           continue;

@@ -9,6 +9,7 @@ import { compressionGzip, createConnectTransport, createGrpcTransport, createGrp
 import { GetSnapshotRequestSchema, ListSymbolsRequestSchema, MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { MarketFeedService, PublishTicksRequestSchema } from "../../src/gen/stockify/v1/market_feed_service_pb.js";
 import type { Tick } from "../../src/market/snapshot.js";
+import { createKeepalive } from "../../src/server/limits.js";
 import type { OnePortServer } from "../../src/server/one-port-server.js";
 import { expectCode } from "../support/expect-code.js";
 import { SEED_TICKS, startGateway, type TestGateway } from "../support/gateway.js";
@@ -173,5 +174,31 @@ for (const lane of GRPC_LANES) describe(`compression (${lane.name})`, () => {
     assert.equal(response.status, 200);
     assert.equal(response.headers.get("content-encoding"), "gzip");
     assert.equal(((await response.json()) as { symbols: unknown[] }).symbols.length, manySymbols.length);
+  });
+});
+
+describe("createKeepalive", () => {
+  it("leaves alone a session that was destroyed before it said 'close', where a ping would throw", async () => {
+    // Node destroys a session's handle first and emits 'close' later; a ping
+    // in between throws ERR_HTTP2_INVALID_SESSION, from a timer, which
+    // would take the whole gateway down.
+    const keepalive = createKeepalive({ intervalMs: 1, timeoutMs: 1000 });
+    let pinged = 0;
+    const session = {
+      destroyed: true,
+      closed: false,
+      once: () => session,
+      ping: () => {
+        pinged++;
+        throw Object.assign(new Error("The session has been destroyed"), { code: "ERR_HTTP2_INVALID_SESSION" });
+      },
+    };
+    try {
+      keepalive.watch(session as unknown as http2.Http2Session);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(pinged, 0);
+    } finally {
+      keepalive.stop();
+    }
   });
 });
