@@ -7,14 +7,13 @@ import { create } from "@bufbuild/protobuf";
 import {
   GetSnapshotRequestSchema,
   MarketDataService,
-  StreamMarketDataRequestSchema,
-  type StreamMarketDataResponse,
 } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { expectCode } from "../support/expect-code.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
-import { grpcJsMethod, grpcJsUnary } from "../support/grpc-js-client.js";
+import { grpcJsUnary } from "../support/grpc-js-client.js";
 import { GRPC_LANES } from "../support/grpc-lanes.js";
 import { scrapeMetrics } from "../support/prometheus.js";
+import { stalledSubscriber } from "../support/stalled-subscriber.js";
 import { waitFor } from "../support/transports.js";
 
 const GET_SNAPSHOT = "stockify.v1.MarketDataService/GetSnapshot";
@@ -111,39 +110,27 @@ for (const lane of GRPC_LANES) describe(`slow consumer metrics (${lane.name})`, 
   after(() => gateway.close());
 
   it("counts a stream closed because its reader fell behind", async () => {
-    const grpcJs = new grpc.Client(`127.0.0.1:${gateway.port}`, grpc.credentials.createInsecure());
-    const { path, serialize, deserialize } = grpcJsMethod(MarketDataService.method.streamMarketData);
-    const call = grpcJs.makeBidiStreamRequest(path, serialize, deserialize);
-    const snapshots: number[] = [];
-    let ended: grpc.ServiceError | undefined;
-    call.on("data", (response: StreamMarketDataResponse) => {
-      if (response.event.case === "snapshot") snapshots.push(response.event.value.symbolId);
-    });
-    call.on("error", (error: grpc.ServiceError) => (ended = error));
+    const symbolIds = [13, 25, 27];
+    const slow = stalledSubscriber(gateway.baseUrl, symbolIds);
     try {
-      // One symbol at a time, so that each first snapshot leaves the
-      // one-update buffer before the next one arrives.
-      for (const symbolId of [13, 25, 27]) {
-        call.write(create(StreamMarketDataRequestSchema, { action: { case: "subscribe", value: { symbolIds: [symbolId] } } }));
-        await waitFor(() => snapshots.includes(symbolId), 5000, `the snapshot of ${symbolId}`);
+      await waitFor(() => gateway.app.market.subscriptions.size === 1, 5000, "the stalled stream");
+      const [subscription] = gateway.app.market.subscriptions;
+      // The stream stops being writable once its small window is full; from
+      // then on every update puts it further behind, past a buffer of one.
+      for (let round = 1; !subscription!.closed; round++) {
+        assert.ok(round < 2000, "the stalled stream is closed eventually");
+        await gateway.app.market.ingest(symbolIds.map((symbolId) => ({ symbolId, ltp: 100 + round })));
+        // Past the delivery window, so that every round is a delivery cycle.
+        await new Promise((resolve) => setTimeout(resolve, 6));
       }
-      // Three symbols updated at once overflow a buffer of one.
-      await gateway.app.market.ingest([
-        { symbolId: 13, ltp: 1 },
-        { symbolId: 25, ltp: 2 },
-        { symbolId: 27, ltp: 3 },
-      ]);
-      await waitFor(() => ended !== undefined, 5000, "the stream to end");
-      assert.equal(ended!.code, grpc.status.RESOURCE_EXHAUSTED);
+      slow.resume();
+      await slow.ended;
+      assert.equal(slow.status, "8", "grpc-status RESOURCE_EXHAUSTED");
     } finally {
-      call.cancel();
-      grpcJs.close();
+      slow.close();
     }
     const metric = await scrapeMetrics(gateway.baseUrl);
     assert.equal(metric("stockify_slow_consumer_closes_total"), 1);
-    assert.equal(
-      metric("grpc_requests_total", { method: "stockify.v1.MarketDataService/StreamMarketData", protocol: "grpc", status: "RESOURCE_EXHAUSTED" }),
-      1,
-    );
+    assert.equal(metric("grpc_requests_total", { method: SUBSCRIBE, protocol: "grpc", status: "RESOURCE_EXHAUSTED" }), 1);
   });
 });
