@@ -90,7 +90,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     {
       bufferSize: config.streamBufferSize,
       overflow: config.slowConsumerPolicy,
-      onConflate: () => metrics.conflated(),
+      onConflate: (skipped) => metrics.conflated(skipped),
     },
     { streamsOnStoreLoss: config.streamsOnStoreLoss, heartbeatMs: config.heartbeatMs, flushWindowMs: config.streamFlushMs },
   );

@@ -12,9 +12,20 @@ export interface SymbolSlot {
   readonly interests: Set<Interest>;
   /** True while the slot waits in the hub's list of symbols changed since the last cycle. */
   dirty: boolean;
-  /** Updates replaced by a newer one before a cycle handed them to any stream; each cycle starts it again at 0. */
-  replaced: number;
+  /**
+   * The updates published since the last delivery cycle, oldest first (at
+   * most FRESH_LIMIT): a stream that is up to date gets every one of them,
+   * a stream that is behind only the latest.
+   */
+  readonly fresh: Snapshot[];
 }
+
+/**
+ * FRESH_LIMIT is the most updates of one symbol a delivery cycle hands on
+ * one by one; past it, a cycle late enough to see more sends the latest
+ * only, so that an overloaded process conflates instead of queueing.
+ */
+export const FRESH_LIMIT = 64;
 
 /**
  * HubOptions configure when the hub delivers.
@@ -72,7 +83,11 @@ export class Hub {
     const latest = slot.latest;
     if (latest !== undefined && snapshot.sequence <= latest.sequence) return;
     slot.latest = snapshot;
-    if (slot.dirty) slot.replaced++;
+    const fresh = slot.fresh;
+    // Past the limit the run of updates is broken on purpose: streams see
+    // a jump to the latest rather than a backlog.
+    if (fresh.length >= FRESH_LIMIT) fresh.length = 0;
+    fresh.push(snapshot);
     this.#markDirty(slot);
   }
 
@@ -85,6 +100,7 @@ export class Hub {
     const slot = this.#slots.get(symbolId);
     if (slot === undefined) return;
     slot.latest = current;
+    slot.fresh.length = 0;
     for (const interest of slot.interests) {
       if (current === undefined) interest.sent = 0;
       // An equal sequence is taken for what the stream already has: a brief
@@ -121,7 +137,7 @@ export class Hub {
   slotOf(symbolId: number): SymbolSlot {
     let slot = this.#slots.get(symbolId);
     if (slot === undefined) {
-      slot = { symbolId, latest: undefined, interests: new Set(), dirty: false, replaced: 0 };
+      slot = { symbolId, latest: undefined, interests: new Set(), dirty: false, fresh: [] };
       this.#slots.set(symbolId, slot);
     }
     return slot;
@@ -217,15 +233,15 @@ export class Hub {
       for (let i = 0; i < dirty.length; i++) {
         const slot = dirty[i]!;
         slot.dirty = false;
-        const replaced = slot.replaced;
-        slot.replaced = 0;
-        for (const interest of slot.interests) interest.subscription.mark(interest, replaced);
+        for (const interest of slot.interests) interest.subscription.mark(interest);
       }
       const ready = this.#ready;
       this.#ready = [];
       this.#readyNow = false;
       this.#readyDue = Number.POSITIVE_INFINITY;
       for (let i = 0; i < ready.length; i++) ready[i]!.flush(now);
+      // What a later cycle hands on starts after what this one did.
+      for (let i = 0; i < dirty.length; i++) dirty[i]!.fresh.length = 0;
     } finally {
       this.#cycling = false;
     }

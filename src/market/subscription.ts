@@ -14,8 +14,8 @@ export interface SubscriptionOptions {
   bufferSize?: number;
   /** What to do when a stream falls that far behind. Default "conflate". */
   overflow?: OverflowPolicy;
-  /** Called for every update replaced by a newer one of the same symbol before it was delivered. */
-  onConflate?: () => void;
+  /** Called with the number of updates a delivery skipped for a newer one of the same symbol. */
+  onConflate?: (skipped: number) => void;
   /** Called once when the subscription closes, for whatever reason. */
   onClose?: () => void;
 }
@@ -63,6 +63,8 @@ export interface Interest {
   lastSentAt: number;
   /** True while the symbol waits in the stream's list of changed symbols. */
   pending: boolean;
+  /** Updates counted as skipped while the symbol waited, since its last delivery. */
+  skipped: number;
   removed: boolean;
 }
 
@@ -83,7 +85,7 @@ export class Subscription {
   readonly #interests = new Map<number, Interest>();
   readonly #bufferSize: number;
   readonly #overflow: OverflowPolicy;
-  readonly #onConflate: (() => void) | undefined;
+  readonly #onConflate: ((skipped: number) => void) | undefined;
   readonly #onClose: (() => void) | undefined;
   #pending: Interest[] = [];
   #sink: SubscriptionSink | undefined;
@@ -155,6 +157,7 @@ export class Subscription {
         sent: 0,
         lastSentAt: Number.NEGATIVE_INFINITY,
         pending: false,
+        skipped: 0,
         removed: false,
       };
       this.#interests.set(id, interest);
@@ -234,30 +237,21 @@ export class Subscription {
     this.#onClose?.();
   }
 
-  /**
-   * @internal Notes that a symbol changed (called by the hub's cycle, and
-   * for offered snapshots); `replaced` counts its updates the hub replaced
-   * since the last cycle.
-   */
-  mark(interest: Interest, replaced = 0): void {
+  /** @internal Notes that a symbol changed (called by the hub's cycle, and for offered snapshots). */
+  mark(interest: Interest): void {
     if (interest.removed) return;
-    // Skipped are the updates the hub replaced before this cycle and the
-    // one still waiting here; a symbol not yet sent starts from the latest
-    // and skips nothing.
-    const skipped = interest.sent === 0 ? 0 : replaced + (interest.pending ? 1 : 0);
-    if (skipped > 0) {
-      this.#conflated += skipped;
-      const onConflate = this.#onConflate;
-      if (onConflate !== undefined) for (let i = 0; i < skipped; i++) onConflate();
-    }
-    if (!interest.pending) {
+    if (interest.pending) {
+      // What waited is superseded by this cycle's updates: counted now, so
+      // that a stream that stays stuck shows in the metrics while it is.
+      if (interest.sent > 0) this.#skip(interest, Math.max(1, interest.slot.fresh.length));
+    } else {
       interest.pending = true;
       this.#pending.push(interest);
     }
     if (this.#blocked) {
       // Under "close" nothing is dropped silently: a reader that chose it
       // wants every update or to be told it fell behind.
-      this.#behind += 1 + replaced;
+      this.#behind += Math.max(1, interest.slot.fresh.length);
       if (this.#behind > this.#bufferSize && this.#overflow === "close") {
         this.close(new SlowConsumerError(this.#bufferSize));
       }
@@ -266,7 +260,11 @@ export class Subscription {
     if (this.#sink !== undefined) this.#enqueue();
   }
 
-  /** @internal Delivers what changed and is due (called by the hub's cycle). */
+  /**
+   * @internal Delivers what changed and is due (called by the hub's cycle):
+   * every update of the cycle to a stream that was up to date, the latest
+   * alone to one that was behind (held back by its sink or its rate).
+   */
   flush(now: number): void {
     this.#queued = false;
     const sink = this.#sink;
@@ -278,8 +276,10 @@ export class Subscription {
     for (let i = 0; i < pending.length; i++) {
       const interest = pending[i]!;
       if (interest.removed) continue;
-      const latest = interest.slot.latest;
-      if (latest === undefined || latest.sequence <= interest.sent) {
+      const slot = interest.slot;
+      const latest = slot.latest;
+      const sent = interest.sent;
+      if (latest === undefined || latest.sequence <= sent) {
         interest.pending = false;
         continue;
       }
@@ -292,7 +292,18 @@ export class Subscription {
       interest.pending = false;
       interest.sent = latest.sequence;
       interest.lastSentAt = now;
-      (updates ??= []).push(latest);
+      updates ??= [];
+      const fresh = slot.fresh;
+      if (interest.minIntervalMs === 0 && fresh.length > 1 && fresh[0]!.sequence <= sent + 1) {
+        for (let j = 0; j < fresh.length; j++) if (fresh[j]!.sequence > sent) updates.push(fresh[j]!);
+      } else {
+        // A symbol's first snapshot skips nothing; after it, a jump in
+        // sequence numbers is what the stream was not sent, less what was
+        // counted while it waited.
+        if (sent > 0) this.#skip(interest, latest.sequence - sent - 1 - interest.skipped);
+        updates.push(latest);
+      }
+      interest.skipped = 0;
     }
     pending.length = kept;
     if (updates !== undefined) {
@@ -311,6 +322,13 @@ export class Subscription {
     if (sink === undefined || this.#blocked || now - this.#lastActivity < heartbeatMs) return;
     this.#lastActivity = now;
     if (!sink.heartbeat() && !this.#closed) this.#blocked = true;
+  }
+
+  #skip(interest: Interest, count: number): void {
+    if (count <= 0) return;
+    interest.skipped += count;
+    this.#conflated += count;
+    this.#onConflate?.(count);
   }
 
   #enqueue(): void {

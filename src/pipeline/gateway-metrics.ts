@@ -163,9 +163,9 @@ export class GatewayMetrics {
     return slots;
   }
 
-  /** Counts one update skipped by conflation. */
-  conflated(): void {
-    this.#conflations.inc();
+  /** Counts updates skipped by conflation. */
+  conflated(skipped = 1): void {
+    this.#conflations.inc(skipped);
   }
 
   /** Counts one stream closed by the slow-consumer policy. */
