@@ -27,6 +27,10 @@ export interface SymbolSlot {
  */
 export const FRESH_LIMIT = 64;
 
+// Batches compared with a new one: streams alike are flushed one after
+// another, so the last few are where a match is.
+const SHARE_LOOKBACK = 4;
+
 /**
  * HubOptions configure when the hub delivers.
  */
@@ -70,6 +74,9 @@ export class Hub {
   #readyDue = Number.POSITIVE_INFINITY;
   #readyNow = false;
   #heartbeatTimer: NodeJS.Timeout | undefined;
+  // This cycle's batches, so that streams with the same symbols, up to
+  // date alike, are handed one array: what encodes it once serves them all.
+  #batches: (readonly Snapshot[])[] = [];
 
   constructor(options: HubOptions = {}) {
     this.#flushWindowMs = options.flushWindowMs ?? 5;
@@ -176,6 +183,25 @@ export class Hub {
     }
   }
 
+  /**
+   * @internal Gives back an array of this cycle with the same snapshots in
+   * the same order, if a recent delivery had one, or keeps this one (frozen)
+   * for the next: streams handed the same array may share its encoding.
+   */
+  share(updates: Snapshot[]): readonly Snapshot[] {
+    const batches = this.#batches;
+    const length = updates.length;
+    for (let i = batches.length - 1, tries = 0; i >= 0 && tries < SHARE_LOOKBACK; i--, tries++) {
+      const batch = batches[i]!;
+      if (batch.length !== length) continue;
+      let same = true;
+      for (let j = 0; j < length && same; j++) same = batch[j] === updates[j];
+      if (same) return batch;
+    }
+    batches.push(Object.freeze(updates));
+    return updates;
+  }
+
   /** @internal Puts a subscription with something to deliver in the next cycle. */
   enqueue(subscription: Subscription): void {
     this.#ready.push(subscription);
@@ -242,6 +268,7 @@ export class Hub {
       for (let i = 0; i < ready.length; i++) ready[i]!.flush(now);
       // What a later cycle hands on starts after what this one did.
       for (let i = 0; i < dirty.length; i++) dirty[i]!.fresh.length = 0;
+      this.#batches = [];
     } finally {
       this.#cycling = false;
     }

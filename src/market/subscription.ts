@@ -120,6 +120,16 @@ export class Subscription {
     return this.#interests.has(symbolId);
   }
 
+  /** The one field mode of all its symbols, undefined when they differ (or there are none). */
+  get soleMode(): FieldMode | undefined {
+    let mode: FieldMode | undefined;
+    for (const interest of this.#interests.values()) {
+      if (mode === undefined) mode = interest.mode;
+      else if (mode !== interest.mode) return undefined;
+    }
+    return mode;
+  }
+
   /** The field mode a symbol was subscribed with; "quote" for one not subscribed. */
   modeOf(symbolId: number): FieldMode {
     return this.#interests.get(symbolId)?.mode ?? "quote";
@@ -308,7 +318,7 @@ export class Subscription {
     pending.length = kept;
     if (updates !== undefined) {
       this.#lastActivity = now;
-      if (!sink.deliver(updates) && !this.#closed) this.#blocked = true;
+      if (!sink.deliver(this.#hub.share(updates)) && !this.#closed) this.#blocked = true;
     }
     if (kept > 0 && !this.#blocked && !this.#closed) {
       this.#queued = true;

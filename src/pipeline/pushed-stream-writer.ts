@@ -9,6 +9,12 @@ import { pushMessages, type PushControl, type PushedStream } from "./pushed-stre
 export interface PushedStreamWriterHooks<T> {
   /** Encodes one message, framed for the wire. May throw (a message over the size limit). */
   encode(message: T): Uint8Array;
+  /**
+   * Encodes a batch, framed for the wire, when the protocol keeps the bytes
+   * of batches shared by many streams (a frozen array). Default: each
+   * message encoded, the frames joined.
+   */
+  encodeBatch?(messages: readonly T[]): Uint8Array;
   /** Called before the first write (to send response headers). */
   beforeFirstWrite(): void;
   /** Called once when the stream ended: with the error that ended it, or undefined. */
@@ -58,7 +64,9 @@ export function writePushedStream<T>(
       if (ended || writable.destroyed || !writable.writable) return false;
       let chunk: Uint8Array;
       try {
-        chunk = messages.length === 1 ? hooks.encode(messages[0]!) : Buffer.concat(messages.map((m) => hooks.encode(m)));
+        if (messages.length === 1) chunk = hooks.encode(messages[0]!);
+        else if (hooks.encodeBatch !== undefined) chunk = hooks.encodeBatch(messages);
+        else chunk = Buffer.concat(messages.map((m) => hooks.encode(m)));
       } catch (error) {
         // Failed here, not in the source's delivery cycle, which serves every other stream too.
         queueMicrotask(() => {

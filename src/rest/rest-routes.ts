@@ -188,7 +188,8 @@ async function callServerStream(
       raw,
       pushedFromIterable(response.message),
       {
-        encode: (message) => chunks(message as Message),
+        encode: (message) => chunks.one(message as Message),
+        encodeBatch: (messages) => chunks.batch(messages as readonly Message[]),
         beforeFirstWrite: writeHead,
         end(error) {
           // A deadline ends the handler's stream quietly; tell the caller.
@@ -209,22 +210,38 @@ async function callServerStream(
   });
 }
 
-// An update fanned out to many REST streams is one frozen message: each
-// binding and format frames it once, and every stream writes those bytes.
-const chunkCaches = new Map<HttpBinding, Map<StreamFormat, (message: Message) => Buffer>>();
+// An update fanned out to many REST streams is one frozen message, and a
+// batch handed to many streams alike one frozen array: each binding and
+// format frames them once, and every stream writes those bytes.
+interface StreamChunks {
+  one(message: Message): Buffer;
+  batch(messages: readonly Message[]): Buffer;
+}
 
-function streamChunks(binding: HttpBinding, format: StreamFormat): (message: Message) => Buffer {
+const chunkCaches = new Map<HttpBinding, Map<StreamFormat, StreamChunks>>();
+
+function streamChunks(binding: HttpBinding, format: StreamFormat): StreamChunks {
   let byFormat = chunkCaches.get(binding);
   if (byFormat === undefined) chunkCaches.set(binding, (byFormat = new Map()));
   let chunks = byFormat.get(format);
   if (chunks === undefined) {
-    const cache = new WeakMap<Message, Buffer>();
+    const ones = new WeakMap<Message, Buffer>();
+    const batches = new WeakMap<readonly Message[], Buffer>();
     const encode = (message: Message) => Buffer.from(encodeStreamMessage(format, responseJsonText(binding, message)));
-    chunks = (message) => {
+    const one = (message: Message) => {
       if (!Object.isFrozen(message)) return encode(message);
-      let chunk = cache.get(message);
-      if (chunk === undefined) cache.set(message, (chunk = encode(message)));
+      let chunk = ones.get(message);
+      if (chunk === undefined) ones.set(message, (chunk = encode(message)));
       return chunk;
+    };
+    chunks = {
+      one,
+      batch(messages) {
+        if (!Object.isFrozen(messages)) return Buffer.concat(messages.map(one));
+        let chunk = batches.get(messages);
+        if (chunk === undefined) batches.set(messages, (chunk = Buffer.concat(messages.map(one))));
+        return chunk;
+      },
     };
     byFormat.set(format, chunks);
   }

@@ -89,7 +89,7 @@ export function createMarketDataService(
           const missing = ids.filter((_, i) => current[i] === undefined);
           if (missing.length > 0) throw toConnectError(new UnknownSymbolError(missing));
           subscription.attach({
-            deliver: (updates) => sink.push(snapshotResponses(updates, subscription)),
+            deliver: (updates) => sink.push(snapshotResponses(updates, interest.mode)),
             heartbeat: () => sink.push([heartbeatResponse()]),
             closed: (error) => sink.end(error === undefined ? undefined : toConnectError(error)),
           });
@@ -235,18 +235,33 @@ const subscribeResponses = new WeakMap<Snapshot, SubscribeSnapshotsResponse[]>()
 const streamResponses = new WeakMap<Snapshot, StreamMarketDataResponse[]>();
 const MODE_SLOTS: Readonly<Record<FieldMode, number>> = { ltp: 0, quote: 1, full: 2 };
 
-function snapshotResponses(updates: readonly Snapshot[], subscription: Subscription): SubscribeSnapshotsResponse[] {
+// A batch the hub handed to many streams alike is one frozen array: its
+// responses are one array too, which a lane can write as one set of bytes.
+const batchResponses = new WeakMap<readonly Snapshot[], Array<readonly SubscribeSnapshotsResponse[]>>();
+
+function snapshotResponses(updates: readonly Snapshot[], mode: FieldMode): readonly SubscribeSnapshotsResponse[] {
+  const shared = Object.isFrozen(updates);
+  let byMode: Array<readonly SubscribeSnapshotsResponse[]> | undefined;
+  if (shared) {
+    byMode = batchResponses.get(updates);
+    const known = byMode?.[MODE_SLOTS[mode]];
+    if (known !== undefined) return known;
+  }
   const responses = new Array<SubscribeSnapshotsResponse>(updates.length);
-  for (let i = 0; i < updates.length; i++) {
-    const snapshot = updates[i]!;
-    const mode = subscription.modeOf(snapshot.symbolId);
-    let cached = subscribeResponses.get(snapshot);
-    if (cached === undefined) subscribeResponses.set(snapshot, (cached = []));
-    responses[i] = cached[MODE_SLOTS[mode]] ??= Object.freeze(
-      create(SubscribeSnapshotsResponseSchema, { event: { case: "snapshot", value: snapshotMessage(snapshot, mode) } }),
-    );
+  for (let i = 0; i < updates.length; i++) responses[i] = snapshotResponse(updates[i]!, mode);
+  if (shared) {
+    if (byMode === undefined) batchResponses.set(updates, (byMode = []));
+    byMode[MODE_SLOTS[mode]] = Object.freeze(responses);
   }
   return responses;
+}
+
+function snapshotResponse(snapshot: Snapshot, mode: FieldMode): SubscribeSnapshotsResponse {
+  let cached = subscribeResponses.get(snapshot);
+  if (cached === undefined) subscribeResponses.set(snapshot, (cached = []));
+  return (cached[MODE_SLOTS[mode]] ??= Object.freeze(
+    create(SubscribeSnapshotsResponseSchema, { event: { case: "snapshot", value: snapshotMessage(snapshot, mode) } }),
+  ));
 }
 
 function streamSnapshotResponse(snapshot: Snapshot, subscription: Subscription): StreamMarketDataResponse {

@@ -8,6 +8,9 @@ import { normalize } from "../../pipeline/call-pipeline.js";
 import { framedMessage } from "./frame-cache.js";
 import { FRAME_PREFIX_BYTES, frameMessage, headersObject, OK_TRAILERS, statusTrailers } from "./grpc-frames.js";
 
+// Bytes of shared batches, with what they were framed under.
+const batchFrames = new WeakMap<readonly unknown[], { schema: DescMessage; writeMaxBytes: number; bytes: Buffer }>();
+
 const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = Object.freeze({
   ":status": 200,
   "content-type": contentTypeProto,
@@ -84,6 +87,20 @@ export class ResponseWriter {
     const compression = this.compression;
     if (compression === null || frame.length - FRAME_PREFIX_BYTES < this.limits.compressMinBytes) return frame;
     return frameMessage(compressNow(compression.name, frame.subarray(FRAME_PREFIX_BYTES)), compressedFlag);
+  }
+
+  /**
+   * frameBatch frames the messages of a batch, as frameForStream does each.
+   * Uncompressed, a frozen batch (one the market handed to many streams
+   * alike) is framed once, and every stream writes those bytes.
+   */
+  frameBatch(messages: readonly unknown[]): Buffer {
+    if (this.compression !== null || !Object.isFrozen(messages)) return Buffer.concat(messages.map((m) => this.frameForStream(m)));
+    let byLimit = batchFrames.get(messages);
+    if (byLimit?.schema === this.schema && byLimit.writeMaxBytes === this.limits.writeMaxBytes) return byLimit.bytes;
+    const bytes = Buffer.concat(messages.map((m) => this.frame(m)));
+    batchFrames.set(messages, (byLimit = { schema: this.schema, writeMaxBytes: this.limits.writeMaxBytes, bytes }));
+    return bytes;
   }
 
   /**

@@ -17,6 +17,7 @@ export function writeServerStream(call: GrpcCall, response: PipelineResponse<Asy
   return new Promise((resolve) => {
     writePushedStream(writer.stream, pushedFromIterable(response.message), {
       encode: (message) => writer.frameForStream(message),
+      encodeBatch: (messages) => writer.frameBatch(messages),
       beforeFirstWrite: () => writer.sendHeaders(response.header()),
       end(error) {
         call.control.done();
