@@ -2,6 +2,7 @@ import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { IncomingHttpHeaders } from "node:http2";
 import { callProtocolKey, type CallProtocol } from "./call-protocol.js";
+import { callTimeoutKey } from "./deadline-gate.js";
 
 /**
  * CallContextInit is what a lane knows of a call when it starts.
@@ -140,6 +141,7 @@ export class CallContext implements HandlerContext {
     this.requestMethod = init.requestMethod;
     this.url = init.url;
     this.values = (init.values ?? createContextValues()).set(callProtocolKey, init.protocol);
+    if (init.timeoutMs !== undefined) this.values.set(callTimeoutKey, init.timeoutMs);
   }
 
   get signal(): AbortSignal {

@@ -7,6 +7,8 @@ import type { Interceptor } from "@connectrpc/connect";
 export interface InterceptorChainParts {
   /** Metrics and the call's log line. */
   readonly observer: Interceptor;
+  /** Answers DEADLINE_EXCEEDED to calls whose deadline passed before they started (createDeadlineGate). */
+  readonly deadline: Interceptor;
   /** Ends streams in flight on shutdown. */
   readonly drain: Interceptor;
   /** Bearer-token check; undefined when auth is off. */
@@ -17,7 +19,8 @@ export interface InterceptorChainParts {
 
 /**
  * createInterceptorChain builds the gateway's one interceptor chain, outermost
- * first: observer, drain, auth, then the embedding application's own.
+ * first: observer, the deadline gate, drain, auth, then the embedding
+ * application's own.
  *
  * The observer is outermost so that calls refused further in (auth, a
  * deadline) are counted and logged; drain comes next so that every stream,
@@ -26,7 +29,9 @@ export interface InterceptorChainParts {
  * frozen: lanes compose it once and may rely on it never changing.
  */
 export function createInterceptorChain(parts: InterceptorChainParts): readonly Interceptor[] {
-  const chain = [parts.observer, parts.drain];
+  // A call whose deadline passed before it started is answered so at once,
+  // counted by the observer, before anything else looks at it.
+  const chain = [parts.observer, parts.deadline, parts.drain];
   if (parts.auth !== undefined) chain.push(parts.auth);
   chain.push(...(parts.embedder ?? []));
   return Object.freeze(chain);

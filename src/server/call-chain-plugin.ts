@@ -2,6 +2,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { createCallObserver } from "../pipeline/call-observer.js";
+import { createDeadlineGate } from "../pipeline/deadline-gate.js";
 import { createInterceptorChain } from "../pipeline/interceptor-chain.js";
 import type { GatewayServices } from "../pipeline/service-registry.js";
 
@@ -24,6 +25,7 @@ declare module "fastify" {
 async function callChain(app: FastifyInstance, options: CallChainPluginOptions): Promise<void> {
   const interceptors = createInterceptorChain({
     observer: createCallObserver({ metrics: app.metrics, logger: app.log }),
+    deadline: createDeadlineGate(),
     drain: app.streamDrain.interceptor,
     auth: app.authInterceptor ?? undefined,
     embedder: options.interceptors,

@@ -14,19 +14,20 @@ const named = (name: string): Interceptor => Object.assign((next: Parameters<Int
 const labels = (chain: readonly Interceptor[]) => chain.map((i) => (i as unknown as { label: string }).label);
 
 describe("the interceptor chain", () => {
-  it("runs observer, drain, auth, then the embedder's interceptors, outermost first", () => {
+  it("runs observer, deadline, drain, auth, then the embedder's interceptors, outermost first", () => {
     const chain = createInterceptorChain({
       observer: named("observer"),
+      deadline: named("deadline"),
       drain: named("drain"),
       auth: named("auth"),
       embedder: [named("first"), named("second")],
     });
-    assert.deepEqual(labels(chain), ["observer", "drain", "auth", "first", "second"]);
+    assert.deepEqual(labels(chain), ["observer", "deadline", "drain", "auth", "first", "second"]);
   });
 
   it("leaves auth out when it is off, and cannot be changed once built", () => {
-    const chain = createInterceptorChain({ observer: named("observer"), drain: named("drain") });
-    assert.deepEqual(labels(chain), ["observer", "drain"]);
+    const chain = createInterceptorChain({ observer: named("observer"), deadline: named("deadline"), drain: named("drain") });
+    assert.deepEqual(labels(chain), ["observer", "deadline", "drain"]);
     assert.ok(Object.isFrozen(chain));
     assert.throws(() => (chain as Interceptor[]).push(named("late")), TypeError);
   });

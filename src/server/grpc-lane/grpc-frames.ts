@@ -18,6 +18,18 @@ export function frameMessage(bytes: Uint8Array, flags = 0): Buffer {
 }
 
 /**
+ * checkFrameFlags refuses a request frame whose flags byte has a bit other
+ * than the compressed flag: gRPC defines no other, and reading such a frame
+ * as uncompressed would guess at what the client meant. grpc-go answers it
+ * INTERNAL, and so do both lanes here.
+ */
+export function checkFrameFlags(flags: number): void {
+  if ((flags & ~compressedFlag) !== 0) {
+    throw new ConnectError(`protocol error: invalid frame flags 0x${flags.toString(16).padStart(2, "0")}`, Code.Internal);
+  }
+}
+
+/**
  * UnaryFrame is the one message a unary or server-streaming request carries.
  */
 export interface UnaryFrame {
@@ -46,6 +58,7 @@ export function parseSingleFrame(body: Buffer, readMaxBytes: number, kind: strin
   if (body.length > FRAME_PREFIX_BYTES + length) {
     throw new ConnectError(`protocol error: received extra input message for ${kind} method`, Code.Unimplemented);
   }
+  checkFrameFlags(body[0]!);
   return {
     compressed: (body[0]! & compressedFlag) === compressedFlag,
     bytes: body.subarray(FRAME_PREFIX_BYTES),
