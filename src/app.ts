@@ -153,13 +153,17 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
         installGrpcLane(h2, services.registrations, {
           interceptors: services.interceptors,
           ...callLimitOptions(config.limits),
-          // Calls on the lane log as Fastify's requests do, with a request id;
-          // a child logger is made only when its lines would be written.
-          contextValues: (headers) => {
+          // Calls on the lane carry a request id as Fastify's requests do: the
+          // caller's, or the lane's own; the response echoes the one the log shows.
+          requestId: (headers) => {
+            const requestId = headers["x-request-id"];
+            return typeof requestId === "string" && requestId !== "" ? requestId : `grpc-${++calls}`;
+          },
+          // A child logger is made only when its lines would be written.
+          contextValues: (_headers, reqId) => {
             const values = createContextValues();
             if (!LOGS_CALLS.has(app.log.level)) return values;
-            const requestId = headers["x-request-id"];
-            return values.set(callLoggerKey, app.log.child({ reqId: typeof requestId === "string" ? requestId : `grpc-${++calls}` }));
+            return values.set(callLoggerKey, app.log.child({ reqId }));
           },
         });
       }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import * as http2 from "node:http2";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
@@ -9,6 +10,7 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { service as healthServiceDefinition } from "grpc-health-check";
 import { MarketDataService } from "../src/gen/stockify/v1/market_data_service_pb.js";
 import { expectCode } from "./support/expect-code.js";
+import { frame, rawGrpcCall } from "./support/raw-grpc.js";
 import { waitFor } from "./support/transports.js";
 
 interface LogLine {
@@ -106,6 +108,20 @@ describe("the gateway process", () => {
     assert.equal(ok[0]!.code, "OK");
     assert.equal(typeof ok[0]!.durationMs, "number");
     assert.equal(gateway.lines.find((line) => line.reqId === "req-unknown")!.code, "NOT_FOUND");
+    // On the gRPC lane, the response names the call as its log line does, whoever chose the id.
+    const session = http2.connect(baseUrl);
+    try {
+      for (const headers of [{ "x-request-id": "grpc-from-caller" }, {}]) {
+        const answer = await rawGrpcCall(session, "/stockify.v1.MarketDataService/GetSnapshot", frame(Uint8Array.of(8, 13)), headers);
+        assert.equal(answer.status, "0");
+        const id = answer.headers["x-request-id"];
+        assert.equal(typeof id, "string");
+        await waitFor(() => gateway.lines.some((line) => line.reqId === id), 5000, `the log line of call ${String(id)}`);
+        assert.equal(gateway.lines.find((line) => line.reqId === id)!.protocol, "grpc");
+      }
+    } finally {
+      session.close();
+    }
     gateway.child.kill("SIGINT");
     assert.equal(await gateway.exited(), 0);
   });

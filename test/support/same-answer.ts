@@ -3,10 +3,10 @@ import type * as http2 from "node:http2";
 import type { RawGrpcAnswer } from "./raw-grpc.js";
 
 /**
- * UNCOMPARED_HEADERS are left out when two answers are compared: `date`
- * because the clock moves between them (both must send one), and
- * `x-request-id` because only Fastify's request hook echoes it, so only
- * calls on Connect's handler carry it (see the lane's todo test).
+ * UNCOMPARED_HEADERS are left out when two answers are compared by value:
+ * `date` because the clock moves between them, and `x-request-id` because
+ * each server numbers the calls that bring no id of their own. Both must
+ * send a date, and either both or neither an id.
  */
 export const UNCOMPARED_HEADERS: readonly string[] = ["date", "x-request-id"];
 
@@ -24,6 +24,7 @@ export function assertSameAnswer(ours: RawGrpcAnswer, theirs: RawGrpcAnswer): vo
   assert.equal(ours.message, theirs.message);
   assert.deepEqual(ours.body, theirs.body, "body");
   assert.ok(ours.headers.date !== undefined && theirs.headers.date !== undefined, "both send a date");
+  assert.equal(requestIdOf(ours) !== undefined, requestIdOf(theirs) !== undefined, "both or neither echo a request id");
   if (isTrailersOnly(ours) || isTrailersOnly(theirs)) {
     assert.deepEqual(metadata(ours.headers, ours.trailers), metadata(theirs.headers, theirs.trailers), "headers and trailers");
   } else {
@@ -35,6 +36,10 @@ export function assertSameAnswer(ours: RawGrpcAnswer, theirs: RawGrpcAnswer): vo
 /** isTrailersOnly tells an answer whose only HEADERS frame carried the status. */
 export function isTrailersOnly(answer: RawGrpcAnswer): boolean {
   return answer.trailers === answer.headers;
+}
+
+function requestIdOf(answer: RawGrpcAnswer): unknown {
+  return answer.headers["x-request-id"] ?? answer.trailers["x-request-id"];
 }
 
 function metadata(...frames: http2.IncomingHttpHeaders[]): Record<string, string | string[] | number> {

@@ -58,7 +58,7 @@ export class GrpcCall {
       this.writer.sendHeaders(status.header);
       this.writer.end(status.trailer, status.message);
     } else {
-      this.writer.fail(status.error, this.control.trailerIfAny);
+      this.writer.fail(status.error, this.control.responseHeaderIfAny, this.control.trailerIfAny);
     }
   }
 }

@@ -20,8 +20,14 @@ export interface GrpcLaneOptions {
   writeMaxBytes?: number;
   /** Longest deadline a client may ask for. Default unlimited. */
   maxTimeoutMs?: number;
-  /** Values a call's context starts with, from its request headers (a logger, say). Default none. */
-  contextValues?: (headers: http2.IncomingHttpHeaders) => ContextValues;
+  /**
+   * The id of each call, from its request headers: the response echoes it
+   * in `x-request-id`, and contextValues gets it for the call's log line.
+   * Default none: no id, and no `x-request-id` in responses.
+   */
+  requestId?: (headers: http2.IncomingHttpHeaders) => string;
+  /** Values a call's context starts with, from its request headers and id (a logger, say). Default none. */
+  contextValues?: (headers: http2.IncomingHttpHeaders, requestId: string | undefined) => ContextValues;
 }
 
 /**
@@ -34,7 +40,8 @@ export interface ResolvedGrpcLaneOptions {
   readonly readMaxBytes: number;
   readonly writeMaxBytes: number;
   readonly maxTimeoutMs: number;
-  readonly contextValues: ((headers: http2.IncomingHttpHeaders) => ContextValues) | undefined;
+  readonly requestId: ((headers: http2.IncomingHttpHeaders) => string) | undefined;
+  readonly contextValues: ((headers: http2.IncomingHttpHeaders, requestId: string | undefined) => ContextValues) | undefined;
 }
 
 /**
@@ -59,6 +66,7 @@ export function validateGrpcLaneOptions(options: GrpcLaneOptions = {}): Resolved
     readMaxBytes: connect.readMaxBytes,
     writeMaxBytes: connect.writeMaxBytes,
     maxTimeoutMs: connect.maxTimeoutMs,
+    requestId: options.requestId,
     contextValues: options.contextValues,
   };
 }

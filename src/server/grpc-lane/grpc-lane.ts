@@ -81,7 +81,8 @@ export function installGrpcLane(
     responseCompression: Compression | null,
   ): void {
     const spec = method.pipeline.spec;
-    const writer = new ResponseWriter(stream, spec.method.output, responseCompression, opt);
+    const requestId = opt.requestId?.(headers);
+    const writer = new ResponseWriter(stream, spec.method.output, responseCompression, opt, requestId);
     const timeout = parseTimeout(headerValue(headers["grpc-timeout"]), opt.maxTimeoutMs);
     const call = new GrpcCall(writer, {
       service: spec.method.parent,
@@ -90,7 +91,7 @@ export function installGrpcLane(
       requestMethod: "POST",
       url: method.url,
       rawHeaders: headers,
-      values: opt.contextValues?.(headers),
+      values: opt.contextValues?.(headers, requestId),
       timeoutMs: timeout.error ? undefined : timeout.timeoutMs,
     });
     if (timeout.error !== undefined) {

@@ -40,7 +40,14 @@ export class ResponseWriter {
     /** The compression of response messages, null for none. */
     readonly compression: Compression | null,
     private readonly limits: ResponseLimits,
+    /** The call's id, echoed in `x-request-id`; undefined for none. */
+    private readonly requestId?: string,
   ) {}
+
+  // The headers every answer of this call starts with; a copy only when it has an id.
+  private baseHeaders(): http2.OutgoingHttpHeaders {
+    return this.requestId === undefined ? RESPONSE_HEADERS : { ...RESPONSE_HEADERS, "x-request-id": this.requestId };
+  }
 
   /**
    * sendHeaders sends the response headers with the call's own metadata,
@@ -49,9 +56,9 @@ export class ResponseWriter {
   sendHeaders(header: Headers | undefined): void {
     const stream = this.stream;
     if (stream.headersSent) return;
-    let out = RESPONSE_HEADERS;
+    let out = this.baseHeaders();
     if (header !== undefined || this.compression !== null) {
-      out = { ...RESPONSE_HEADERS };
+      if (out === RESPONSE_HEADERS) out = { ...RESPONSE_HEADERS };
       if (header !== undefined) headersObject(header, out);
       if (this.compression !== null) out["grpc-encoding"] = this.compression.name;
     }
@@ -121,15 +128,21 @@ export class ResponseWriter {
 
   /**
    * fail sends an error status with the call's own trailers: alone in the
-   * one HEADERS frame if no headers went out yet (trailers-only), after
-   * the frames otherwise.
+   * one HEADERS frame if no headers went out and the call set none
+   * (trailers-only), after the headers and frames otherwise. Headers the
+   * call set before it failed go out in their own HEADERS frame first, as
+   * Connect's handler sends them: a trailers-only answer would drop them,
+   * since gRPC clients read that frame as trailers alone.
    */
-  fail(error: unknown, trailer: Headers | undefined): void {
+  fail(error: unknown, header: Headers | undefined, trailer: Headers | undefined): void {
     const stream = this.stream;
     const trailers = statusTrailers(error, trailer);
-    if (!stream.headersSent) {
-      stream.respond({ ...RESPONSE_HEADERS, ...trailers }, { endStream: true });
-    } else if (stream.writable) {
+    if (!stream.headersSent && header === undefined) {
+      stream.respond({ ...this.baseHeaders(), ...trailers }, { endStream: true });
+      return;
+    }
+    if (!stream.headersSent) this.sendHeaders(header);
+    if (stream.writable) {
       stream.once("wantTrailers", () => stream.sendTrailers(trailers));
       stream.end();
     } else {

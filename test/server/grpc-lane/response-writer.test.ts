@@ -72,7 +72,7 @@ describe("ResponseWriter", () => {
         e.rawMessage === `message size ${size} is larger than configured writeMaxBytes 10`,
     );
     await assert.rejects(writer.encode(small), (e: unknown) => e instanceof ConnectError && e.code === Code.ResourceExhausted);
-    writer.fail(new ConnectError("too big", Code.ResourceExhausted), undefined);
+    writer.fail(new ConnectError("too big", Code.ResourceExhausted), undefined, undefined);
     assert.equal((await answer).status, String(Code.ResourceExhausted));
   });
 
@@ -81,13 +81,13 @@ describe("ResponseWriter", () => {
     const frozen = Object.freeze(create(ListSymbolsResponseSchema, { symbols: [{ symbolId: 1 }] }));
     assert.equal(writer.frame(frozen), writer.frame(frozen));
     assert.notEqual(writer.frame(small), writer.frame(small));
-    writer.fail(new ConnectError("done", Code.Aborted), undefined);
+    writer.fail(new ConnectError("done", Code.Aborted), undefined, undefined);
     await answer;
   });
 
   it("fails a call without headers in one trailers-only HEADERS frame", async () => {
     const { writer, answer } = await writerFor();
-    writer.fail(new ConnectError("no such symbol", Code.NotFound), new Headers({ "x-trailer": "t" }));
+    writer.fail(new ConnectError("no such symbol", Code.NotFound), undefined, new Headers({ "x-trailer": "t" }));
     const got = await answer;
     // Trailers-only: the status arrives with the response headers.
     assert.equal(got.headers["grpc-status"], String(Code.NotFound));
@@ -96,11 +96,38 @@ describe("ResponseWriter", () => {
     assert.equal(got.body.length, 0);
   });
 
+  it("fails a call that set headers with those headers first, then the status in trailers", async () => {
+    const { writer, answer } = await writerFor(true);
+    writer.fail(new ConnectError("no such symbol", Code.NotFound), new Headers({ "x-header": "h" }), new Headers({ "x-trailer": "t" }));
+    const got = await answer;
+    assert.equal(got.headers["x-header"], "h");
+    assert.equal(got.headers["grpc-encoding"], "gzip");
+    assert.equal(got.headers["grpc-status"], undefined);
+    assert.equal(got.trailers["grpc-status"], String(Code.NotFound));
+    assert.equal(got.trailers["x-trailer"], "t");
+    assert.equal(got.body.length, 0);
+  });
+
+  it("echoes the call's request id on an answer and on a trailers-only error", async () => {
+    for (const fail of [false, true]) {
+      const { server, answer } = await pair.open();
+      const writer = new ResponseWriter(server, ListSymbolsResponseSchema, null, LIMITS, "req-7");
+      if (fail) writer.fail(new ConnectError("no such symbol", Code.NotFound), undefined, undefined);
+      else {
+        writer.sendHeaders(undefined);
+        writer.end(undefined, writer.frame(small));
+      }
+      const got = await answer;
+      assert.equal(got.headers["x-request-id"], "req-7");
+      assert.equal(got.headers["grpc-status"], fail ? String(Code.NotFound) : undefined);
+    }
+  });
+
   it("fails a call whose messages went out with status trailers after them", async () => {
     const { writer, answer } = await writerFor();
     writer.sendHeaders(undefined);
     writer.stream.write(writer.frame(small));
-    writer.fail(new ConnectError("stream broke", Code.Unavailable), undefined);
+    writer.fail(new ConnectError("stream broke", Code.Unavailable), undefined, undefined);
     const got = await answer;
     assert.equal(got.headers["grpc-status"], undefined);
     assert.equal(got.trailers["grpc-status"], String(Code.Unavailable));
