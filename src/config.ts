@@ -25,8 +25,11 @@ export interface GatewayConfig {
   /** Serve the live browser dashboard at `/`. */
   dashboard: boolean;
   auth: AuthConfig;
-  /** Shared Redis store when set; the in-memory store otherwise. */
-  redis: { url: string; keyPrefix: string } | undefined;
+  /**
+   * Shared Redis store when set; the in-memory store otherwise. `timeoutMs`
+   * bounds how long a Redis that stops answering goes unnoticed.
+   */
+  redis: { url: string; keyPrefix: string; timeoutMs: number } | undefined;
   streamsOnStoreLoss: StoreLossPolicy;
   /** Whether grpc.reflection (v1 and v1alpha) is served. */
   reflection: boolean;
@@ -36,6 +39,8 @@ export interface GatewayConfig {
   streamFlushMs: number;
   /** Longest a graceful shutdown waits for calls in flight before closing connections. */
   shutdownTimeoutMs: number;
+  /** How long SIGTERM keeps serving while NOT_SERVING, so that balancers see the status before the port closes. */
+  shutdownDrainDelayMs: number;
   /** Certificate and key from TLS_CERT_FILE and TLS_KEY_FILE; undefined serves cleartext only. */
   tls: TlsSettings | undefined;
   limits: LimitsConfig;
@@ -104,6 +109,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     grpcLane: oneOf(env, "GRPC_LANE", "on", ["on", "off"]) === "on",
     streamFlushMs: integer(env, "STREAM_FLUSH_MS", 5, 0, 1000),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 3_600_000),
+    shutdownDrainDelayMs: integer(env, "SHUTDOWN_DRAIN_DELAY_MS", 5000, 0, 3_600_000),
     tls: tlsSettings(env),
     limits: {
       maxMessageBytes: integer(env, "MAX_MESSAGE_BYTES", 50 * 1024 * 1024, 1024, 0xffffffff),
@@ -209,7 +215,11 @@ function redisConfig(env: Env): GatewayConfig["redis"] {
     // The URL may hold a password: never echo it.
     throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${url.replace(/:[^:@/]*@/, ":***@")}"`);
   }
-  return { url, keyPrefix: text(env, "REDIS_KEY_PREFIX", "stockify:") };
+  return {
+    url,
+    keyPrefix: text(env, "REDIS_KEY_PREFIX", "stockify:"),
+    timeoutMs: integer(env, "REDIS_TIMEOUT_MS", 1000, 100, 60_000),
+  };
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

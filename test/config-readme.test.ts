@@ -29,6 +29,7 @@ function documentedVariables(): DocumentedVariable[] {
 // Variables read only when another one is set: REDIS_KEY_PREFIX matters only with a Redis.
 const NEEDS: Readonly<Record<string, Record<string, string>>> = {
   REDIS_KEY_PREFIX: { REDIS_URL: "redis://127.0.0.1:6379" },
+  REDIS_TIMEOUT_MS: { REDIS_URL: "redis://127.0.0.1:6379" },
 };
 
 /** The variables loadConfig reads from an environment. */

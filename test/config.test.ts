@@ -97,9 +97,15 @@ describe("loadConfig, Redis settings", () => {
     assert.deepEqual(loadConfig({ REDIS_URL: "redis://cache:6379/2" }).redis, {
       url: "redis://cache:6379/2",
       keyPrefix: "stockify:",
+      timeoutMs: 1000,
     });
-    const config = loadConfig({ REDIS_URL: "rediss://u:p@cache:6380", REDIS_KEY_PREFIX: "{prod}:", STREAMS_ON_STORE_LOSS: "close" });
-    assert.deepEqual(config.redis, { url: "rediss://u:p@cache:6380", keyPrefix: "{prod}:" });
+    const config = loadConfig({
+      REDIS_URL: "rediss://u:p@cache:6380",
+      REDIS_KEY_PREFIX: "{prod}:",
+      REDIS_TIMEOUT_MS: "250",
+      STREAMS_ON_STORE_LOSS: "close",
+    });
+    assert.deepEqual(config.redis, { url: "rediss://u:p@cache:6380", keyPrefix: "{prod}:", timeoutMs: 250 });
     assert.equal(config.streamsOnStoreLoss, "close");
   });
 
@@ -112,6 +118,12 @@ describe("loadConfig, Redis settings", () => {
       );
     }
     assert.throws(() => loadConfig({ STREAMS_ON_STORE_LOSS: "drop" }), /STREAMS_ON_STORE_LOSS must be one of keep, close/);
+  });
+
+  it("refuses a Redis timeout below 100 ms or that is not a whole number", () => {
+    for (const value of ["50", "1.5", "soon"]) {
+      assert.throws(() => loadConfig({ REDIS_URL: "redis://cache", REDIS_TIMEOUT_MS: value }), /REDIS_TIMEOUT_MS must be an integer from 100 to 60000/);
+    }
   });
 });
 

@@ -25,17 +25,18 @@ export interface RedisSnapshotStoreOptions {
   keyPrefix?: string;
   /** Most ticks folded by one script call; bigger batches are split and pipelined. Default 500. */
   ticksPerScript?: number;
-  /** A command with no answer after this long fails as unavailable. Default 2000 ms. */
-  commandTimeoutMs?: number;
+  /**
+   * Bound on noticing a Redis that stops answering (a frozen process, a
+   * network that drops packets). A connection that leaves a command or PING
+   * unanswered for half of it counts as hung, and an idle connection is
+   * PINGed every quarter of it, so a freeze is noticed within this long:
+   * the store turns unhealthy, the calls waiting on Redis fail with
+   * StoreUnavailableError, and so does every call after them until Redis
+   * answers again. Default 1000 ms.
+   */
+  timeoutMs?: number;
   /** Longest wait between reconnection attempts (the backoff doubles up to it). Default 2000 ms. */
   maxReconnectDelayMs?: number;
-  /**
-   * How often each connection is PINGed; one that does not answer within
-   * the command timeout is dropped and reconnected, so a Redis that hangs
-   * (or a network that silently drops packets) turns the store unhealthy
-   * rather than leaving it "connected". Default 1000 ms.
-   */
-  pingIntervalMs?: number;
   /** Where connection trouble is reported. Default: nowhere. */
   logger?: StoreLogger;
 }
@@ -54,7 +55,9 @@ export interface RedisSnapshotStoreOptions {
  * While Redis is unreachable every call fails at once with
  * StoreUnavailableError (no offline queue, no retries of a command), `healthy`
  * is false, and both connections reconnect with backoff; the subscriber
- * connection subscribes again before the store reports itself healthy.
+ * connection subscribes again before the store reports itself healthy. A
+ * Redis that keeps its connections open but stops answering is treated the
+ * same way within `timeoutMs` (see RedisSnapshotStoreOptions).
  */
 export class RedisSnapshotStore implements SnapshotStore {
   readonly #commands: Redis;
@@ -67,7 +70,14 @@ export class RedisSnapshotStore implements SnapshotStore {
   readonly #where: string;
   readonly #listeners = new Set<UpdateListener>();
   readonly #healthListeners = new Set<(healthy: boolean) => void>();
-  readonly #pingTimer: NodeJS.Timeout;
+  readonly #watchTimer: NodeJS.Timeout;
+  readonly #hangAfterMs: number;
+  // Start times of the requests each connection has not answered yet, oldest
+  // first (Redis answers a connection in order, so the first one is the one to watch).
+  readonly #waiting = new Map<Redis, Map<number, number>>();
+  // Connections declared hung and not ready again since: calls fail at once meanwhile.
+  readonly #hung = new Set<Redis>();
+  #requestIds = 0;
   #subscribed = false;
   #healthy = false;
   #closed = false;
@@ -87,8 +97,10 @@ export class RedisSnapshotStore implements SnapshotStore {
       // caller for as long as the outage lasts.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs ?? 2000,
       connectTimeout: 5000,
+      // A hung connection is dropped at once rather than after waiting 2 s
+      // for a goodbye that a frozen server never sends.
+      disconnectTimeout: 0,
       retryStrategy: (attempt) => {
         const delay = Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay);
         if (attempt === 1 || attempt % 20 === 0) {
@@ -106,7 +118,6 @@ export class RedisSnapshotStore implements SnapshotStore {
     // The store subscribes again itself, and only then reports healthy.
     this.#subscriber = new Redis(options.url, {
       ...connection,
-      commandTimeout: undefined,
       autoResubscribe: false,
       connectionName: "stockify-gateway-updates",
     });
@@ -117,19 +128,26 @@ export class RedisSnapshotStore implements SnapshotStore {
       connection.on("error", (error: Error) => {
         if (this.#healthy) this.#logger?.error({ redis: this.#where, err: error.message }, "Redis error");
       });
-      connection.on("ready", () => this.#refreshHealth());
+      this.#waiting.set(connection, new Map());
+      connection.on("ready", () => {
+        this.#hung.delete(connection);
+        this.#refreshHealth();
+      });
       connection.on("close", () => {
+        // What was waiting has been failed by the client as the connection closed.
+        this.#waiting.get(connection)!.clear();
         if (connection === this.#subscriber) this.#subscribed = false;
         this.#refreshHealth();
       });
     }
     this.#subscriber.on("ready", () => void this.#subscribe());
-    const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
-    this.#pingTimer = setInterval(() => {
-      this.#ping(this.#commands, commandTimeoutMs);
-      this.#ping(this.#subscriber, commandTimeoutMs);
-    }, options.pingIntervalMs ?? 1000);
-    this.#pingTimer.unref();
+    const timeoutMs = options.timeoutMs ?? 1000;
+    this.#hangAfterMs = timeoutMs / 2;
+    this.#watchTimer = setInterval(() => {
+      this.#watch(this.#commands);
+      this.#watch(this.#subscriber);
+    }, Math.max(1, Math.floor(timeoutMs / 4)));
+    this.#watchTimer.unref();
     this.#subscriber.on("message", (_channel: string, message: string) => this.#announce(message));
   }
 
@@ -216,7 +234,7 @@ export class RedisSnapshotStore implements SnapshotStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#pingTimer);
+    clearInterval(this.#watchTimer);
     this.#listeners.clear();
     this.#healthListeners.clear();
     await Promise.all([quit(this.#commands), quit(this.#subscriber)]);
@@ -228,7 +246,7 @@ export class RedisSnapshotStore implements SnapshotStore {
 
   async #subscribe(): Promise<void> {
     try {
-      await this.#subscriber.subscribe(this.#channel);
+      await this.#track(this.#subscriber, this.#subscriber.subscribe(this.#channel));
       this.#subscribed = true;
     } catch (error) {
       // The connection dropped again; its next "ready" subscribes anew.
@@ -237,26 +255,47 @@ export class RedisSnapshotStore implements SnapshotStore {
     this.#refreshHealth();
   }
 
-  #ping(connection: Redis, timeoutMs: number): void {
-    if (connection.status !== "ready" || this.#closed) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer to PING in ${timeoutMs} ms`)), timeoutMs);
+  // Runs every quarter of the timeout: PINGs a connection that has nothing
+  // in flight, so that a freeze of an idle store is noticed too, and drops a
+  // connection whose oldest request has waited half the timeout.
+  #watch(connection: Redis): void {
+    if (connection.status !== "ready" || this.#closed || this.#hung.has(connection)) return;
+    const waiting = this.#waiting.get(connection)!;
+    const oldest = waiting.entries().next().value;
+    if (oldest === undefined) {
+      void this.#track(connection, connection.ping()).catch(() => undefined);
+      return;
+    }
+    const [id, startedAt] = oldest;
+    if (Date.now() - startedAt < this.#hangAfterMs) return;
+    // A gateway whose own event loop was blocked may not have read an answer
+    // that is already in the socket: look again after the next poll for I/O.
+    setImmediate(() => {
+      if (!waiting.has(id) || connection.status !== "ready" || this.#closed) return;
+      this.#hang(connection, Date.now() - startedAt);
     });
-    Promise.race([connection.ping(), timedOut]).then(
-      () => clearTimeout(timer),
-      (error: unknown) => {
-        clearTimeout(timer);
-        if (this.#closed || connection.status !== "ready") return;
-        this.#logger?.warn({ redis: this.#where, err: (error as Error).message }, "Redis not answering; reconnecting");
-        // Reconnecting closes the connection first, which reports the store unhealthy.
-        connection.disconnect(true);
-      },
-    );
+  }
+
+  #hang(connection: Redis, waitedMs: number): void {
+    this.#logger?.warn({ redis: this.#where, waitedMs }, "Redis not answering; reconnecting");
+    this.#hung.add(connection);
+    this.#refreshHealth();
+    // Closing the connection fails every request waiting on it; the reconnection
+    // is ready only once Redis answers again.
+    connection.disconnect(true);
+  }
+
+  #track<T>(connection: Redis, request: Promise<T>): Promise<T> {
+    const waiting = this.#waiting.get(connection)!;
+    const id = ++this.#requestIds;
+    waiting.set(id, Date.now());
+    const done = () => void waiting.delete(id);
+    request.then(done, done);
+    return request;
   }
 
   #refreshHealth(): void {
-    const healthy = !this.#closed && this.#commands.status === "ready" && this.#subscribed;
+    const healthy = !this.#closed && this.#hung.size === 0 && this.#commands.status === "ready" && this.#subscribed;
     if (healthy === this.#healthy) return;
     this.#healthy = healthy;
     if (healthy) {
@@ -283,8 +322,11 @@ export class RedisSnapshotStore implements SnapshotStore {
 
   async #call<T>(command: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new StoreUnavailableError("the snapshot store is closed");
+    if (this.#hung.has(this.#commands)) {
+      throw new StoreUnavailableError(`snapshot store unavailable (Redis at ${this.#where}): not answering`);
+    }
     try {
-      return await command();
+      return await this.#track(this.#commands, command());
     } catch (error) {
       throw unavailable(error, this.#where);
     }

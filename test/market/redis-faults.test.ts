@@ -152,3 +152,51 @@ describe("gateways when Redis goes away and comes back", () => {
     }
   });
 });
+
+describe("a gateway whose Redis freezes (SIGSTOP)", () => {
+  let redis: TestRedis;
+  let gateway: TestGateway;
+
+  before(async () => {
+    redis = await startRedis();
+    gateway = await startGateway({ REDIS_URL: redis.url, REDIS_TIMEOUT_MS: "1000", SIMULATOR: "off" });
+    await createClient(MarketFeedService, createGrpcTransport({ baseUrl: gateway.baseUrl })).publishTicks({
+      ticks: [{ symbolId: 13, symbol: "NIFTY 50", ltp: 24350 }],
+    });
+  });
+
+  after(async () => {
+    redis?.resume();
+    await gateway?.close();
+    await redis?.stop();
+  });
+
+  it("turns NOT_SERVING within REDIS_TIMEOUT_MS, fails calls and publishes at once until Redis answers, then serves again", async () => {
+    const client = dataClient(gateway.baseUrl);
+    const feed = createClient(MarketFeedService, createGrpcTransport({ baseUrl: gateway.baseUrl }));
+    assert.equal(await readiness(gateway.baseUrl), 200);
+    redis.pause();
+    const frozenAt = Date.now();
+    try {
+      await eventually(async () => (await readiness(gateway.baseUrl)) === 503, "/readyz 503", 5000);
+      const noticedAfter = Date.now() - frozenAt;
+      assert.ok(noticedAfter <= 1400, `/readyz said 200 for ${noticedAfter} ms of a freeze; the bound is 1000 ms`);
+      for (const call of [
+        () => client.getSnapshot({ symbolId: 13 }),
+        () => client.listSymbols({}),
+        () => feed.publishTicks({ ticks: [{ symbolId: 13, ltp: 24351 }] }),
+      ]) {
+        const started = Date.now();
+        await expectCode(call(), Code.Unavailable);
+        assert.ok(Date.now() - started < 200, `a call during the freeze took ${Date.now() - started} ms`);
+      }
+    } finally {
+      redis.resume();
+    }
+    await eventually(async () => (await readiness(gateway.baseUrl)) === 200, "ready once Redis answers");
+    const { snapshot } = await client.getSnapshot({ symbolId: 13 });
+    assert.equal(snapshot!.ltp, 24350, "the publish refused during the freeze was not applied");
+    await feed.publishTicks({ ticks: [{ symbolId: 13, ltp: 24352 }] });
+    assert.equal((await client.getSnapshot({ symbolId: 13 })).snapshot!.ltp, 24352);
+  });
+});

@@ -12,7 +12,7 @@ describe("RedisSnapshotStore", () => {
   const stores: RedisSnapshotStore[] = [];
   let prefixes = 0;
 
-  async function open(keyPrefix: string, options: { commandTimeoutMs?: number; pingIntervalMs?: number } = {}) {
+  async function open(keyPrefix: string, options: { timeoutMs?: number } = {}) {
     const store = createRedisSnapshotStore({ url: redis.url, keyPrefix, maxReconnectDelayMs: 100, ...options });
     stores.push(store);
     assert.equal(await store.waitUntilHealthy(5000), true, "store connects");
@@ -144,19 +144,44 @@ describe("RedisSnapshotStore", () => {
     await waitFor(() => updates.includes(3), 5000, "update received after resubscribing");
   });
 
-  it("turns unhealthy and fails calls within the command timeout when Redis hangs, and recovers when it answers again", async () => {
-    const store = await open(prefix(), { commandTimeoutMs: 300, pingIntervalMs: 100 });
+  it("notices a frozen Redis within its timeout, idle or busy, fails every call at once until it answers, then serves again", async () => {
+    const timeoutMs = 400;
+    const store = await open(prefix(), { timeoutMs });
     await store.apply([{ symbolId: 5, ltp: 1 }]);
+    const health: boolean[] = [];
+    store.onHealthChange((healthy) => health.push(healthy));
+
+    // Idle: nothing in flight when Redis freezes, so only the PINGs can tell.
     redis.pause();
+    let frozenAt = Date.now();
     try {
-      const started = Date.now();
-      await assert.rejects(store.get(5), StoreUnavailableError);
-      assert.ok(Date.now() - started < 3000, "the call did not wait for Redis");
-      await waitFor(() => !store.healthy, 5000, "store unhealthy while Redis hangs");
+      await waitFor(() => !store.healthy, 5000, "store unhealthy while Redis is frozen");
+      const noticedAfter = Date.now() - frozenAt;
+      // A timer may run a little late on a busy machine: allow a quarter more.
+      assert.ok(noticedAfter <= timeoutMs * 1.25 + 50, `noticed after ${noticedAfter} ms, the bound is ${timeoutMs} ms`);
+      for (const call of [() => store.get(5), () => store.apply([{ symbolId: 5, ltp: 2 }]), () => store.list()]) {
+        const started = Date.now();
+        await assert.rejects(call(), StoreUnavailableError);
+        assert.ok(Date.now() - started < 50, `a call during the freeze waited ${Date.now() - started} ms`);
+      }
     } finally {
       redis.resume();
     }
     await waitFor(() => store.healthy, 10_000, "store healthy once Redis answers");
-    assert.equal((await store.get(5))!.ltp, 1);
+    assert.equal((await store.get(5))!.ltp, 1, "the tick refused during the freeze was not applied");
+
+    // Busy: a call is waiting on Redis when it freezes; it fails within the bound.
+    redis.pause();
+    frozenAt = Date.now();
+    try {
+      await assert.rejects(store.get(5), StoreUnavailableError);
+      const failedAfter = Date.now() - frozenAt;
+      assert.ok(failedAfter <= timeoutMs * 1.25 + 50, `the waiting call failed after ${failedAfter} ms`);
+      assert.equal(store.healthy, false);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => store.healthy, 10_000, "store healthy again");
+    assert.deepEqual(health, [false, true, false, true]);
   });
 });
