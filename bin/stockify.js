@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// The package ships TypeScript: tsx (a dependency) compiles it as it loads.
-import { register } from "tsx/esm/api";
-
-register();
-await import("../src/cli/main.ts");
+// The command runs the compiled JavaScript in dist/ (`npm run build` writes
+// it; the published package ships it), so it needs no TypeScript compiler.
+await import("../dist/cli/main.js");

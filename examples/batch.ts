@@ -1,5 +1,5 @@
 // Batch: many snapshots in one call instead of one call per symbol.
-import { MarketDataClient } from "stockify-gateway/client";
+import { MarketDataClient } from "@stockify/client";
 import { exampleOptions } from "./connection.js";
 
 await using client = new MarketDataClient(exampleOptions());

@@ -1,5 +1,5 @@
 // Bidirectional streaming: change the symbols of a live stream while it runs.
-import { MarketDataClient } from "stockify-gateway/client";
+import { MarketDataClient } from "@stockify/client";
 import { exampleOptions, updateLimit } from "./connection.js";
 
 await using client = new MarketDataClient(exampleOptions());

@@ -1,5 +1,5 @@
 // Health check: the standard grpc.health.v1 service, as probes and load balancers ask it.
-import { MarketDataClient } from "stockify-gateway/client";
+import { MarketDataClient } from "@stockify/client";
 import { exampleOptions } from "./connection.js";
 
 await using client = new MarketDataClient(exampleOptions());

@@ -1,5 +1,5 @@
 // Server streaming: current snapshots, then every update as it happens.
-import { MarketDataClient } from "stockify-gateway/client";
+import { MarketDataClient } from "@stockify/client";
 import { exampleOptions, updateLimit } from "./connection.js";
 
 await using client = new MarketDataClient(exampleOptions());

@@ -1,5 +1,5 @@
 // Unary call: one snapshot, with the client's default deadline and retries.
-import { MarketDataClient } from "stockify-gateway/client";
+import { MarketDataClient } from "@stockify/client";
 import { exampleOptions } from "./connection.js";
 
 const client = new MarketDataClient(exampleOptions());

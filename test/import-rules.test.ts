@@ -54,15 +54,19 @@ const FIXTURE: Record<string, string> = {
 
   "src/dashboard/wrong-uses-app.ts": `import { app } from "../app.js";\nexport const x = app;\n`,
 
-  "src/client/index.ts": `import { api } from "../gen/api_pb.js";\nexport const client = api;\n`,
-  "src/client/wrong-uses-pipeline.ts": `import { chain } from "../pipeline/chain.js";\nexport const x = chain;\n`,
-  "src/cli/main.ts": `import { client } from "../client/index.js";\nexport const cli = client;\n`,
+  "tsconfig.json": `{ "compilerOptions": { "paths": { "@stockify/client": ["./packages/client/src/index.ts"] } } }\n`,
+  "packages/client/src/index.ts": `import { api } from "./gen/api_pb.js";\nexport const client = api;\n`,
+  "packages/client/src/gen/api_pb.ts": "export const api = 1;\n",
+  "packages/client/src/wrong-uses-pipeline.ts": `import { chain } from "../../../src/pipeline/chain.js";\nexport const x = chain;\n`,
+  "packages/client/src/wrong-uses-gen.ts": `import { api } from "../../../src/gen/api_pb.js";\nexport const x = api;\n`,
+  "src/cli/main.ts": `import { client } from "@stockify/client";\nexport const cli = client;\n`,
+  "src/cli/wrong-uses-gen.ts": `import { api } from "../gen/api_pb.js";\nexport const x = api;\n`,
   "src/cli/wrong-uses-services.ts": `import { feed } from "../services/feed.js";\nexport const x = feed;\n`,
 
   "src/gen/api_pb.ts": "export const api = 1;\n",
   "src/gen/wrong-uses-market.ts": `import { quote } from "../market/quote.js";\nexport const x = quote;\n`,
 
-  "web/src/page.ts": `import { client } from "../../src/client/index.js";\nexport const page = client;\n`,
+  "web/src/page.ts": `import { api } from "../../src/gen/api_pb.js";\nexport const page = api;\n`,
   "web/src/wrong-page.ts": `import { listen } from "../../src/server/listener.js";\nexport const page = listen;\n`,
 };
 
@@ -83,8 +87,10 @@ const EXPECTED = [
   "rest-imports-down: src/rest/wrong-uses-server.ts -> src/server/listener.ts",
   "dashboard-imports-down: src/dashboard/wrong-uses-app.ts -> src/app.ts",
   "top-files-are-imported-from-the-top: src/dashboard/wrong-uses-app.ts -> src/app.ts",
-  "client-imports-down: src/client/wrong-uses-pipeline.ts -> src/pipeline/chain.ts",
+  "client-package-stands-alone: packages/client/src/wrong-uses-pipeline.ts -> src/pipeline/chain.ts",
+  "client-package-stands-alone: packages/client/src/wrong-uses-gen.ts -> src/gen/api_pb.ts",
   "cli-imports-down: src/cli/wrong-uses-services.ts -> src/services/feed.ts",
+  "cli-imports-down: src/cli/wrong-uses-gen.ts -> src/gen/api_pb.ts",
   "gen-imports-down: src/gen/wrong-uses-market.ts -> src/market/quote.ts",
   "web-page-imports-client-side-code: web/src/wrong-page.ts -> src/server/listener.ts",
 ].sort();
@@ -101,7 +107,7 @@ function depcruise(cwd: string, extra: string[] = []): Promise<{ exitCode: numbe
   return new Promise((resolvePromise) => {
     execFile(
       process.execPath,
-      [DEPCRUISE, "src", "web/src", "--config", CONFIG, ...extra],
+      [DEPCRUISE, "src", "web/src", "packages/client/src", "--config", CONFIG, ...extra],
       { cwd, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : -1;

@@ -1,8 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { createLogUpdate } from "log-update";
-import { MarketDataClient, type FieldMode, type ReconnectEvent } from "../client/index.js";
-import { DEFAULT_BASE_URL } from "../client/client-options.js";
-import type { Snapshot } from "../gen/stockify/v1/snapshot_pb.js";
+import { DEFAULT_BASE_URL, MarketDataClient, type FieldMode, type ReconnectEvent, type Snapshot } from "@stockify/client";
 import { depthTable, snapshotJson, snapshotTable } from "./snapshot-view.js";
 
 /**

@@ -1,7 +1,7 @@
 import { toJsonString } from "@bufbuild/protobuf";
 import Table from "cli-table3";
 import pc from "picocolors";
-import { SnapshotSchema, type Snapshot } from "../gen/stockify/v1/snapshot_pb.js";
+import { SnapshotSchema, type Snapshot } from "@stockify/client/gen/stockify/v1/snapshot_pb.js";
 
 const price = new Intl.NumberFormat("en-IN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const count = new Intl.NumberFormat("en-IN");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { backoffDelay, sleep } from "../../src/client/backoff.js";
-import { resolveRetryOptions } from "../../src/client/client-options.js";
+import { backoffDelay, sleep } from "../../packages/client/src/backoff.js";
+import { resolveRetryOptions } from "../../packages/client/src/client-options.js";
 
 describe("backoffDelay", () => {
   const options = resolveRetryOptions({ initialBackoffMs: 100, maxBackoffMs: 1000, multiplier: 2 });

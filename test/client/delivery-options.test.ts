@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
-import { MarketDataClient } from "../../src/client/index.js";
+import { MarketDataClient } from "../../packages/client/src/index.js";
 import type { StreamMarketDataRequest } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { SnapshotMode } from "../../src/gen/stockify/v1/snapshot_pb.js";
 import { startRecordingServer } from "../support/recording-server.js";

@@ -3,7 +3,7 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, afterEach, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { MarketDataClient, type RetryEvent } from "../../src/client/index.js";
+import { MarketDataClient, type RetryEvent } from "../../packages/client/src/index.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { waitFor } from "../support/transports.js";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
-import { MarketDataClient, type ReconnectEvent, type SequenceGap, type Snapshot } from "../../src/client/index.js";
+import { MarketDataClient, type ReconnectEvent, type SequenceGap, type Snapshot } from "../../packages/client/src/index.js";
 import { crashable } from "../support/crash.js";
 import { SEED_TICKS, startGateway, type TestGateway } from "../support/gateway.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";

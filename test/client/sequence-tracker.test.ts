@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { SequenceTracker, type SequenceGap } from "../../src/client/sequence-tracker.js";
+import { SequenceTracker, type SequenceGap } from "../../packages/client/src/sequence-tracker.js";
 
 const at = (symbolId: number, sequence: bigint, ltp = 100) => ({
   symbolId,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { MarketDataClient } from "../../src/client/index.js";
+import { MarketDataClient } from "../../packages/client/src/index.js";
 import { createTestCertificate, type TestCertificate } from "../support/certificate.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 

@@ -75,7 +75,7 @@ export interface ResolvedClientOptions {
   onRetry: ((event: RetryEvent) => void) | undefined;
 }
 
-/** The gateway's default address. */
+/** DEFAULT_BASE_URL is the gateway's default address. */
 export const DEFAULT_BASE_URL = "http://127.0.0.1:50051";
 
 /**

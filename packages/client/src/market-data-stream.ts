@@ -4,8 +4,8 @@ import {
   StreamMarketDataRequestSchema,
   type StreamMarketDataRequest,
   type StreamMarketDataResponse,
-} from "../gen/stockify/v1/market_data_service_pb.js";
-import type { Snapshot } from "../gen/stockify/v1/snapshot_pb.js";
+} from "./gen/stockify/v1/market_data_service_pb.js";
+import type { Snapshot } from "./gen/stockify/v1/snapshot_pb.js";
 import type { ResolvedRetryOptions } from "./client-options.js";
 import { resolveDelivery, type Delivery, type DeliveryOptions } from "./delivery-options.js";
 import { MessageQueue } from "./message-queue.js";

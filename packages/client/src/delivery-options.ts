@@ -1,4 +1,4 @@
-import { SnapshotMode } from "../gen/stockify/v1/snapshot_pb.js";
+import { SnapshotMode } from "./gen/stockify/v1/snapshot_pb.js";
 
 /**
  * FieldMode names how much of each snapshot a stream sends: "ltp" (symbol

@@ -1,8 +1,8 @@
 import { Code, ConnectError, createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
 import { Http2SessionManager, compressionBrotli, compressionGzip, createGrpcTransport } from "@connectrpc/connect-node";
-import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
-import { MarketDataService } from "../gen/stockify/v1/market_data_service_pb.js";
-import type { Snapshot, SymbolInfo } from "../gen/stockify/v1/snapshot_pb.js";
+import { Health, HealthCheckResponse_ServingStatus } from "./gen/grpc/health/v1/health_pb.js";
+import { MarketDataService } from "./gen/stockify/v1/market_data_service_pb.js";
+import type { Snapshot, SymbolInfo } from "./gen/stockify/v1/snapshot_pb.js";
 import { createBearerTokenInterceptor } from "./bearer-token.js";
 import { resolveClientOptions, type MarketDataClientOptions, type ResolvedClientOptions } from "./client-options.js";
 import { resolveDelivery, type DeliveryOptions } from "./delivery-options.js";

@@ -1,4 +1,4 @@
-import type { Snapshot } from "../gen/stockify/v1/snapshot_pb.js";
+import type { Snapshot } from "./gen/stockify/v1/snapshot_pb.js";
 
 /**
  * SequenceGap reports updates of one symbol that a stream never delivered:
