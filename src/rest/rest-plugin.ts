@@ -65,7 +65,7 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
 
 function asConnectError(error: unknown, maxBodyBytes: number): unknown {
   if (error instanceof ConnectError) return error;
-  if (error instanceof RequestInputError) return new ConnectError(error.message, Code.InvalidArgument);
+  if (error instanceof RequestInputError) return new ConnectError(quotingAtMost(error.message, QUOTE_LIMIT), Code.InvalidArgument);
   const status = (error as FastifyError).statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {
     // Fastify's own rejections: body too large, bad framing.
@@ -73,4 +73,13 @@ function asConnectError(error: unknown, maxBodyBytes: number): unknown {
     return new HttpStatusError(message, status === 413 ? Code.ResourceExhausted : Code.InvalidArgument, status);
   }
   return error;
+}
+
+/** Longest word of a caller's input an error message quotes whole. */
+const QUOTE_LIMIT = 128;
+
+// Input errors quote what the caller sent (a parameter name, a value); one
+// of a megabyte must not come back in full, in the answer or the logs.
+function quotingAtMost(message: string, limit: number): string {
+  return message.replace(new RegExp(`\\S{${limit + 1},}`, "g"), (word) => `${word.slice(0, limit)}…`);
 }

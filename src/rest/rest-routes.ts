@@ -9,6 +9,8 @@ import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
 import { responseJsonText } from "./json-text.js";
 import { compareTemplates, fastifyRoutePaths, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
 import { buildRequestMessage } from "./request-message.js";
+import { CACHE_CONTROL, entityTag, ifNoneMatchHits } from "./entity-tag.js";
+import { createResumeFilter, parseLastEventId, SSE_RETRY_MS, sseEventId } from "./sse-resume.js";
 import { pushedFromIterable } from "../pipeline/pushed-stream.js";
 import { writePushedStream } from "../pipeline/pushed-stream-writer.js";
 import {
@@ -66,8 +68,10 @@ export function mountRestRoutes(
   for (const [path, list] of byRoute) {
     const candidates = [...list].sort((a, b) => compareTemplates(a.template, b.template));
     app.route({
-      // Custom methods of google.api.http rules join the usual ones.
-      method: [...new Set([...ROUTED_METHODS, ...list.map((b) => b.httpMethod)])],
+      // Custom methods of google.api.http rules join the usual ones; HEAD is
+      // routed here too (as the GET it mirrors) rather than by Fastify's
+      // own HEAD routes, so that it answers exactly what GET does.
+      method: [...new Set([...ROUTED_METHODS, "HEAD", ...list.map((b) => b.httpMethod)])],
       url: path,
       exposeHeadRoute: false,
       // Resolving with the reply tells Fastify the response is under way even
@@ -75,6 +79,25 @@ export function mountRestRoutes(
       handler: (request, reply) => transcode(request, reply, candidates, pipelines, limits).then(() => reply),
     });
   }
+  const everyBinding = [...bindings].sort((a, b) => compareTemplates(a.template, b.template));
+  app.setNotFoundHandler((request, reply) => {
+    // find-my-way does not decode "%3A", which clients (and some proxies)
+    // write for the ":" of a custom verb: such a path is routed here.
+    if (ENCODED_COLON.test(request.url.split("?", 1)[0]!)) {
+      return transcode(request, reply, everyBinding, pipelines, limits).then(() => reply);
+    }
+    const path = request.url.split("?", 1)[0]!;
+    throw new HttpStatusError(`no route for ${request.method} ${truncated(path)}`, Code.NotFound, 404);
+  });
+}
+
+const ENCODED_COLON = /%3a/i;
+
+/** Longest piece of a caller's input an error message quotes. */
+const QUOTE_LIMIT = 128;
+
+function truncated(text: string): string {
+  return text.length <= QUOTE_LIMIT ? text : `${text.slice(0, QUOTE_LIMIT)}…`;
 }
 
 async function transcode(
@@ -86,9 +109,9 @@ async function transcode(
 ): Promise<void> {
   const url = request.url;
   const queryStart = url.indexOf("?");
-  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  const path = (queryStart === -1 ? url : url.slice(0, queryStart)).replace(/%3a/gi, ":");
   const query = new URLSearchParams(queryStart === -1 ? "" : url.slice(queryStart + 1));
-  const { binding, pathValues } = route(request.method, path, candidates);
+  const { binding, pathValues } = route(request.method === "HEAD" ? "GET" : request.method, path, candidates);
 
   if (binding.body !== undefined) checkContentType(request);
   const input = buildRequestMessage(binding, pathValues, query, request.body as Buffer | undefined);
@@ -124,9 +147,11 @@ function route(method: string, path: string, candidates: readonly HttpBinding[])
   }
   if (allowed.size > 0) {
     const allow = [...allowed].sort().join(", ");
-    throw new HttpStatusError(`${method} is not allowed on ${path}; use ${allow}`, Code.Unimplemented, 405, { allow });
+    throw new HttpStatusError(`${method} is not allowed on ${truncated(path)}; use ${allow}`, Code.Unimplemented, 405, {
+      allow: allowed.has("GET") ? `${allow}, HEAD` : allow,
+    });
   }
-  throw new HttpStatusError(`no REST route for ${method} ${path}`, Code.NotFound, 404);
+  throw new HttpStatusError(`no REST route for ${method} ${truncated(path)}`, Code.NotFound, 404);
 }
 
 function checkContentType(request: FastifyRequest): void {
@@ -153,7 +178,15 @@ async function callUnary(
   const header = response.header();
   if (header !== undefined) copyHeaders(header, reply);
   response.trailer()?.forEach((value, key) => reply.header(`trailer-${key}`, value));
-  reply.code(200).type("application/json; charset=utf-8").send(responseJsonText(binding, response.message as Message));
+  const body = responseJsonText(binding, response.message as Message);
+  reply.type("application/json; charset=utf-8");
+  if (binding.httpMethod === "GET") {
+    const tag = entityTag(response.message as Message, body);
+    reply.header("etag", tag).header("cache-control", CACHE_CONTROL);
+    const ifNoneMatch = reply.request.headers["if-none-match"];
+    if (ifNoneMatchHits(ifNoneMatch, tag)) return void reply.code(304).send();
+  }
+  reply.code(200).send(body);
 }
 
 async function callServerStream(
@@ -168,6 +201,8 @@ async function callServerStream(
   const format = streamFormatFor(request.headers.accept);
   const raw = reply.raw;
   const chunks = streamChunks(binding, format);
+  const position = format === "sse" ? parseLastEventId(request.headers["last-event-id"]) : undefined;
+  const resume = position === undefined ? undefined : createResumeFilter(position);
   let started = false;
   // The status line waits for the first message, so that a call that fails
   // at once (unknown symbol, auth) gets its proper HTTP status.
@@ -182,14 +217,24 @@ async function callServerStream(
     headers["x-accel-buffering"] = "no";
     reply.hijack();
     raw.writeHead(200, headers);
+    if (format === "sse") raw.write(`retry: ${SSE_RETRY_MS}\n\n`);
+    // HEAD learns the status and headers (after the call was admitted) and
+    // ends there, once the first write, which Node discards, went by.
+    if (request.method === "HEAD") queueMicrotask(() => raw.end());
   };
   await new Promise<void>((resolve, reject) => {
     writePushedStream(
       raw,
       pushedFromIterable(response.message),
       {
-        encode: (message) => chunks.one(message as Message),
-        encodeBatch: (messages) => chunks.batch(messages as readonly Message[]),
+        encode: (message) => (resume === undefined || resume.done || resume.keep(message as Message) ? chunks.one(message as Message) : NOTHING),
+        encodeBatch: (messages) => {
+          // Only a resumed stream's first snapshots are looked at; the
+          // shared bytes of a batch serve every later one.
+          if (resume === undefined || resume.done) return chunks.batch(messages as readonly Message[]);
+          const kept = (messages as readonly Message[]).filter((message) => resume.keep(message));
+          return kept.length === messages.length ? chunks.batch(messages as readonly Message[]) : Buffer.concat(kept.map(chunks.one));
+        },
         beforeFirstWrite: writeHead,
         end(error) {
           // A deadline ends the handler's stream quietly; tell the caller.
@@ -210,6 +255,8 @@ async function callServerStream(
   });
 }
 
+const NOTHING = new Uint8Array(0);
+
 // An update fanned out to many REST streams is one frozen message, and a
 // batch handed to many streams alike one frozen array: each binding and
 // format frames them once, and every stream writes those bytes.
@@ -227,7 +274,9 @@ function streamChunks(binding: HttpBinding, format: StreamFormat): StreamChunks 
   if (chunks === undefined) {
     const ones = new WeakMap<Message, Buffer>();
     const batches = new WeakMap<readonly Message[], Buffer>();
-    const encode = (message: Message) => Buffer.from(encodeStreamMessage(format, responseJsonText(binding, message)));
+    // The SSE id derives from the message alone, so it is part of its shared bytes.
+    const encode = (message: Message) =>
+      Buffer.from(encodeStreamMessage(format, responseJsonText(binding, message), format === "sse" ? sseEventId(message) : undefined));
     const one = (message: Message) => {
       if (!Object.isFrozen(message)) return encode(message);
       let chunk = ones.get(message);

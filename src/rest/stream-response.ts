@@ -2,8 +2,8 @@ import type { HttpErrorResponse } from "../pipeline/http-errors.js";
 
 /**
  * StreamFormat is how a server-streaming call reaches a REST caller:
- * Server-Sent Events (`text/event-stream`, one `data:` event per message,
- * usable from a browser EventSource) or newline-delimited JSON
+ * Server-Sent Events (`text/event-stream`, one event per message with its
+ * `id:` and `data:`, usable from a browser EventSource) or newline-delimited JSON
  * (`application/x-ndjson`, one `{"result": ...}` line per message).
  */
 export type StreamFormat = "sse" | "ndjson";
@@ -23,12 +23,13 @@ export function streamFormatFor(accept: string | undefined): StreamFormat {
 }
 
 /**
- * encodeStreamMessage frames one response message, given as JSON text.
- * Both formats put one JSON document on one line, which JSON.stringify
- * guarantees.
+ * encodeStreamMessage frames one response message, given as JSON text, with
+ * its SSE event id if it has one (NDJSON has no ids). Both formats put one
+ * JSON document on one line, which JSON.stringify guarantees.
  */
-export function encodeStreamMessage(format: StreamFormat, text: string): string {
-  return format === "sse" ? `data: ${text}\n\n` : `{"result":${text}}\n`;
+export function encodeStreamMessage(format: StreamFormat, text: string, id?: string): string {
+  if (format === "ndjson") return `{"result":${text}}\n`;
+  return id === undefined ? `data: ${text}\n\n` : `id: ${id}\ndata: ${text}\n\n`;
 }
 
 /**

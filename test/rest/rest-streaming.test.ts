@@ -98,6 +98,56 @@ describe("REST server streaming", () => {
     await events.waitFor((e) => e.some((x) => data(x).snapshot?.ltp === 24400.5), "the published update");
   });
 
+  it("gives every snapshot event the id <symbol>.<sequence>, and asks EventSource to retry soon", async () => {
+    const response = await open("/v1/snapshots:stream?symbol_ids=13&symbol_ids=25", { accept: "text/event-stream" });
+    const reader = response.body!.getReader();
+    const { value } = await reader.read();
+    assert.match(Buffer.from(value!).toString(), /^retry: 1000\n\n/);
+    await reader.cancel();
+
+    const events = sse(await open("/v1/snapshots:stream?symbol_ids=13&symbol_ids=25", { accept: "text/event-stream" }));
+    await events.waitFor((e) => e.length >= 2, "the current snapshots");
+    await publish(25, 52001);
+    await publish(25, 52002);
+    await events.waitFor((e) => e.some((x) => data(x).snapshot?.ltp === 52002), "the updates");
+    for (const event of events.items) {
+      const { symbolId, sequence } = data(event).snapshot;
+      assert.equal(event.id, `${symbolId}.${sequence}`);
+    }
+  });
+
+  it("sends no id with a heartbeat, so Last-Event-ID stays the last snapshot's", async () => {
+    const events = sse(await open("/v1/snapshots:stream?symbol_ids=27", { accept: "text/event-stream" }));
+    await events.waitFor((e) => e.some((x) => data(x).heartbeat !== undefined), "a heartbeat");
+    const beat = events.items.find((x) => data(x).heartbeat !== undefined)!;
+    assert.equal(beat.id, undefined);
+  });
+
+  it("resumes from Last-Event-ID: the last symbol seen is sent again only if its sequence moved", async () => {
+    const current = (await (await fetch(`${gateway.baseUrl}/v1/snapshots/13`)).json()) as { sequence: string };
+    const unmoved = sse(
+      await open("/v1/snapshots:stream?symbol_ids=13&symbol_ids=25", { accept: "text/event-stream", "last-event-id": `13.${current.sequence}` }),
+    );
+    await unmoved.waitFor((e) => e.length >= 1, "the snapshot of 25");
+    await publish(25, 52003);
+    await unmoved.waitFor((e) => e.some((x) => data(x).snapshot?.ltp === 52003), "the update of 25");
+    assert.deepEqual(new Set(unmoved.items.map((x) => data(x).snapshot.symbolId)), new Set([25]));
+    // Later updates of the resumed symbol flow as usual.
+    await publish(13, 24361);
+    await unmoved.waitFor((e) => e.some((x) => data(x).snapshot?.ltp === 24361), "the update of 13");
+
+    const moved = sse(
+      await open("/v1/snapshots:stream?symbol_ids=13&symbol_ids=25", { accept: "text/event-stream", "last-event-id": `13.${current.sequence}` }),
+    );
+    await moved.waitFor((e) => e.length >= 2, "both snapshots");
+    assert.deepEqual(moved.items.map((x) => data(x).snapshot.symbolId).sort(), [13, 25]);
+    assert.equal(moved.items.find((x) => data(x).snapshot.symbolId === 13)!.id, `13.${BigInt(current.sequence) + 1n}`);
+
+    // An id the gateway did not write resumes like a new stream.
+    const foreign = sse(await open("/v1/snapshots:stream?symbol_ids=13&symbol_ids=25", { accept: "text/event-stream", "last-event-id": "abc" }));
+    await foreign.waitFor((e) => e.length >= 2, "both snapshots");
+  });
+
   it("sends heartbeats on a quiet stream", async () => {
     const events = sse(await open("/v1/snapshots:stream?symbol_ids=27", { accept: "text/event-stream" }));
     await events.waitFor((e) => e.some((x) => data(x).heartbeat !== undefined), "a heartbeat");
@@ -136,8 +186,8 @@ describe("REST server streaming", () => {
       let out = "";
       curl.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
       try {
-        await waitFor(() => out.includes("\n\n"), 5000, `an event through curl ${version}`);
-        assert.match(out, /^data: \{"snapshot":\{"symbolId":13,/);
+        await waitFor(() => out.includes("data:"), 5000, `an event through curl ${version}`);
+        assert.match(out, /^retry: \d+\n\nid: 13\.\d+\ndata: \{"snapshot":\{"symbolId":13,/);
         assert.equal(gateway.app.market.hub.subscriberCount(13), 1);
       } finally {
         curl.kill();
