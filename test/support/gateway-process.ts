@@ -19,12 +19,17 @@ export interface GatewayProcess {
 }
 
 /**
- * startGatewayProcess runs `src/main.ts` with the given environment on port 0
- * and resolves once it logs the address it listens on.
+ * startGatewayProcess runs `src/main.ts` (or, given `nodeArgs` and `cwd`,
+ * another build of the gateway, such as an installed package's) with the
+ * given environment on port 0 and resolves once it logs the address it
+ * listens on.
  */
-export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: ROOT,
+export async function startGatewayProcess(
+  env: Record<string, string>,
+  entry: { nodeArgs: string[]; cwd: string } = { nodeArgs: ["--import", "tsx", "src/main.ts"], cwd: ROOT },
+): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, entry.nodeArgs, {
+    cwd: entry.cwd,
     env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
