@@ -16,7 +16,6 @@ import { authPlugin } from "./auth/auth-setup.js";
 import { registerCors } from "./server/cors.js";
 import { registerHttpCompression } from "./server/http-compression.js";
 import { callLimitOptions, http2ServerOptions } from "./server/limits.js";
-import { registerRestRateLimit } from "./rest/rest-rate-limit.js";
 import { dashboardPlugin } from "./dashboard/dashboard-plugin.js";
 import { registration } from "./pipeline/service-registry.js";
 import { callLoggerKey } from "./pipeline/call-observer.js";
@@ -120,7 +119,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   await registerHttpCompression(app, config.limits);
 
   await app.register(operationsPlugin);
-  await app.register(callChainPlugin, { interceptors: options.interceptors });
+  await app.register(callChainPlugin, { interceptors: options.interceptors, rateLimit: config.rateLimit });
   const services = app.services;
 
   // Not wrapped in fastify-plugin, so Connect's content-type parsers stay
@@ -134,8 +133,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     },
   });
   await app.register(async (rest) => {
-    await registerRestRateLimit(rest, config.rateLimit);
     await rest.register(restPlugin, {
+      rateLimit: config.rateLimit,
       maxBodyBytes: config.limits.maxMessageBytes,
       maxTimeoutMs: callLimitOptions(config.limits).maxTimeoutMs,
     });

@@ -13,19 +13,22 @@ export interface InterceptorChainParts {
   readonly drain: Interceptor;
   /** Bearer-token check; undefined when auth is off. */
   readonly auth?: Interceptor;
+  /** Calls per token per window (createCallRateLimit); undefined when the limit is off. */
+  readonly rateLimit?: Interceptor;
   /** The embedding application's interceptors, in their order. Default: none. */
   readonly embedder?: readonly Interceptor[];
 }
 
 /**
  * createInterceptorChain builds the gateway's one interceptor chain, outermost
- * first: observer, the deadline gate, drain, auth, then the embedding
- * application's own.
+ * first: observer, the deadline gate, drain, auth, the rate limit, then the
+ * embedding application's own.
  *
  * The observer is outermost so that calls refused further in (auth, a
  * deadline) are counted and logged; drain comes next so that every stream,
  * refused or not, is ended on shutdown; auth precedes the embedder's
- * interceptors, so those only ever see authenticated calls. The list is
+ * interceptors, so those only ever see authenticated calls; the rate limit
+ * follows auth, whose identity names the token it counts. The list is
  * frozen: lanes compose it once and may rely on it never changing.
  */
 export function createInterceptorChain(parts: InterceptorChainParts): readonly Interceptor[] {
@@ -33,6 +36,7 @@ export function createInterceptorChain(parts: InterceptorChainParts): readonly I
   // counted by the observer, before anything else looks at it.
   const chain = [parts.observer, parts.deadline, parts.drain];
   if (parts.auth !== undefined) chain.push(parts.auth);
+  if (parts.rateLimit !== undefined) chain.push(parts.rateLimit);
   chain.push(...(parts.embedder ?? []));
   return Object.freeze(chain);
 }

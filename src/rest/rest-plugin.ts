@@ -8,6 +8,7 @@ import { collectHttpBindings } from "./http-bindings.js";
 import { createOpenApiDocument } from "./openapi.js";
 import { RequestInputError } from "./request-message.js";
 import { mountRestRoutes } from "./rest-routes.js";
+import { registerRestRateLimit, type RateLimitConfig } from "./rest-rate-limit.js";
 
 /**
  * RestPluginOptions configure the REST transcoder.
@@ -23,6 +24,8 @@ export interface RestPluginOptions {
   openApiPath?: `/${string}`;
   /** Path of the interactive API reference page. Default "/docs". */
   docsPath?: `/${string}`;
+  /** Requests per client address on the API routes (not the document or the page). Default: no limit. */
+  rateLimit?: RateLimitConfig;
 }
 
 /**
@@ -49,7 +52,13 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
     reply.code(response.status).type("application/json; charset=utf-8").send(JSON.stringify(response.body));
   });
 
-  mountRestRoutes(app, bindings, services.interceptors, { maxTimeoutMs: options.maxTimeoutMs });
+  // The API routes alone are limited: the document and the reference page
+  // are static, and a page that loads them should not spend the budget.
+  const { rateLimit } = options;
+  await app.register(async (routes) => {
+    if (rateLimit !== undefined) await registerRestRateLimit(routes, rateLimit);
+    mountRestRoutes(routes, bindings, services.interceptors, { maxTimeoutMs: options.maxTimeoutMs });
+  });
 
   const openApiPath = options.openApiPath ?? "/openapi.json";
   const document = JSON.stringify(createOpenApiDocument(bindings, { comments: loadApiComments() }));

@@ -4,6 +4,7 @@ import fp from "fastify-plugin";
 import { createCallObserver } from "../pipeline/call-observer.js";
 import { createDeadlineGate } from "../pipeline/deadline-gate.js";
 import { createInterceptorChain } from "../pipeline/interceptor-chain.js";
+import { createCallRateLimit, type CallRateLimitOptions } from "../pipeline/call-rate-limit.js";
 import type { GatewayServices } from "../pipeline/service-registry.js";
 
 /**
@@ -13,6 +14,8 @@ import type { GatewayServices } from "../pipeline/service-registry.js";
 export interface CallChainPluginOptions {
   /** The embedding application's interceptors, innermost: after auth, before the service. Default: none. */
   interceptors?: readonly Interceptor[];
+  /** Calls per token per window for gRPC, gRPC-Web and Connect (RATE_LIMIT_*). Default: no limit. */
+  rateLimit?: CallRateLimitOptions;
 }
 
 declare module "fastify" {
@@ -28,6 +31,7 @@ async function callChain(app: FastifyInstance, options: CallChainPluginOptions):
     deadline: createDeadlineGate(),
     drain: app.streamDrain.interceptor,
     auth: app.authInterceptor ?? undefined,
+    rateLimit: options.rateLimit === undefined ? undefined : createCallRateLimit(options.rateLimit),
     embedder: options.interceptors,
   });
   app.decorate("services", Object.freeze({ registrations: app.registrations, interceptors }));

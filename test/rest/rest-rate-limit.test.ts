@@ -25,7 +25,17 @@ describe("REST rate limit", () => {
     assert.equal(((await last!.json()) as { code: string }).code, "resource_exhausted");
   });
 
-  it("does not count Connect and gRPC calls, nor health probes", async () => {
+  it("does not count the OpenAPI document nor the reference page", async () => {
+    for (let i = 0; i < 5; i++) {
+      for (const path of ["/openapi.json", "/docs"]) {
+        const response = await fetch(`${gateway.baseUrl}${path}`);
+        assert.equal(response.status, 200, path);
+        await response.arrayBuffer();
+      }
+    }
+  });
+
+  it("does not count Connect and gRPC calls without a token, nor health probes", async () => {
     const client = createClient(MarketDataService, createConnectTransport({ baseUrl: gateway.baseUrl, httpVersion: "1.1" }));
     for (let i = 0; i < 5; i++) assert.equal((await client.getSnapshot({ symbolId: 25 })).snapshot?.symbolId, 25);
     assert.equal((await fetch(`${gateway.baseUrl}/healthz`)).status, 200);
