@@ -25,6 +25,8 @@ import { operationsPlugin } from "./server/operations.js";
 import { RequestLogController } from "./server/request-log.js";
 import { servicesPlugin } from "./server/services-plugin.js";
 import { installGrpcLane } from "./server/grpc-lane/grpc-lane.js";
+import { installConnectLane } from "./server/connect-lane/connect-lane.js";
+import { guardConnectRequests } from "./server/connect-request-guard.js";
 import { createOnePortServer, type OnePortServer, type RequestHandler } from "./server/one-port-server.js";
 import { createMarketDataService } from "./services/market-data-service.js";
 import { createMarketFeedService } from "./services/market-feed-service.js";
@@ -91,7 +93,12 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       overflow: config.slowConsumerPolicy,
       onConflate: (skipped) => metrics.conflated(skipped),
     },
-    { streamsOnStoreLoss: config.streamsOnStoreLoss, heartbeatMs: config.heartbeatMs, flushWindowMs: config.streamFlushMs },
+    {
+      streamsOnStoreLoss: config.streamsOnStoreLoss,
+      heartbeatMs: config.heartbeatMs,
+      flushWindowMs: config.streamFlushMs,
+      tickPolicy: config.tickPolicy,
+    },
   );
   app.decorate("market", market);
 
@@ -100,6 +107,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     simulator = new MarketSimulator((ticks) => market.ingest(ticks), {
       symbols: defaultUniverse(config.simulator.syntheticSymbols),
       ticksPerSecond: config.simulator.ticksPerSecond,
+      // Half the band: room for the book around the price.
+      maxMovePercent: config.tickPolicy.priceBandPercent > 0 ? config.tickPolicy.priceBandPercent / 2 : undefined,
     });
     await simulator.start();
   }
@@ -122,15 +131,21 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   await app.register(callChainPlugin, { interceptors: options.interceptors, rateLimit: config.rateLimit });
   const services = app.services;
 
-  // Not wrapped in fastify-plugin, so Connect's content-type parsers stay
-  // inside this registration.
-  await app.register(fastifyConnectPlugin, {
-    interceptors: [...services.interceptors],
-    ...callLimitOptions(config.limits),
-    contextValues: (request) => createContextValues().set(callLoggerKey, request.log),
-    routes(router: ConnectRouter) {
-      for (const { service, implementation } of services.registrations) router.service(service, implementation);
-    },
+  const authGate = app.authGate;
+  const refuses = authGate === null ? undefined : (service: string, authorization: string | undefined) => authGate(service, authorization) !== undefined;
+  // Not wrapped in fastify-plugin, so Connect's content-type parsers (and
+  // the guard that reads headers before Connect reads a body) stay inside
+  // this registration.
+  await app.register(async (connect) => {
+    guardConnectRequests(connect, { refuses });
+    await connect.register(fastifyConnectPlugin, {
+      interceptors: [...services.interceptors],
+      ...callLimitOptions(config.limits),
+      contextValues: (request) => createContextValues().set(callLoggerKey, request.log),
+      routes(router: ConnectRouter) {
+        for (const { service, implementation } of services.registrations) router.service(service, implementation);
+      },
+    });
   });
   await app.register(async (rest) => {
     await rest.register(restPlugin, {
@@ -152,6 +167,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
         installGrpcLane(h2, services.registrations, {
           interceptors: services.interceptors,
           ...callLimitOptions(config.limits),
+          refuses,
           // Calls on the lane carry a request id as Fastify's requests do: the
           // caller's, or the lane's own; the response echoes the one the log shows.
           requestId: (headers) => {
@@ -159,6 +175,33 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
             return typeof requestId === "string" && requestId !== "" ? requestId : `grpc-${++calls}`;
           },
           // A child logger is made only when its lines would be written.
+          contextValues: (_headers, reqId) => {
+            const values = createContextValues();
+            if (!LOGS_CALLS.has(app.log.level)) return values;
+            return values.set(callLoggerKey, app.log.child({ reqId }));
+          },
+        });
+      }
+    });
+  }
+
+  if (config.connectLane && config.corsOrigins.length === 0) {
+    // Unary Connect calls (browsers, scripts) on a lane of their own, ahead
+    // of Fastify on both HTTP versions. With CORS on, Fastify's CORS hooks
+    // must see every browser call, so Connect's handler keeps them.
+    app.addHook("onReady", async () => {
+      let calls = 0;
+      const server = app.server as unknown as OnePortServer;
+      for (const target of [server.http1, server.http2, server.https]) {
+        if (target === undefined) continue;
+        installConnectLane(target, services.registrations, {
+          interceptors: services.interceptors,
+          ...callLimitOptions(config.limits),
+          // The caller's request id or the lane's own, as Fastify's hook echoes it.
+          requestId: (headers) => {
+            const requestId = headers["x-request-id"];
+            return typeof requestId === "string" && requestId !== "" ? requestId : `connect-${++calls}`;
+          },
           contextValues: (_headers, reqId) => {
             const values = createContextValues();
             if (!LOGS_CALLS.has(app.log.level)) return values;

@@ -52,6 +52,34 @@ export function createAuthInterceptor(options: AuthOptions): Interceptor {
 }
 
 /**
+ * AuthGate tells from a call's headers alone whether auth refuses it: the
+ * error the auth interceptor would throw, or undefined when it admits the
+ * call. Lanes ask it before they read a request's body, so a call without
+ * the right token costs no reading, decompressing or decoding.
+ */
+export type AuthGate = (service: string, authorization: string | null | undefined) => ConnectError | undefined;
+
+/**
+ * createAuthGate returns the AuthGate that decides exactly as
+ * createAuthInterceptor with the same options does.
+ */
+export function createAuthGate(options: AuthOptions): AuthGate {
+  const { tokens } = options;
+  const requiredScopes = options.requiredScopes ?? new Map<string, Scope>();
+  const openServices = options.openServices ?? new Set<string>();
+  const realm = options.realm ?? "stockify";
+  return (service, authorization) => {
+    if (openServices.has(service)) return undefined;
+    try {
+      authorize(tokens, authorization, requiredScopes.get(service), realm);
+      return undefined;
+    } catch (error) {
+      return error as ConnectError;
+    }
+  };
+}
+
+/**
  * authorize returns the identity of the bearer token in an `authorization`
  * header value when it is configured and carries `scope` (any scope when
  * undefined), and throws the UNAUTHENTICATED or PERMISSION_DENIED error to

@@ -5,13 +5,15 @@ import fp from "fastify-plugin";
 import type { AuthConfig } from "../config.js";
 import { httpErrorResponse } from "../pipeline/http-errors.js";
 import type { Scope, ServiceRegistration } from "../pipeline/service-registry.js";
-import { authorize, createAuthInterceptor } from "./auth-interceptor.js";
+import { authorize, createAuthGate, createAuthInterceptor, type AuthGate } from "./auth-interceptor.js";
 import { loadTokenGrants, TokenRegistry, type TokenGrant } from "./tokens.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     /** The bearer-token check of the call chain; null when auth is off. */
     authInterceptor: Interceptor | null;
+    /** The same check from a call's headers, for lanes to ask before reading a body; null when auth is off. */
+    authGate: AuthGate | null;
   }
 }
 
@@ -34,13 +36,13 @@ async function auth(app: FastifyInstance, config: AuthConfig): Promise<void> {
       "AUTH IS OFF: anyone who can reach this port may read market data and publish ticks; set AUTH_TOKENS or AUTH_TOKENS_FILE",
     );
     app.decorate("authInterceptor", null);
+    app.decorate("authGate", null);
     return;
   }
   const tokens = new TokenRegistry(config.tokens);
-  app.decorate(
-    "authInterceptor",
-    createAuthInterceptor({ tokens, requiredScopes: requiredScopes(app.registrations), openServices: new Set(config.openServices) }),
-  );
+  const authOptions = { tokens, requiredScopes: requiredScopes(app.registrations), openServices: new Set(config.openServices) };
+  app.decorate("authInterceptor", createAuthInterceptor(authOptions));
+  app.decorate("authGate", createAuthGate(authOptions));
   app.log.info({ tokens: tokens.size, openServices: config.openServices, openMetrics: config.openMetrics }, "bearer-token auth on");
   if (config.tokensFile !== undefined) watchTokensFile(app, tokens, config.tokensFile, config.inlineTokens);
   if (config.openMetrics) return;

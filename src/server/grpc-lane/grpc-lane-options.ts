@@ -28,6 +28,12 @@ export interface GrpcLaneOptions {
   requestId?: (headers: http2.IncomingHttpHeaders) => string;
   /** Values a call's context starts with, from its request headers and id (a logger, say). Default none. */
   contextValues?: (headers: http2.IncomingHttpHeaders, requestId: string | undefined) => ContextValues;
+  /**
+   * Tells from a call's service and `authorization` header whether auth
+   * refuses it, so the lane refuses it without reading its body. Default:
+   * every call's body is read, and the interceptors decide.
+   */
+  refuses?: (service: string, authorization: string | undefined) => boolean;
 }
 
 /**
@@ -42,6 +48,7 @@ export interface ResolvedGrpcLaneOptions {
   readonly maxTimeoutMs: number;
   readonly requestId: ((headers: http2.IncomingHttpHeaders) => string) | undefined;
   readonly contextValues: ((headers: http2.IncomingHttpHeaders, requestId: string | undefined) => ContextValues) | undefined;
+  readonly refuses: ((service: string, authorization: string | undefined) => boolean) | undefined;
 }
 
 /**
@@ -68,5 +75,6 @@ export function validateGrpcLaneOptions(options: GrpcLaneOptions = {}): Resolved
     maxTimeoutMs: connect.maxTimeoutMs,
     requestId: options.requestId,
     contextValues: options.contextValues,
+    refuses: options.refuses,
   };
 }

@@ -1,9 +1,10 @@
-import type { Message } from "@bufbuild/protobuf";
+import { create, type Message } from "@bufbuild/protobuf";
 import { createServiceImplSpec } from "@connectrpc/connect";
 import { compressionNegotiate, type Compression } from "@connectrpc/connect/protocol";
 import { contentTypeProto, parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import type * as http2 from "node:http2";
 import { createCallPipeline, type CallPipeline } from "../../pipeline/call-pipeline.js";
+import { deadlineHasPassed } from "../../pipeline/deadline-gate.js";
 import type { ServiceRegistration } from "../../pipeline/service-registry.js";
 import { GrpcCall } from "./grpc-call.js";
 import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOptions } from "./grpc-lane-options.js";
@@ -98,10 +99,23 @@ export function installGrpcLane(
       call.finish({ ok: false, error: timeout.error });
       return;
     }
+    if (refusedFromHeaders(spec.method.parent.typeName, headers, call.control.context.timeoutMs())) {
+      // Auth or a passed deadline refuses this call whatever its body
+      // holds: the chain refuses it as usual (counted, logged), with an
+      // empty message standing in for a body that is never read.
+      run(method, call, writer, create(spec.method.input)).catch((error: unknown) => call.finish({ ok: false, error }));
+      return;
+    }
     const kind = spec.kind === "unary" ? "unary" : "server-streaming";
     readRequest(stream, { schema: spec.method.input, kind, compression: requestCompression, readMaxBytes: opt.readMaxBytes })
       .then((input) => run(method, call, writer, input))
       .catch((error: unknown) => call.finish({ ok: false, error }));
+  }
+
+  function refusedFromHeaders(service: string, headers: http2.IncomingHttpHeaders, timeoutMs: number | undefined): boolean {
+    if (deadlineHasPassed(timeoutMs)) return true;
+    const authorization = headers.authorization;
+    return opt.refuses?.(service, authorization) ?? false;
   }
 
   async function run(method: LaneMethod, call: GrpcCall, writer: ResponseWriter, input: Message): Promise<void> {
