@@ -21,6 +21,8 @@ import { registration } from "./pipeline/service-registry.js";
 import { callLoggerKey } from "./pipeline/call-observer.js";
 import { GatewayMetrics } from "./pipeline/gateway-metrics.js";
 import { callChainPlugin } from "./server/call-chain-plugin.js";
+import { tracingFromEnvironment, type GatewayTracing } from "./server/tracing.js";
+import type { CallTracingOptions } from "./pipeline/call-tracing.js";
 import { operationsPlugin } from "./server/operations.js";
 import { RequestLogController } from "./server/request-log.js";
 import { servicesPlugin } from "./server/services-plugin.js";
@@ -47,6 +49,12 @@ export interface AppOptions {
    * they see only authenticated calls, just before the service. Default none.
    */
   interceptors?: readonly Interceptor[];
+  /**
+   * Where call spans go (OpenTelemetry), or false for none. Default: as the
+   * OTEL_* environment variables say (tracingFromEnvironment), off when
+   * they name no exporter.
+   */
+  tracing?: CallTracingOptions | false;
 }
 
 declare module "fastify" {
@@ -120,7 +128,13 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   await registerHttpCompression(app, config.limits);
 
   await app.register(operationsPlugin);
-  await app.register(callChainPlugin, { interceptors: options.interceptors, rateLimit: config.rateLimit });
+  const tracing = options.tracing ?? tracingFromEnvironment(process.env) ?? false;
+  if (tracing !== false && "shutdown" in tracing) app.addHook("onClose", () => (tracing as GatewayTracing).shutdown());
+  await app.register(callChainPlugin, {
+    interceptors: options.interceptors,
+    rateLimit: config.rateLimit,
+    tracing: tracing === false ? undefined : tracing,
+  });
   const services = app.services;
 
   const authGate = app.authGate;

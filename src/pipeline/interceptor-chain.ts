@@ -5,6 +5,8 @@ import type { Interceptor } from "@connectrpc/connect";
  * the concern each one owns.
  */
 export interface InterceptorChainParts {
+  /** One OpenTelemetry span per call (createCallTracing); undefined when tracing is off. */
+  readonly tracing?: Interceptor;
   /** Metrics and the call's log line. */
   readonly observer: Interceptor;
   /** Answers DEADLINE_EXCEEDED to calls whose deadline passed before they started (createDeadlineGate). */
@@ -21,10 +23,12 @@ export interface InterceptorChainParts {
 
 /**
  * createInterceptorChain builds the gateway's one interceptor chain, outermost
- * first: observer, the deadline gate, drain, auth, the rate limit, then the
+ * first: tracing (when on), observer, the deadline gate, drain, auth, the rate limit, then the
  * embedding application's own.
  *
- * The observer is outermost so that calls refused further in (auth, a
+ * Tracing wraps everything, so a call's span covers what the chain does
+ * to it and the caller's trace reaches every span started inside. The
+ * observer comes next so that calls refused further in (auth, a
  * deadline) are counted and logged; drain comes next so that every stream,
  * refused or not, is ended on shutdown; auth precedes the embedder's
  * interceptors, so those only ever see authenticated calls; the rate limit
@@ -35,6 +39,7 @@ export function createInterceptorChain(parts: InterceptorChainParts): readonly I
   // A call whose deadline passed before it started is answered so at once,
   // counted by the observer, before anything else looks at it.
   const chain = [parts.observer, parts.deadline, parts.drain];
+  if (parts.tracing !== undefined) chain.unshift(parts.tracing);
   if (parts.auth !== undefined) chain.push(parts.auth);
   if (parts.rateLimit !== undefined) chain.push(parts.rateLimit);
   chain.push(...(parts.embedder ?? []));

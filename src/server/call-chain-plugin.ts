@@ -4,6 +4,7 @@ import fp from "fastify-plugin";
 import { createCallObserver } from "../pipeline/call-observer.js";
 import { createDeadlineGate } from "../pipeline/deadline-gate.js";
 import { createInterceptorChain } from "../pipeline/interceptor-chain.js";
+import { createCallTracing, type CallTracingOptions } from "../pipeline/call-tracing.js";
 import { createCallRateLimit, type CallRateLimitOptions } from "../pipeline/call-rate-limit.js";
 import type { GatewayServices } from "../pipeline/service-registry.js";
 
@@ -16,6 +17,8 @@ export interface CallChainPluginOptions {
   interceptors?: readonly Interceptor[];
   /** Calls per token per window for gRPC, gRPC-Web and Connect (RATE_LIMIT_*). Default: no limit. */
   rateLimit?: CallRateLimitOptions;
+  /** Where call spans go and how callers' trace context is read (OpenTelemetry). Default: no tracing. */
+  tracing?: CallTracingOptions;
 }
 
 declare module "fastify" {
@@ -27,6 +30,7 @@ declare module "fastify" {
 
 async function callChain(app: FastifyInstance, options: CallChainPluginOptions): Promise<void> {
   const interceptors = createInterceptorChain({
+    tracing: options.tracing === undefined ? undefined : createCallTracing(options.tracing),
     observer: createCallObserver({ metrics: app.metrics, logger: app.log }),
     deadline: createDeadlineGate(),
     drain: app.streamDrain.interceptor,
