@@ -20,10 +20,24 @@ export interface OpenApiOptions {
   version?: string;
   /** Proto comments used as descriptions. Default: none. */
   comments?: ApiComments;
+  /** Example values of messages, in proto3 JSON, by fully-qualified type name. Default: none. */
+  examples?: ReadonlyMap<string, unknown>;
 }
 
 const ERROR_SCHEMA = "ConnectError";
 const BEARER_SCHEME = "bearerAuth";
+const ERROR_RESPONSE = "Error";
+
+/** The 4xx answers every operation may give, besides its own successes. */
+const CLIENT_ERRORS: Readonly<Record<string, string>> = {
+  "400": "Invalid input: an unknown query parameter, a malformed path value or body.",
+  "401": "A token is needed (the gateway has auth on) and none, or an unknown one, was given.",
+  "403": "The token lacks the scope the route needs.",
+  "404": "No such symbol.",
+  "429": "Past the rate limit; Retry-After says when to try again.",
+};
+
+const ERROR_EXAMPLE = { code: "not_found", message: "unknown symbol: 999", details: [] };
 
 /**
  * createOpenApiDocument describes every REST binding as an OpenAPI 3.1
@@ -34,7 +48,7 @@ const BEARER_SCHEME = "bearerAuth";
  */
 export function createOpenApiDocument(bindings: readonly HttpBinding[], options: OpenApiOptions = {}): Schema {
   const comments = options.comments ?? new Map<string, string>();
-  const schemas = new SchemaCollector(comments);
+  const schemas = new SchemaCollector(comments, options.examples ?? new Map());
   const paths: Record<string, Record<string, Schema>> = {};
   const seen = new Map<string, number>();
   const tags = new Map<string, string | undefined>();
@@ -48,17 +62,29 @@ export function createOpenApiDocument(bindings: readonly HttpBinding[], options:
     seen.set(baseId, count + 1);
     const description = comments.get(`${service.typeName}.${method.name}`);
 
+    const streaming = binding.method.methodKind === "server_streaming";
+    const current = currentBinding(binding, bindings);
     const operation: Schema = {
       operationId: count === 0 ? baseId : `${baseId}_${count + 1}`,
       tags: [service.name],
-      summary: description?.replace(/\s+/g, " ").split(/(?<=\.) /)[0] ?? method.name,
-      description,
-      parameters: [...pathParameters(binding, schemas), ...queryParameters(binding, schemas), timeoutParameter()],
+      summary: summaryOf(method.name),
+      description: current === undefined ? description : `Legacy path, kept for existing callers; use \`${openApiPath(current.template)}\`.\n\n${description ?? ""}`.trim(),
+      deprecated: current === undefined ? undefined : true,
+      // A token is needed only when the gateway has auth on; both are listed.
+      security: [{ [BEARER_SCHEME]: [] }, {}],
+      parameters: [
+        ...pathParameters(binding, schemas),
+        ...queryParameters(binding, schemas),
+        timeoutParameter(),
+        ...(streaming ? [lastEventIdParameter()] : []),
+      ],
       responses: {
-        "200": binding.method.methodKind === "server_streaming" ? streamResponse(binding, schemas) : unaryResponse(binding, schemas),
+        "200": streaming ? streamResponse(binding, schemas) : unaryResponse(binding, schemas),
+        ...(binding.httpMethod === "GET" && !streaming ? { "304": notModifiedResponse() } : {}),
+        ...Object.fromEntries(Object.keys(CLIENT_ERRORS).map((status) => [status, { $ref: `#/components/responses/${ERROR_RESPONSE}${status}` }])),
         default: {
           description: "The call failed; the HTTP status follows the gRPC code.",
-          content: { "application/json": { schema: ref(ERROR_SCHEMA) } },
+          content: { "application/json": { schema: ref(ERROR_SCHEMA), example: ERROR_EXAMPLE } },
         },
       },
     };
@@ -76,17 +102,25 @@ export function createOpenApiDocument(bindings: readonly HttpBinding[], options:
     info: {
       title: options.title ?? "Stockify Gateway REST API",
       version: options.version ?? "v1",
+      license: { name: "Apache-2.0", identifier: "Apache-2.0" },
       description:
         "REST routes transcoded from the gateway's gRPC API (google.api.http). Bodies are proto3 JSON. " +
         "Server-streaming routes answer with Server-Sent Events when the caller accepts text/event-stream, " +
         'and newline-delimited JSON ({"result": ...} lines) otherwise.',
     },
+    // The gateway that serves the document serves the routes.
+    servers: [{ url: "/", description: "This gateway" }],
     tags: [...tags].map(([name, description]) => ({ name, description })),
-    // A token is needed only when the gateway has auth on; both are listed.
     security: [{ [BEARER_SCHEME]: [] }, {}],
     paths,
     components: {
       schemas: { ...schemas.all(), [ERROR_SCHEMA]: errorSchema() },
+      responses: Object.fromEntries(
+        Object.entries(CLIENT_ERRORS).map(([status, description]) => [
+          `${ERROR_RESPONSE}${status}`,
+          { description, content: { "application/json": { schema: ref(ERROR_SCHEMA), example: errorExample(status) } } },
+        ]),
+      ),
       securitySchemes: {
         [BEARER_SCHEME]: {
           type: "http",
@@ -95,6 +129,61 @@ export function createOpenApiDocument(bindings: readonly HttpBinding[], options:
         },
       },
     },
+  };
+}
+
+/**
+ * currentBinding finds the route a legacy binding stands in for: a path
+ * outside any version (`/snapshot/{symbol_id}`) bound to the same method and
+ * HTTP method as a versioned one (`/v1/snapshots/{symbol_id}`).
+ */
+function currentBinding(binding: HttpBinding, bindings: readonly HttpBinding[]): HttpBinding | undefined {
+  const versioned = (b: HttpBinding) => {
+    const first = b.template.segments[0];
+    return first?.kind === "literal" && /^v\d+/.test(first.value);
+  };
+  if (versioned(binding)) return undefined;
+  return bindings.find((b) => b !== binding && b.method === binding.method && b.httpMethod === binding.httpMethod && versioned(b));
+}
+
+/** summaryOf makes a short summary of a method name: GetBatchSnapshots is "Get batch snapshots". */
+function summaryOf(name: string): string {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").split(" ");
+  return [words[0], ...words.slice(1).map((w) => (/^[A-Z]{2,}/.test(w) ? w : w.toLowerCase()))].join(" ");
+}
+
+function errorExample(status: string): Schema {
+  switch (status) {
+    case "400":
+      return { code: "invalid_argument", message: "unknown query parameter colour", details: [] };
+    case "401":
+      return { code: "unauthenticated", message: "missing bearer token", details: [] };
+    case "403":
+      return { code: "permission_denied", message: 'token lacks the "write" scope', details: [] };
+    case "429":
+      return { code: "resource_exhausted", message: "rate limit of 600 requests per 1 minute reached", details: [] };
+    default:
+      return ERROR_EXAMPLE;
+  }
+}
+
+function notModifiedResponse(): Schema {
+  return {
+    description: "The answer has not changed since the ETag given in If-None-Match.",
+    headers: { ETag: { description: "The answer's strong entity tag.", schema: { type: "string" } } },
+  };
+}
+
+function lastEventIdParameter(): Schema {
+  return {
+    name: "Last-Event-ID",
+    in: "header",
+    required: false,
+    description:
+      "Sent by an EventSource when it reconnects: the id of the last event it received. The stream then sends the " +
+      "current snapshot of every symbol except that one, if its sequence has not moved.",
+    schema: { type: "string", pattern: "^[0-9]+\\.[0-9]+$" },
+    example: "13.412",
   };
 }
 
@@ -177,7 +266,14 @@ function timeoutParameter(): Schema {
 
 function unaryResponse(binding: HttpBinding, schemas: SchemaCollector): Schema {
   const schema = binding.responseBody === undefined ? schemas.message(binding.method.output) : schemas.field(binding.responseBody);
-  return { description: "OK", content: { "application/json": { schema } } };
+  const response: Schema = { description: "OK", content: { "application/json": { schema } } };
+  if (binding.httpMethod === "GET") {
+    response.headers = {
+      ETag: { description: "Strong entity tag; a snapshot's is built from its symbol, sequence and time.", schema: { type: "string" } },
+      "Cache-Control": { description: "Always no-cache: keep the answer, but revalidate it.", schema: { type: "string" } },
+    };
+  }
+  return response;
 }
 
 function streamResponse(binding: HttpBinding, schemas: SchemaCollector): Schema {
@@ -188,7 +284,21 @@ function streamResponse(binding: HttpBinding, schemas: SchemaCollector): Schema 
       "message in JSON, and a final `error` event if the stream fails. Otherwise one JSON line per message, " +
       '`{"result": message}`, and a final `{"error": ...}` line if the stream fails.',
     content: {
-      [STREAM_CONTENT_TYPES.sse.split(";")[0]!]: { schema: { type: "string", description: "Server-Sent Events" } },
+      [STREAM_CONTENT_TYPES.sse.split(";")[0]!]: {
+        schema: {
+          type: "object",
+          description:
+            "One Server-Sent Event, as an EventSource hands it over: `data` is the JSON text of the message " +
+            "(or, for the `error` event, of the error). The stream's first line is `retry: 1000`; an event on the wire reads " +
+            '`id: 13.412` and `data: {"snapshot":{"symbolId":13,"ltp":24352.8,"sequence":"412",...}}`, then a blank line.',
+          required: ["data"],
+          properties: {
+            id: { type: "string", pattern: "^[0-9]+\\.[0-9]+$", description: "<symbol_id>.<sequence> of a snapshot; heartbeats have none." },
+            event: { type: "string", enum: ["error"], description: "Absent for messages; `error` for the event that ends a failed stream." },
+            data: { oneOf: [message, ref(ERROR_SCHEMA)] },
+          },
+        },
+      },
       [STREAM_CONTENT_TYPES.ndjson.split(";")[0]!]: {
         schema: {
           type: "object",
@@ -244,10 +354,12 @@ function ref(name: string): Schema {
  */
 class SchemaCollector {
   readonly #comments: ApiComments;
+  readonly #examples: ReadonlyMap<string, unknown>;
   readonly #schemas = new Map<string, Schema>();
 
-  constructor(comments: ApiComments) {
+  constructor(comments: ApiComments, examples: ReadonlyMap<string, unknown>) {
     this.#comments = comments;
+    this.#examples = examples;
   }
 
   all(): Record<string, Schema> {
@@ -263,6 +375,8 @@ class SchemaCollector {
     if (wkt !== undefined) return wkt;
     if (!this.#schemas.has(message.typeName)) {
       const schema: Schema = { type: "object", description: this.#comments.get(message.typeName) };
+      const example = this.#examples.get(message.typeName);
+      if (example !== undefined) schema.examples = [example];
       // Claim the name before filling it, so recursive messages terminate.
       this.#schemas.set(message.typeName, schema);
       const properties: Record<string, Schema> = {};

@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import { httpErrorResponse, HttpStatusError } from "../pipeline/http-errors.js";
 import type { GatewayServices } from "../pipeline/service-registry.js";
 import { loadApiComments } from "./api-comments.js";
+import { API_EXAMPLES } from "./api-examples.js";
 import { collectHttpBindings } from "./http-bindings.js";
 import { createOpenApiDocument } from "./openapi.js";
 import { RequestInputError } from "./request-message.js";
@@ -61,7 +62,7 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
   });
 
   const openApiPath = options.openApiPath ?? "/openapi.json";
-  const document = JSON.stringify(createOpenApiDocument(bindings, { comments: loadApiComments() }));
+  const document = JSON.stringify(createOpenApiDocument(bindings, { comments: loadApiComments(), examples: API_EXAMPLES }));
   app.get(openApiPath, (_request, reply) => {
     reply.type("application/json; charset=utf-8").send(document);
   });

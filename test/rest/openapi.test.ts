@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { loadApiComments } from "../../src/rest/api-comments.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+
+const run = promisify(execFile);
 
 /** One request per operation that the gateway must answer with 200. */
 const EXAMPLES: Record<string, { path: string; body?: unknown }> = {
@@ -62,6 +66,47 @@ describe("OpenAPI document", () => {
     assert.deepEqual(document.components.securitySchemes.bearerAuth.type, "http");
     assert.deepEqual(document.components.securitySchemes.bearerAuth.scheme, "bearer");
     assert.deepEqual(document.security, [{ bearerAuth: [] }, {}]);
+    for (const [path, operations] of Object.entries(document.paths as Record<string, Record<string, { security: unknown }>>)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        assert.deepEqual(operation.security, [{ bearerAuth: [] }, {}], `${method} ${path}`);
+      }
+    }
+  });
+
+  it("names this gateway as its server, and lists the 4xx answers of every operation with examples", () => {
+    assert.deepEqual(document.servers, [{ url: "/", description: "This gateway" }]);
+    for (const [path, operations] of Object.entries(document.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const status of ["400", "401", "403", "404", "429"]) {
+          assert.deepEqual(operation.responses[status], { $ref: `#/components/responses/Error${status}` }, `${method} ${path} ${status}`);
+        }
+      }
+    }
+    assert.equal(document.components.responses.Error429.content["application/json"].example.code, "resource_exhausted");
+    assert.equal(document.components.schemas["stockify.v1.Snapshot"].examples[0].symbol, "NIFTY 50");
+  });
+
+  it("passes the Redocly CLI's recommended-strict rules (npm run lint:openapi)", async () => {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "scripts/lint-openapi.ts"]);
+    assert.match(stdout + stderr, /Your API description is valid/);
+    assert.doesNotMatch(stdout + stderr, /warning|error/i);
+  });
+
+  it("marks the legacy snapshot path deprecated, pointing at the versioned one", () => {
+    const legacy = document.paths["/snapshot/{symbol_id}"].get;
+    assert.equal(legacy.deprecated, true);
+    assert.match(legacy.description, /use `\/v1\/snapshots\/\{symbol_id\}`/);
+    assert.equal(document.paths["/v1/snapshots/{symbol_id}"].get.deprecated, undefined);
+  });
+
+  it("gives the SSE response the shape of an event, and the stream a Last-Event-ID header", () => {
+    const stream = document.paths["/v1/snapshots:stream"].get;
+    const event = stream.responses["200"].content["text/event-stream"].schema;
+    assert.equal(event.type, "object");
+    assert.deepEqual(Object.keys(event.properties).sort(), ["data", "event", "id"]);
+    assert.deepEqual(event.properties.data.oneOf[0], { $ref: "#/components/schemas/stockify.v1.SubscribeSnapshotsResponse" });
+    assert.ok(stream.parameters.some((p: { name: string; in: string }) => p.name === "Last-Event-ID" && p.in === "header"));
+    assert.ok(document.paths["/v1/snapshots/{symbol_id}"].get.responses["304"]);
   });
 
   it("follows proto3 JSON in its schemas", () => {
@@ -81,7 +126,9 @@ describe("OpenAPI document", () => {
     assert.match(document.components.schemas["stockify.v1.Snapshot"].description, /^Snapshot is the current state of one symbol/);
     assert.match(document.components.schemas["stockify.v1.Snapshot"].properties.ltp.description, /last traded price/);
     const get = document.paths["/v1/snapshots/{symbol_id}"].get;
-    assert.equal(get.summary, "GetSnapshot returns the current snapshot of one symbol.");
+    // A summary is a short title; the proto comment is the description.
+    assert.equal(get.summary, "Get snapshot");
+    assert.match(get.description, /^GetSnapshot returns the current snapshot of one symbol\./);
     assert.deepEqual(
       get.parameters.find((p: { name: string }) => p.name === "symbol_id"),
       {
