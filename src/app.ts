@@ -27,6 +27,7 @@ import { operationsPlugin } from "./server/operations.js";
 import { RequestLogController } from "./server/request-log.js";
 import { servicesPlugin } from "./server/services-plugin.js";
 import { installGrpcLane } from "./server/grpc-lane/grpc-lane.js";
+import { installConnectLane } from "./server/connect-lane/connect-lane.js";
 import { guardConnectRequests } from "./server/connect-request-guard.js";
 import { createOnePortServer, type OnePortServer, type RequestHandler } from "./server/one-port-server.js";
 import { createMarketDataService } from "./services/market-data-service.js";
@@ -181,6 +182,34 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
             return typeof requestId === "string" && requestId !== "" ? requestId : `grpc-${++calls}`;
           },
           // A child logger is made only when its lines would be written.
+          contextValues: (_headers, reqId) => {
+            const values = createContextValues();
+            if (!LOGS_CALLS.has(app.log.level)) return values;
+            return values.set(callLoggerKey, app.log.child({ reqId }));
+          },
+        });
+      }
+    });
+  }
+
+  if (config.connectLane && config.corsOrigins.length === 0) {
+    // Unary Connect calls (browsers, scripts) on a lane of their own, ahead
+    // of Fastify on both HTTP versions. With CORS on, Fastify's CORS hooks
+    // must see every browser call, so Connect's handler keeps them.
+    app.addHook("onReady", async () => {
+      let calls = 0;
+      const server = app.server as unknown as OnePortServer;
+      for (const target of [server.http1, server.http2, server.https]) {
+        if (target === undefined) continue;
+        installConnectLane(target, services.registrations, {
+          interceptors: services.interceptors,
+          ...callLimitOptions(config.limits),
+          refuses,
+          // The caller's request id or the lane's own, as Fastify's hook echoes it.
+          requestId: (headers) => {
+            const requestId = headers["x-request-id"];
+            return typeof requestId === "string" && requestId !== "" ? requestId : `connect-${++calls}`;
+          },
           contextValues: (_headers, reqId) => {
             const values = createContextValues();
             if (!LOGS_CALLS.has(app.log.level)) return values;

@@ -35,6 +35,8 @@ export interface GatewayConfig {
   reflection: boolean;
   /** Serve application/grpc unary and server-streaming calls on the lean lane. */
   grpcLane: boolean;
+  /** Serve unary Connect calls (POST and GET, JSON and protobuf) on the lean lane. */
+  connectLane: boolean;
   /** Shortest time between two flushes of one busy server stream on the lean lane. */
   streamFlushMs: number;
   /** Longest a graceful shutdown waits for calls in flight before closing connections. */
@@ -107,6 +109,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     streamsOnStoreLoss: oneOf(env, "STREAMS_ON_STORE_LOSS", "keep", ["keep", "close"]),
     reflection: oneOf(env, "REFLECTION", "on", ["on", "off"]) === "on",
     grpcLane: oneOf(env, "GRPC_LANE", "on", ["on", "off"]) === "on",
+    connectLane: oneOf(env, "CONNECT_LANE", "on", ["on", "off"]) === "on",
     streamFlushMs: integer(env, "STREAM_FLUSH_MS", 5, 0, 1000),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 3_600_000),
     shutdownDrainDelayMs: integer(env, "SHUTDOWN_DRAIN_DELAY_MS", 5000, 0, 3_600_000),

@@ -1,0 +1,221 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { base64Encode } from "@bufbuild/protobuf/wire";
+import assert from "node:assert/strict";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { after, before, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
+import { GetSnapshotRequestSchema } from "../../../src/gen/stockify/v1/market_data_service_pb.js";
+import { startGateway, type TestGateway } from "../../support/gateway.js";
+
+// One time for both gateways, so that their snapshots are the same bytes.
+const T0 = Math.floor(Date.now() / 1000) * 1000;
+const SEED = [
+  { symbolId: 13, symbol: "NIFTY 50", ltp: 24350.5, volume: 100, bid: 24350.45, ask: 24350.55, exchangeTimeMs: T0 },
+  { symbolId: 25, symbol: "BANK NIFTY", ltp: 52100, volume: 50, exchangeTimeMs: T0 },
+  ...Array.from({ length: 60 }, (_, i) => ({ symbolId: 1000 + i, symbol: `SYN${1000 + i}`, ltp: 100 + i, exchangeTimeMs: T0 })),
+];
+const READ = "Bearer reader-token";
+/** Small limits, so that both sides meet them with small requests. */
+const ENV = {
+  AUTH_TOKENS: "reader-token:read,writer-token:write",
+  MAX_MESSAGE_BYTES: "4096",
+  COMPRESS_MIN_BYTES: "256",
+  MAX_DEADLINE_MS: "60000",
+};
+
+const GET = "/stockify.v1.MarketDataService/GetSnapshot";
+const BATCH = "/stockify.v1.MarketDataService/GetBatchSnapshots";
+const PUBLISH = "/stockify.v1.MarketFeedService/PublishTicks";
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+const proto = (symbolId: number) => Buffer.from(toBinary(GetSnapshotRequestSchema, create(GetSnapshotRequestSchema, { symbolId })));
+const query = (params: Record<string, string>) => `${GET}?${new URLSearchParams(params)}`;
+
+interface Case {
+  name: string;
+  method?: "GET" | "POST";
+  path: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  /** False when the request is not one the lane takes (Connect's handler answers on both). */
+  lane?: boolean;
+}
+
+const JSON_TYPE = { "content-type": "application/json", authorization: READ };
+const PROTO_TYPE = { "content-type": "application/proto", authorization: READ };
+
+/** Requests both gateways must answer byte for byte alike, good and bad. */
+const CASES: Case[] = [
+  { name: "a JSON call", path: GET, headers: JSON_TYPE, body: json({ symbolId: 13 }) },
+  { name: "a JSON call with a charset", path: GET, headers: { ...JSON_TYPE, "content-type": "application/json; charset=utf-8" }, body: json({ symbolId: 13 }) },
+  { name: "a binary call", path: GET, headers: PROTO_TYPE, body: proto(25) },
+  { name: "an unknown symbol (NOT_FOUND, 404)", path: GET, headers: JSON_TYPE, body: json({ symbolId: 4242 }) },
+  { name: "symbol 0 (INVALID_ARGUMENT, 400)", path: GET, headers: PROTO_TYPE, body: proto(0) },
+  { name: "a batch with a missing symbol", path: BATCH, headers: JSON_TYPE, body: json({ symbolIds: [13, 25, 999] }) },
+  { name: "a GET with a JSON message", method: "GET", path: query({ encoding: "json", message: '{"symbolId":13}' }), headers: { authorization: READ } },
+  {
+    name: "a GET with a base64 binary message",
+    method: "GET",
+    path: query({ encoding: "proto", base64: "1", message: base64Encode(proto(25), "url") }),
+    headers: { authorization: READ },
+  },
+  { name: "a GET with a malformed message", method: "GET", path: query({ encoding: "json", message: "{nope" }), headers: { authorization: READ } },
+  { name: "malformed JSON", path: GET, headers: JSON_TYPE, body: Buffer.from("{nope") },
+  { name: "JSON with an unknown field", path: GET, headers: JSON_TYPE, body: json({ symbolId: 13, colour: "red" }) },
+  { name: "JSON of the wrong type", path: GET, headers: JSON_TYPE, body: json({ symbolId: "thirteen" }) },
+  { name: "an empty JSON body", path: GET, headers: JSON_TYPE, body: Buffer.alloc(0) },
+  { name: "bytes that are not protobuf", path: GET, headers: PROTO_TYPE, body: Buffer.from([0xff, 0xff, 0xff, 0xff]) },
+  {
+    name: "a gzip-compressed request",
+    path: GET,
+    headers: { ...JSON_TYPE, "content-encoding": "gzip" },
+    body: gzipSync(json({ symbolId: 13 })),
+  },
+  {
+    name: "a body that claims gzip but is not",
+    path: GET,
+    headers: { ...JSON_TYPE, "content-encoding": "gzip" },
+    body: json({ symbolId: 13 }),
+  },
+  {
+    name: "a large answer compressed with gzip",
+    path: BATCH,
+    headers: { ...JSON_TYPE, "accept-encoding": "gzip" },
+    body: json({ symbolIds: [13, 25, 1000, 1001, 1002, 1003] }),
+  },
+  {
+    name: "a large answer compressed with br",
+    path: BATCH,
+    headers: { ...PROTO_TYPE, "accept-encoding": "br" },
+    body: Buffer.from([0x08, 13, 0x08, 25, 0x08, 0xe8, 0x07, 0x08, 0xe9, 0x07]),
+  },
+  { name: "a body over MAX_MESSAGE_BYTES", path: GET, headers: JSON_TYPE, body: json({ symbolId: 13, pad: "x".repeat(5000) }) },
+  { name: "an answer over MAX_MESSAGE_BYTES", path: BATCH, headers: JSON_TYPE, body: json({ symbolIds: SEED.map((s) => s.symbolId) }) },
+  { name: "a malformed timeout", path: GET, headers: { ...JSON_TYPE, "connect-timeout-ms": "soon" }, body: json({ symbolId: 13 }) },
+  { name: "a timeout beyond MAX_DEADLINE_MS", path: GET, headers: { ...JSON_TYPE, "connect-timeout-ms": "120000" }, body: json({ symbolId: 13 }) },
+  { name: "a timeout the call meets", path: GET, headers: { ...JSON_TYPE, "connect-timeout-ms": "5000" }, body: json({ symbolId: 13 }) },
+  { name: "no token (UNAUTHENTICATED, 401)", path: GET, headers: { "content-type": "application/json" }, body: json({ symbolId: 13 }) },
+  { name: "an unknown token", path: GET, headers: { ...JSON_TYPE, authorization: "Bearer nope" }, body: json({ symbolId: 13 }) },
+  { name: "a token without the scope (PERMISSION_DENIED, 403)", path: PUBLISH, headers: JSON_TYPE, body: json({ ticks: [] }) },
+  { name: "a caller's request id", path: GET, headers: { ...JSON_TYPE, "x-request-id": "abc-123" }, body: json({ symbolId: 13 }) },
+  // What the lane leaves to Connect's handler gets Connect's answer on both.
+  { name: "an unknown content encoding", path: GET, headers: { ...JSON_TYPE, "content-encoding": "snappy" }, body: json({ symbolId: 13 }), lane: false },
+  { name: "a GET of a method with side effects", method: "GET", path: `${PUBLISH}?encoding=json&message=%7B%7D`, headers: { authorization: READ }, lane: false },
+  { name: "a GET without an encoding", method: "GET", path: `${GET}?message=%7B%7D`, headers: { authorization: READ }, lane: false },
+  { name: "an unknown content type", path: GET, headers: { ...JSON_TYPE, "content-type": "text/plain" }, body: json({ symbolId: 13 }), lane: false },
+];
+
+/** rawHttp1 sends request bytes on a new connection and returns every byte of the answer, until the server closes. */
+function rawHttp1(port: number, request: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk) => chunks.push(chunk));
+    socket.on("end", () => resolve(Buffer.concat(chunks)));
+    socket.on("error", reject);
+    // No half-close: the one-port server ends a socket whose client ended, and
+    // an answer that takes a turn (compression) would find it gone.
+    socket.write(request);
+  });
+}
+
+function http1Request(c: Case, port: number): Buffer {
+  const body = c.body ?? Buffer.alloc(0);
+  const lines = [`${c.method ?? "POST"} ${c.path} HTTP/1.1`, `host: 127.0.0.1:${port}`, "connection: close"];
+  for (const [key, value] of Object.entries(c.headers ?? {})) lines.push(`${key}: ${value}`);
+  if ((c.method ?? "POST") === "POST") lines.push(`content-length: ${body.length}`);
+  return Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), body]);
+}
+
+/** The answer with what may differ (the date, and a request id each gateway numbers itself) taken out. */
+function comparable(answer: Buffer): { head: string; body: Buffer; requestId: string | undefined } {
+  const end = answer.indexOf("\r\n\r\n");
+  assert.ok(end > 0, `an HTTP answer: ${answer.toString("latin1").slice(0, 200)}`);
+  let requestId: string | undefined;
+  const head = answer
+    .subarray(0, end)
+    .toString("latin1")
+    .split("\r\n")
+    .map((line) => {
+      if (/^date: /i.test(line)) return "date: (now)";
+      const id = /^x-request-id: (.*)$/i.exec(line);
+      if (id === null) return line;
+      requestId = id[1];
+      return "x-request-id: (id)";
+    })
+    .join("\r\n");
+  return { head, body: answer.subarray(end + 4), requestId };
+}
+
+interface H2Answer {
+  headers: http2.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function h2Call(session: http2.ClientHttp2Session, c: Case): Promise<H2Answer> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ":method": c.method ?? "POST", ":path": c.path, ...c.headers });
+    let headers: http2.IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on("response", (h) => (headers = h));
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("error", reject);
+    stream.on("close", () => resolve({ headers, body: Buffer.concat(chunks) }));
+    stream.end(c.body);
+  });
+}
+
+function h2Comparable(answer: H2Answer): { headers: Record<string, unknown>; body: Buffer; requestId: unknown } {
+  const { date, "x-request-id": requestId, ...headers } = answer.headers;
+  assert.ok(date !== undefined, "a date");
+  return { headers: { ...headers, "x-request-id": requestId === undefined ? undefined : "(id)" }, body: answer.body, requestId };
+}
+
+describe("the Connect lane and connect-fastify, through the gateway", () => {
+  let lean: TestGateway;
+  let connect: TestGateway;
+  let leanH2: http2.ClientHttp2Session;
+  let connectH2: http2.ClientHttp2Session;
+  before(async () => {
+    lean = await startGateway(ENV, { seed: SEED });
+    connect = await startGateway({ ...ENV, CONNECT_LANE: "off" }, { seed: SEED });
+    leanH2 = http2.connect(lean.baseUrl);
+    connectH2 = http2.connect(connect.baseUrl);
+  });
+  after(async () => {
+    leanH2.close();
+    connectH2.close();
+    await Promise.all([lean.close(), connect.close()]);
+  });
+
+  for (const c of CASES) {
+    it(`answer byte for byte alike over HTTP/1.1: ${c.name}`, async () => {
+      const [ours, theirs] = await Promise.all([
+        rawHttp1(lean.port, http1Request(c, lean.port)).then(comparable),
+        rawHttp1(connect.port, http1Request(c, connect.port)).then(comparable),
+      ]);
+      assert.equal(ours.head.replace(`127.0.0.1:${lean.port}`, "host"), theirs.head.replace(`127.0.0.1:${connect.port}`, "host"));
+      assert.deepEqual(ours.body, theirs.body);
+      assertServedBy(c, ours.requestId, theirs.requestId);
+    });
+
+    it(`answer alike over HTTP/2: ${c.name}`, async () => {
+      const [ours, theirs] = await Promise.all([h2Call(leanH2, c).then(h2Comparable), h2Call(connectH2, c).then(h2Comparable)]);
+      assert.deepEqual(ours.headers, theirs.headers);
+      assert.deepEqual(ours.body, theirs.body);
+      assertServedBy(c, ours.requestId, theirs.requestId);
+    });
+  }
+});
+
+// The lane names the calls it serves itself; Fastify's ids are its own.
+function assertServedBy(c: Case, ours: unknown, theirs: unknown): void {
+  const callers = c.headers?.["x-request-id"];
+  if (callers !== undefined) {
+    assert.equal(ours, callers);
+    assert.equal(theirs, callers);
+    return;
+  }
+  assert.match(String(theirs), /^req-/);
+  assert.match(String(ours), c.lane === false ? /^req-/ : /^connect-\d+$/, "which side answered");
+}
