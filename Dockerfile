@@ -2,30 +2,52 @@
 # Stockify Gateway: one port (50051) for gRPC, gRPC-Web, Connect, REST and
 # the dashboard. The build steps are the ones .ci/run runs (npm ci, npm run
 # build), so CI proves them even where no Docker engine runs.
+#
+# The base image is pinned by version, the project's own Node (package.json's
+# `node` dev dependency). Pin the digest as well when building for release:
+#   docker build --build-arg NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:<digest> .
+# (`docker buildx imagetools inspect node:24.21.0-bookworm-slim` prints it).
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
-FROM node:24-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/client/package.json packages/client/
 RUN npm ci --no-audit --no-fund
 COPY . .
-# The dashboard bundle, then production dependencies only (tsx included:
-# the gateway runs its TypeScript through it).
+# JavaScript in dist/ (the client package's and the gateway's) and the
+# dashboard bundle, then production dependencies only: no TypeScript
+# tooling reaches the image.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:24-slim
+FROM ${NODE_IMAGE}
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="Stockify Gateway" \
+      org.opencontainers.image.description="Market-data gateway: gRPC, gRPC-Web, Connect and REST on one port from the same handlers" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${NODE_IMAGE}"
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=50051
 WORKDIR /app
 # Root owns the files and the node user runs them: the process cannot
-# rewrite its own code.
+# rewrite its own code, and the container can run with a read-only root.
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/packages/client/package.json ./packages/client/
+COPY --from=build /app/packages/client/dist ./packages/client/dist
+COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
-COPY --from=build /app/src ./src
-COPY --from=build /app/web ./web
+COPY --from=build /app/web/index.html ./web/
+COPY --from=build /app/web/dist ./web/dist
 USER node
 EXPOSE 50051
+# Readiness, not liveness: the container is healthy only while the gateway
+# takes traffic (GET /readyz: 503 while Redis is down or it drains), so
+# Docker-aware routers and `depends_on: service_healthy` keep callers away
+# from a replica that would fail them. A crashed process exits, and the
+# restart policy handles that.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 CMD ["node", "bin/healthcheck.js"]
-# main.ts handles SIGTERM itself (drain, then exit 0), so node can be PID 1.
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# main.js handles SIGTERM itself (drain, then exit 0), so node can be PID 1.
+CMD ["node", "--enable-source-maps", "dist/main.js"]

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { SwitchableStore } from "../support/switchable-store.js";
 
 /** Runs the container's HEALTHCHECK command with PORT set. */
 function healthcheck(port: number): Promise<number> {
@@ -21,6 +22,22 @@ describe("container HEALTHCHECK (bin/healthcheck.js)", () => {
 
   it("passes while the gateway answers", async () => {
     assert.equal(await healthcheck(gateway.port), 0);
+  });
+
+  it("fails while the gateway is alive but not ready (its store is down), so Docker keeps traffic away", async () => {
+    const store = new SwitchableStore();
+    const unready = await startGateway({}, { store });
+    try {
+      store.setHealthy(false);
+      // Alive: a liveness probe would call this replica healthy.
+      assert.equal((await fetch(`${unready.baseUrl}/healthz`)).status, 200);
+      assert.equal((await fetch(`${unready.baseUrl}/readyz`)).status, 503);
+      assert.equal(await healthcheck(unready.port), 1);
+      store.setHealthy(true);
+      assert.equal(await healthcheck(unready.port), 0);
+    } finally {
+      await unready.close();
+    }
   });
 
   it("fails when nothing answers on the port", async () => {
