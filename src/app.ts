@@ -28,7 +28,7 @@ import { RequestLogController } from "./server/request-log.js";
 import { servicesPlugin } from "./server/services-plugin.js";
 import { installGrpcLane } from "./server/grpc-lane/grpc-lane.js";
 import { installConnectLane } from "./server/connect-lane/connect-lane.js";
-import { guardConnectRequests } from "./server/connect-request-guard.js";
+import { connectContextValues, guardConnectRequests } from "./server/connect-request-guard.js";
 import { createOnePortServer, type OnePortServer, type RequestHandler } from "./server/one-port-server.js";
 import { createMarketDataService } from "./services/market-data-service.js";
 import { createMarketFeedService } from "./services/market-feed-service.js";
@@ -148,7 +148,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     await connect.register(fastifyConnectPlugin, {
       interceptors: [...services.interceptors],
       ...callLimitOptions(config.limits),
-      contextValues: (request) => createContextValues().set(callLoggerKey, request.log),
+      contextValues: connectContextValues,
       routes(router: ConnectRouter) {
         for (const { service, implementation } of services.registrations) router.service(service, implementation);
       },

@@ -15,6 +15,15 @@ export const callLoggerKey = createContextKey<FastifyBaseLogger | undefined>(und
 });
 
 /**
+ * callClientGoneKey carries, for lanes that learn of it only through their
+ * transport (Connect's handlers), whether the client went away before the
+ * call ended: its connection reset or its stream cancelled.
+ */
+export const callClientGoneKey = createContextKey<(() => boolean) | undefined>(undefined, {
+  description: "whether the client went away before the call ended",
+});
+
+/**
  * CallObserverOptions say where the call observer reports.
  */
 export interface CallObserverOptions {
@@ -114,6 +123,11 @@ function finish(call: ObservedCall, error: unknown): void {
     // quietly on the server side; count it as what it was.
     code = ConnectError.from(call.request.signal.reason, Code.Canceled).code;
   }
+  // Connect words a connection reset under a stream as INTERNAL (the
+  // HTTP/2 code Node gives the streams of a dead connection), and writing
+  // to such a stream fails; either way the call ended because its client
+  // left, which the gRPC lane, like grpc-js, counts CANCELLED: no fault.
+  if (code !== 0 && code !== Code.Canceled && call.request.contextValues.get(callClientGoneKey)?.() === true) code = Code.Canceled;
   call.slot.finish(code, seconds);
   const logger = call.logger;
   if (logger === undefined) return;

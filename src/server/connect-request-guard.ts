@@ -1,10 +1,11 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ContextValues } from "@connectrpc/connect";
 import { compressedFlag } from "@connectrpc/connect/protocol";
 import * as protoConnect from "@connectrpc/connect/protocol-connect";
 import * as protoGrpc from "@connectrpc/connect/protocol-grpc";
 import * as protoGrpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { brotliCompressSync, gzipSync } from "node:zlib";
+import { callClientGoneKey, callLoggerKey } from "../pipeline/call-observer.js";
 import { deadlineHasPassed } from "../pipeline/deadline-gate.js";
 
 /**
@@ -65,6 +66,18 @@ export function guardConnectRequests(scope: FastifyInstance, options: ConnectReq
     }
     if (framing.frameFlags !== undefined) request.body = checkFrameFlags(request.raw, framing.frameFlags);
   });
+}
+
+/**
+ * connectContextValues are the values a call to Connect's handlers starts
+ * with: the request's logger, and whether its client went away, which
+ * Connect tells the call only as an INTERNAL reset.
+ */
+export function connectContextValues(request: FastifyRequest): ContextValues {
+  const raw = request.raw as FastifyRequest["raw"] & { aborted?: boolean };
+  return createContextValues()
+    .set(callLoggerKey, request.log)
+    .set(callClientGoneKey, () => raw.aborted === true);
 }
 
 function refusedFromHeaders(
