@@ -5,7 +5,7 @@ import { handleShutdownSignals } from "./server/graceful-shutdown.js";
 try {
   const config = loadConfig();
   const app = await buildApp(config);
-  handleShutdownSignals(app, { timeoutMs: config.shutdownTimeoutMs });
+  handleShutdownSignals(app, { timeoutMs: config.shutdownTimeoutMs, drainDelayMs: config.shutdownDrainDelayMs });
   await app.listen({ host: config.host, port: config.port });
 } catch (error) {
   if (error instanceof ConfigError) {

@@ -27,7 +27,7 @@ class GatewayProcess {
 
   constructor(env: Record<string, string>) {
     this.child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", SIMULATOR_SYMBOLS: "0", ...env },
+      env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", SIMULATOR_SYMBOLS: "0", SHUTDOWN_DRAIN_DELAY_MS: "0", ...env },
       stdio: ["ignore", "pipe", "inherit"],
     });
     this.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
