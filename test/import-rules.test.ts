@@ -59,9 +59,9 @@ const FIXTURE: Record<string, string> = {
   "packages/client/src/gen/api_pb.ts": "export const api = 1;\n",
   "packages/client/src/wrong-uses-pipeline.ts": `import { chain } from "../../../src/pipeline/chain.js";\nexport const x = chain;\n`,
   "packages/client/src/wrong-uses-gen.ts": `import { api } from "../../../src/gen/api_pb.js";\nexport const x = api;\n`,
-  "src/cli/main.ts": `import { client } from "@stockify/client";\nexport const cli = client;\n`,
-  "src/cli/wrong-uses-gen.ts": `import { api } from "../gen/api_pb.js";\nexport const x = api;\n`,
-  "src/cli/wrong-uses-services.ts": `import { feed } from "../services/feed.js";\nexport const x = feed;\n`,
+  "packages/cli/src/main.ts": `import { client } from "@stockify/client";\nexport const cli = client;\n`,
+  "packages/cli/src/wrong-uses-gen.ts": `import { api } from "../../../src/gen/api_pb.js";\nexport const x = api;\n`,
+  "packages/cli/src/wrong-uses-services.ts": `import { feed } from "../../../src/services/feed.js";\nexport const x = feed;\n`,
 
   "src/gen/api_pb.ts": "export const api = 1;\n",
   "src/gen/wrong-uses-market.ts": `import { quote } from "../market/quote.js";\nexport const x = quote;\n`,
@@ -89,8 +89,8 @@ const EXPECTED = [
   "top-files-are-imported-from-the-top: src/dashboard/wrong-uses-app.ts -> src/app.ts",
   "client-package-stands-alone: packages/client/src/wrong-uses-pipeline.ts -> src/pipeline/chain.ts",
   "client-package-stands-alone: packages/client/src/wrong-uses-gen.ts -> src/gen/api_pb.ts",
-  "cli-imports-down: src/cli/wrong-uses-services.ts -> src/services/feed.ts",
-  "cli-imports-down: src/cli/wrong-uses-gen.ts -> src/gen/api_pb.ts",
+  "cli-package-uses-only-the-client: packages/cli/src/wrong-uses-services.ts -> src/services/feed.ts",
+  "cli-package-uses-only-the-client: packages/cli/src/wrong-uses-gen.ts -> src/gen/api_pb.ts",
   "gen-imports-down: src/gen/wrong-uses-market.ts -> src/market/quote.ts",
   "web-page-imports-client-side-code: web/src/wrong-page.ts -> src/server/listener.ts",
 ].sort();
@@ -107,7 +107,7 @@ function depcruise(cwd: string, extra: string[] = []): Promise<{ exitCode: numbe
   return new Promise((resolvePromise) => {
     execFile(
       process.execPath,
-      [DEPCRUISE, "src", "web/src", "packages/client/src", "--config", CONFIG, ...extra],
+      [DEPCRUISE, "src", "web/src", "packages/client/src", "packages/cli/src", "--config", CONFIG, ...extra],
       { cwd, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : -1;

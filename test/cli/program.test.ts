@@ -3,8 +3,8 @@ import { execFile } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { stripVTControlCharacters } from "node:util";
-import { createProgram } from "../../src/cli/program.js";
-import { depthTable } from "../../src/cli/snapshot-view.js";
+import { createProgram } from "../../packages/cli/src/program.js";
+import { depthTable } from "../../packages/cli/src/snapshot-view.js";
 import { SnapshotMode } from "../../src/gen/stockify/v1/snapshot_pb.js";
 import { startRecordingServer } from "../support/recording-server.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
@@ -41,7 +41,7 @@ const stockify = (args: string[], env: Record<string, string> = {}) => inProcess
 /** Runs the real `stockify` executable, as a user's shell would. */
 function executable(args: string[]): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["bin/stockify.js", ...args], { env: { ...process.env, NO_COLOR: "1" }, timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ["packages/cli/bin/stockify.js", ...args], { env: { ...process.env, NO_COLOR: "1" }, timeout: 30_000 }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr });
     });
   });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -57,7 +57,7 @@ const snapshot = await client.getSnapshot(13);
 console.log(JSON.stringify({ symbol: snapshot.symbol, ltp: snapshot.ltp }));
 `;
 
-describe("the packed packages, installed into an empty project", () => {
+describe("the packed packages (gateway, client, command), installed into an empty project", () => {
   let work: string;
   let project: string;
   let clientOnly: string;
@@ -67,9 +67,10 @@ describe("the packed packages, installed into an empty project", () => {
   before(async () => {
     work = await mkdtemp(join(tmpdir(), "stockify-pack-"));
     clientTarball = await pack(join(ROOT, "packages/client"), work);
+    const cliTarball = await pack(join(ROOT, "packages/cli"), work);
     const gatewayTarball = await pack(ROOT, work);
-    project = await emptyProject("packed-both");
-    await npm(project, ["install", clientTarball, gatewayTarball]);
+    project = await emptyProject("packed-all");
+    await npm(project, ["install", clientTarball, cliTarball, gatewayTarball]);
     clientOnly = await emptyProject("packed-client");
     await npm(clientOnly, ["install", clientTarball]);
   });
@@ -82,6 +83,14 @@ describe("the packed packages, installed into an empty project", () => {
     const installed = join(project, "node_modules");
     for (const tool of ["tsx", "esbuild", "typescript"]) {
       await assert.rejects(stat(join(installed, tool)), `${tool} was installed with the gateway`);
+    }
+    // The command's and the client's libraries are theirs, not the server's.
+    const manifest = JSON.parse(await readFile(join(installed, "stockify-gateway/package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      bin?: unknown;
+    };
+    for (const library of ["commander", "cli-table3", "log-update", "picocolors", "@stockify/client", "tsx", "esbuild"]) {
+      assert.equal(manifest.dependencies[library], undefined, `the gateway depends on ${library}`);
     }
     gateway = await startGatewayProcess({}, { nodeArgs: ["node_modules/stockify-gateway/dist/main.js"], cwd: project });
     assert.match(gateway.output(), /Server listening/);
