@@ -1,6 +1,6 @@
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { startChild } from "../lib/child.js";
-import { runWrk, type LoadResult, type WrkOptions } from "../lib/load-tools.js";
+import { runH2load, runWrk, type LoadResult, type WrkOptions } from "../lib/load-tools.js";
 import { wants, type BenchSettings } from "../lib/settings.js";
 import { ratio } from "../lib/stats.js";
 import { BENCH_SYMBOL_ID } from "../peers/bench-market.js";
@@ -21,7 +21,9 @@ export interface RestTargetResult {
 
 /**
  * RestResults compares JSON over HTTP/1.1: the gateway's REST routes (when
- * the gateway has them) and Connect JSON against a plain Fastify route.
+ * the gateway has them) and its unary Connect calls (JSON and binary, POST
+ * and GET, HTTP/1.1 and HTTP/2, on the lean lane and on Connect's handler)
+ * against a plain Fastify route.
  */
 export interface RestResults {
   /** False when the gateway answered no REST route, so only Connect JSON was measured. */
@@ -34,6 +36,32 @@ interface Target {
   target: string;
   label: string;
   request: Omit<WrkOptions, "connections" | "durationS" | "warmupS">;
+  /** Measured over HTTP/2 with h2load (-c 16 -m 1, one call in flight per connection, as wrk's), not wrk. Default false. */
+  http2?: boolean;
+}
+
+const GET_SNAPSHOT = `/${MarketDataService.typeName}/${MarketDataService.method.getSnapshot.name}`;
+/** GetSnapshotRequest{symbol_id} in protobuf: field 1, varint. */
+const GET_SNAPSHOT_PROTO = String.fromCharCode(0x08, BENCH_SYMBOL_ID);
+
+/** The unary Connect requests each gateway answers: JSON and protobuf, POST and GET, HTTP/1.1 and HTTP/2. */
+function connectTargets(prefix: string, label: string): Target[] {
+  const json = { "content-type": "application/json" };
+  const jsonBody = JSON.stringify({ symbolId: BENCH_SYMBOL_ID });
+  return [
+    { target: `${prefix}-json`, label: `${label} Connect JSON (HTTP/1.1)`, request: { url: GET_SNAPSHOT, method: "POST", body: jsonBody, headers: json } },
+    {
+      target: `${prefix}-proto`,
+      label: `${label} Connect binary (HTTP/1.1)`,
+      request: { url: GET_SNAPSHOT, method: "POST", body: GET_SNAPSHOT_PROTO, headers: { "content-type": "application/proto" } },
+    },
+    {
+      target: `${prefix}-get`,
+      label: `${label} Connect GET, JSON (HTTP/1.1)`,
+      request: { url: `${GET_SNAPSHOT}?encoding=json&message=${encodeURIComponent(jsonBody)}` },
+    },
+    { target: `${prefix}-json-h2`, label: `${label} Connect JSON (HTTP/2)`, request: { url: GET_SNAPSHOT, method: "POST", body: jsonBody, headers: json }, http2: true },
+  ];
 }
 
 /**
@@ -45,11 +73,24 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
   let gatewayRest = false;
   const measure = async (port: number, target: Target) => {
     const url = `http://127.0.0.1:${port}${target.request.url}`;
-    await checkJson({ ...target.request, url });
+    await checkAnswer({ ...target.request, url });
     const common = { ...target.request, url, durationS: settings.durationS, warmupS: settings.warmupS };
-    log(`rest: ${target.target}, wrk -c ${REST_CONNECTIONS} and -c 1 for ${settings.durationS}s each`);
-    const loaded = await runWrk({ ...common, connections: REST_CONNECTIONS });
-    const single = await runWrk({ ...common, connections: 1 });
+    const tool = target.http2 ? "h2load -m 1" : "wrk";
+    log(`rest: ${target.target}, ${tool} -c ${REST_CONNECTIONS} and -c 1 for ${settings.durationS}s each`);
+    const run = (connections: number) =>
+      target.http2
+        ? runH2load({
+            url,
+            body: Buffer.from(common.body ?? "", "latin1"),
+            headers: common.headers ?? {},
+            connections,
+            inFlight: 1,
+            durationS: common.durationS,
+            warmupS: common.warmupS,
+          })
+        : runWrk({ ...common, connections });
+    const loaded = await run(REST_CONNECTIONS);
+    const single = await run(1);
     log(`rest: ${target.target}: ${loaded.requestsPerSecond} req/s loaded, p50 ${single.latency.p50Ms} ms alone`);
     const method = target.request.method ?? "GET";
     targets.push({ target: target.target, label: target.label, request: `${method} ${target.request.url}`, loaded, single });
@@ -64,16 +105,16 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
       if (gatewayRest) {
         await measure(port, { target: "gateway-rest", label: "gateway REST (JSON, HTTP/1.1)", request: { url: restPath } });
       }
-      await measure(port, {
-        target: "gateway-connect-json",
-        label: "gateway Connect JSON (HTTP/1.1)",
-        request: {
-          url: `/${MarketDataService.typeName}/${MarketDataService.method.getSnapshot.name}`,
-          method: "POST",
-          body: JSON.stringify({ symbolId: BENCH_SYMBOL_ID }),
-          headers: { "content-type": "application/json" },
-        },
-      });
+      for (const target of connectTargets("gateway-connect", "gateway")) await measure(port, target);
+    } finally {
+      await gateway.stop();
+    }
+  }
+  // The same Connect calls on Connect's own handler, in the same run: what the lean lane saves.
+  if (wants(settings, "gateway-connect-handler")) {
+    const gateway = await startChild("peers/gateway.ts", { env: { CONNECT_LANE: "off" } });
+    try {
+      for (const target of connectTargets("connect-handler", "gateway, CONNECT_LANE=off,")) await measure(gateway.ready.port as number, target);
     } finally {
       await gateway.stop();
     }
@@ -96,13 +137,26 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
     targets,
     ratios: {
       "gateway-rest/fastify": ratio(rate("gateway-rest"), rate("fastify")),
-      "gateway-connect-json/fastify": ratio(rate("gateway-connect-json"), rate("fastify")),
+      ...Object.fromEntries(
+        ["json", "proto", "get", "json-h2"].flatMap((kind) => [
+          [`gateway-connect-${kind}/fastify`, ratio(rate(`gateway-connect-${kind}`), rate("fastify"))],
+          [`connect-handler-${kind}/fastify`, ratio(rate(`connect-handler-${kind}`), rate("fastify"))],
+          [`gateway-connect-${kind}/connect-handler-${kind}`, ratio(rate(`gateway-connect-${kind}`), rate(`connect-handler-${kind}`))],
+        ]),
+      ),
     },
   };
 }
 
-async function checkJson(request: Target["request"]): Promise<void> {
-  const response = await fetch(request.url, { method: request.method ?? "GET", headers: request.headers, body: request.body });
+async function checkAnswer(request: Target["request"]): Promise<void> {
+  const body = request.body === undefined ? undefined : Buffer.from(request.body, "latin1");
+  const response = await fetch(request.url, { method: request.method ?? "GET", headers: request.headers, body });
+  if (response.headers.get("content-type") === "application/proto") {
+    // GetSnapshotResponse{snapshot{symbol_id}}: field 1 (a message), then its field 1.
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (response.ok && bytes[0] === 0x0a && bytes[2] === 0x08 && bytes[3] === BENCH_SYMBOL_ID) return;
+    throw new Error(`${request.method} ${request.url} answered ${response.status} with ${bytes.length} bytes of protobuf`);
+  }
   const text = await response.text();
   let symbolId: unknown;
   try {

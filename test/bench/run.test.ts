@@ -70,13 +70,17 @@ describe("npm run bench (tiny settings)", () => {
     assert.ok(Number.isFinite(results.unary.ratios["calls per CPU-second, gateway/grpc-js"]));
   });
 
-  it("measures JSON over HTTP/1.1 on the gateway and a plain Fastify route with wrk", () => {
+  it("measures JSON over HTTP/1.1 and Connect's unary calls on the gateway, both of its Connect paths, and a plain Fastify route", () => {
     const targets = results.rest.targets.map((t: { target: string }) => t.target);
-    assert.ok(targets.includes("gateway-connect-json"));
+    for (const kind of ["json", "proto", "get", "json-h2"]) {
+      assert.ok(targets.includes(`gateway-connect-${kind}`), `gateway-connect-${kind}`);
+      assert.ok(targets.includes(`connect-handler-${kind}`), `connect-handler-${kind}`);
+      assert.ok(Number.isFinite(results.rest.ratios[`gateway-connect-${kind}/connect-handler-${kind}`]));
+    }
     assert.ok(targets.includes("fastify"));
     assert.equal(targets.includes("gateway-rest"), results.rest.gatewayRest);
     for (const target of results.rest.targets) {
-      assert.equal(target.loaded.tool, "wrk");
+      assert.equal(target.loaded.tool, target.target.endsWith("-h2") ? "h2load" : "wrk");
       assert.ok(target.loaded.succeeded > 0 && target.single.succeeded > 0, `${target.target} answered no call`);
       assert.equal(target.loaded.failed + target.single.failed, 0);
     }
