@@ -55,13 +55,22 @@ export function createTlsServer(
   );
 }
 
+/** The debug data of the GOAWAY that refuses h2c on a TLS-only port. */
+export const TLS_REQUIRED_MESSAGE = "TLS required: this port serves HTTPS only (h2 over TLS), not cleartext HTTP/2";
+
 /**
  * refuseCleartext answers a cleartext connection on a TLS-only port: an
- * HTTP/1.1 caller gets a 400 that says to use https, anything else is
+ * HTTP/1.1 caller gets a 400 that says to use https; an h2c client gets the
+ * server's SETTINGS and a GOAWAY (INADEQUATE_SECURITY) whose debug data says
+ * TLS is required, which gRPC clients show their user; anything else is
  * closed.
  */
 export function refuseCleartext(socket: net.Socket, firstBytes: Buffer, isHttp2Preface: boolean): void {
-  if (isHttp2Preface || !/^[A-Z]+ /.test(firstBytes.toString("latin1", 0, 8))) {
+  if (isHttp2Preface) {
+    socket.end(Buffer.concat([http2Frame(FRAME_SETTINGS, Buffer.alloc(0)), goawayFrame(INADEQUATE_SECURITY, TLS_REQUIRED_MESSAGE)]));
+    return;
+  }
+  if (!/^[A-Z]+ /.test(firstBytes.toString("latin1", 0, 8))) {
     socket.destroy();
     return;
   }
@@ -70,4 +79,24 @@ export function refuseCleartext(socket: net.Socket, firstBytes: Buffer, isHttp2P
     "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n" +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+}
+
+const FRAME_SETTINGS = 0x4;
+const FRAME_GOAWAY = 0x7;
+/** RFC 9113 section 7: the peer's security is not acceptable (here: none). */
+const INADEQUATE_SECURITY = 0xc;
+
+// A frame on stream 0 with no flags: the only kind this file sends.
+function http2Frame(type: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  return Buffer.concat([header, payload]);
+}
+
+function goawayFrame(errorCode: number, debug: string): Buffer {
+  const payload = Buffer.alloc(8);
+  // Last stream id 0: no stream of the client's was processed.
+  payload.writeUInt32BE(errorCode, 4);
+  return http2Frame(FRAME_GOAWAY, Buffer.concat([payload, Buffer.from(debug, "utf8")]));
 }

@@ -84,7 +84,7 @@ for (const lane of GRPC_LANES) describe(`TLS on the one port (${lane.name})`, ()
       await assert.rejects(client.getSnapshot({ symbolId: 13 }), /self-signed certificate/);
     });
 
-    it("refuses cleartext: HTTP/1.1 gets a 400 naming https, h2c is closed", async () => {
+    it("refuses cleartext: HTTP/1.1 gets a 400 naming https, h2c a GOAWAY", async () => {
       const response = await fetch(`${gateway.baseUrl}/stockify.v1.MarketDataService/ListSymbols`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -97,7 +97,8 @@ for (const lane of GRPC_LANES) describe(`TLS on the one port (${lane.name})`, ()
         () => assert.fail("h2c was served"),
         (error: unknown) => ConnectError.from(error),
       );
-      assert.ok([Code.Unavailable, Code.Canceled].includes(refused.code), refused.message);
+      // GOAWAY with INADEQUATE_SECURITY (0xc): a permanent refusal, not one to retry.
+      assert.match(refused.message, /error code 12/);
     });
   });
 
