@@ -16,9 +16,9 @@ import { waitFor } from "../support/transports.js";
 
 const SHIPPED_CADDYFILE = new URL("../../deploy/replicas/Caddyfile", import.meta.url);
 const KEY_PREFIX = "rolling:";
-// Twice the shipped Caddyfile's health interval: long enough for the
-// balancer to see NOT_SERVING, short enough for a quick suite.
-const DRAIN_DELAY_MS = "2000";
+// Three times the shipped Caddyfile's health interval, a margin for a busy
+// machine; shorter than the 5 s default for a quicker suite.
+const DRAIN_DELAY_MS = "3000";
 // Published only through the balancer, so its sequence counts acknowledged ticks.
 const PUBLISHED_SYMBOL = 990_001;
 
@@ -40,7 +40,8 @@ async function startCaddy(upstreams: readonly number[]): Promise<Caddy> {
   assert.match(shipped, named, "the shipped Caddyfile names its replicas");
   assert.match(shipped, /^:8080 \{$/m, "the shipped Caddyfile listens on :8080");
   const caddyfile = shipped
-    .replace(/^\{$/m, "{\n\tadmin off\n\tdefault_bind 127.0.0.1")
+    // Stopping the test's Caddy need not wait for its clients' idle connections.
+    .replace(/^\{$/m, "{\n\tadmin off\n\tdefault_bind 127.0.0.1\n\tgrace_period 100ms")
     .replace(/^:8080 \{$/m, `:${port} {`)
     .replace(named, `\t\tto ${upstreams.map((p) => `127.0.0.1:${p}`).join(" ")}`);
   const file = join(dir, "Caddyfile");
@@ -106,6 +107,60 @@ function loop(name: string, call: () => Promise<void>, stop: AbortSignal): Load 
   return load;
 }
 
+/** SseFollower reads an SSE stream and, as an EventSource would, reconnects with Last-Event-ID when it ends. */
+interface SseFollower {
+  events: number;
+  /** How each connection ended: the code of its `error` event, or why there was none. */
+  readonly ends: string[];
+  error: unknown;
+}
+
+function followSse(baseUrl: string, symbolId: number, stop: AbortSignal): SseFollower {
+  const follower: SseFollower = { events: 0, ends: [], error: undefined };
+  (async () => {
+    let lastEventId: string | undefined;
+    while (!stop.aborted) {
+      const headers: Record<string, string> = { accept: "text/event-stream" };
+      if (lastEventId !== undefined) headers["last-event-id"] = lastEventId;
+      const response = await fetch(`${baseUrl}/v1/snapshots:stream?symbol_ids=${symbolId}`, { headers, signal: stop });
+      if (response.status !== 200) throw new Error(`HTTP ${response.status} ${await response.text()}`);
+      let buffered = "";
+      let end = "closed without an error event";
+      for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) {
+        buffered += chunk;
+        for (let cut = buffered.indexOf("\n\n"); cut >= 0; cut = buffered.indexOf("\n\n")) {
+          const fields = new Map(buffered.slice(0, cut).split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()]));
+          buffered = buffered.slice(cut + 2);
+          if (fields.get("event") === "error") end = String((JSON.parse(fields.get("data")!) as { code: unknown }).code);
+          else if (fields.has("data")) {
+            follower.events++;
+            lastEventId = fields.get("id") ?? lastEventId;
+          }
+        }
+      }
+      follower.ends.push(end);
+    }
+  })().catch((error: unknown) => {
+    if (!stop.aborted) follower.error = error;
+  });
+  return follower;
+}
+
+/** Resolves once the balancer has sent a replica a call: its call counter moved. */
+async function waitUntilBalancedTo(replica: GatewayProcess): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const metrics = await (await fetch(`${replica.baseUrl}/metrics`)).text();
+    const calls = metrics
+      .split("\n")
+      .filter((line) => line.startsWith("grpc_requests_total{"))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+    if (calls > 0) return;
+    if (Date.now() > deadline) throw new Error(`the balancer sent ${replica.baseUrl} no call`);
+    await sleep(50);
+  }
+}
+
 describe("a rolling restart behind the shipped Caddyfile", () => {
   let redis: TestRedis;
   let feeder: GatewayProcess;
@@ -115,8 +170,9 @@ describe("a rolling restart behind the shipped Caddyfile", () => {
 
   before(async () => {
     redis = await startRedis();
-    feeder = await startGatewayProcess({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: KEY_PREFIX, SIMULATOR: "on", SIMULATOR_SYMBOLS: "0" });
+    const feeding = startGatewayProcess({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: KEY_PREFIX, SIMULATOR: "on", SIMULATOR_SYMBOLS: "0" });
     replicas.push(...(await Promise.all([startGatewayProcess(env()), startGatewayProcess(env())])));
+    feeder = await feeding;
     await Promise.all(replicas.map((replica) => waitUntilReady(replica.baseUrl)));
     caddy = await startCaddy(replicas.map((replica) => replica.port));
   });
@@ -174,6 +230,8 @@ describe("a rolling restart behind the shipped Caddyfile", () => {
       return stream;
     });
 
+    const sse = followSse(caddy.baseUrl, 25, stop.signal);
+
     try {
       await sleep(500);
       for (const index of [0, 1]) {
@@ -182,12 +240,16 @@ describe("a rolling restart behind the shipped Caddyfile", () => {
         assert.equal(await replica.stop(), 0, `replica ${index} exits 0 on SIGTERM:\n${replica.output()}`);
         const restarted = await startGatewayProcess({ ...env(), PORT: String(port) });
         replicas[index] = restarted;
-        await waitUntilReady(restarted.baseUrl);
-        // Let the balancer's health check see it before the other one goes.
-        await sleep(1500);
+        // The balancer's health check has seen it before the other one goes.
+        await waitUntilBalancedTo(restarted);
       }
       const seen = streams.map((stream) => stream.snapshots);
-      await waitFor(() => streams.every((stream, i) => stream.snapshots > seen[i]!), 5000, "updates on every stream after both restarts");
+      const seenOnSse = sse.events;
+      await waitFor(
+        () => streams.every((stream, i) => stream.snapshots > seen[i]!) && sse.events > seenOnSse,
+        5000,
+        "updates on every stream after both restarts",
+      );
     } finally {
       stop.abort();
       await Promise.all(loads.map((load) => load.done));
@@ -195,6 +257,7 @@ describe("a rolling restart behind the shipped Caddyfile", () => {
     }
 
     for (const load of loads) t.diagnostic(`${load.name}: ${load.failures.length} of ${load.calls} calls failed`);
+    t.diagnostic(`SSE stream of 25: ${sse.events} events, connections ended with ${sse.ends.join(", ")}`);
     for (const stream of streams) t.diagnostic(`stream of ${stream.symbolId}: ${stream.snapshots} snapshots, reconnects ${stream.reconnects.join(", ")}`);
     for (const load of loads) assert.ok(load.calls > 50, `${load.name}: only ${load.calls} calls`);
     assert.deepEqual(
@@ -210,6 +273,9 @@ describe("a rolling restart behind the shipped Caddyfile", () => {
       assert.equal(stream.error, undefined, `stream of ${stream.symbolId} ended`);
       for (const code of stream.reconnects) assert.equal(code, "Unavailable", `stream of ${stream.symbolId} was ended with ${code}`);
     }
+    assert.equal(sse.error, undefined, "the SSE stream reconnects every time");
+    assert.ok(sse.ends.length > 0, "the SSE stream was sent away at least once");
+    for (const end of sse.ends) assert.equal(end, "unavailable", "an SSE stream ends with an UNAVAILABLE error event");
   });
 });
 
