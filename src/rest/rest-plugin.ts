@@ -68,7 +68,19 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
   });
   await app.register(scalarApiReference, {
     routePrefix: options.docsPath ?? "/docs",
-    configuration: { url: openApiPath, pageTitle: "Stockify Gateway REST API" },
+    // Self-contained: no fonts from another host, no telemetry, and none of
+    // the buttons that lead to hosted services (AI agent, MCP, deploy and
+    // share), so the page works, and says nothing, on a network without an
+    // outside. The test client it opens runs in the page itself.
+    configuration: {
+      url: openApiPath,
+      pageTitle: "Stockify Gateway REST API",
+      withDefaultFonts: false,
+      telemetry: false,
+      agent: { disabled: true },
+      mcp: { disabled: true },
+      showDeveloperTools: "never",
+    },
     logLevel: "warn",
   });
 }

@@ -50,4 +50,35 @@ describe("REST in Chromium", () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  it("serves a self-contained reference page: nothing fetched beyond loopback, no hosted-service buttons", async () => {
+    // A browser whose network ends at loopback: other hosts do not resolve.
+    const offline = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+    });
+    try {
+      const page = await offline.newPage();
+      const outside: string[] = [];
+      page.on("request", (request) => {
+        const { protocol, hostname } = new URL(request.url());
+        if (!(protocol === "data:" || protocol === "blob:" || hostname === "127.0.0.1")) outside.push(request.url());
+      });
+      await page.goto(`${gateway.baseUrl}/docs`);
+      await page.getByText("Get snapshot").first().waitFor({ timeout: 20_000 });
+      await page.getByText("/v1/snapshots:stream").first().waitFor({ timeout: 20_000 });
+      // Fonts are the late requests: by the time the page's fonts are
+      // ready, any it wanted from another host has been asked for.
+      await page.evaluate(() => document.fonts.ready.then(() => undefined));
+      assert.deepEqual(outside, []);
+      const text = (await page.locator("body").textContent()) ?? "";
+      for (const hosted of ["Ask AI", "Generate MCP", "Deploy", "Share", "Developer Tools"]) {
+        assert.ok(!text.includes(hosted), `the page offers "${hosted}"`);
+      }
+      await page.close();
+    } finally {
+      await offline.close();
+    }
+  });
 });
