@@ -69,6 +69,72 @@ describe("stockify command", () => {
     assert.equal(unknown.stderr, "stockify: [not_found] unknown symbol: 9999\n");
   });
 
+  /** Runs a shell pipeline with pipefail, so a crash of stockify shows in the status. */
+  function pipeline(command: string): Promise<Result> {
+    return new Promise((resolve) => {
+      execFile("bash", ["-o", "pipefail", "-c", command], { env: { ...process.env, NO_COLOR: "1" }, timeout: 30_000 }, (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr });
+      });
+    });
+  }
+  const bin = `${JSON.stringify(process.execPath)} packages/cli/bin/stockify.js`;
+
+  it("ends quietly with status 0 when the reader of a pipe goes away (| head -1)", async () => {
+    // Updates keep coming, so stockify writes again after head has left.
+    const ticker = setInterval(() => void gateway.app.market.ingest([{ symbolId: 27, ltp: 23850 + Math.random() }]), 20);
+    try {
+      for (const args of ["--json watch 27", "watch 27"]) {
+        const result = await pipeline(`${bin} --url ${gateway.baseUrl} ${args} | head -1`);
+        assert.equal(result.code, 0, `${args}: ${result.stderr}`);
+        assert.equal(result.stderr, "", args);
+        assert.equal(result.stdout.split("\n").length, 2, args);
+      }
+    } finally {
+      clearInterval(ticker);
+    }
+  });
+
+  it("writes a watch table to a pipe with no cursor movement", async () => {
+    const result = await pipeline(`${bin} --url ${gateway.baseUrl} watch 13 25 --limit 2 | cat`);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /NIFTY 50/);
+    // NO_COLOR is set, so any escape at all would be cursor movement or erasing.
+    assert.doesNotMatch(result.stdout, /\x1b/);
+  });
+
+  it("prints its version", async () => {
+    const result = await executable(["--version"]);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, "0.1.0\n");
+  });
+
+  it("symbols lists the symbols the gateway knows, as a table or JSON lines", async () => {
+    const table = await stockify([...url(), "symbols"]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(stripVTControlCharacters(table.stdout), /│ +13 │ NIFTY 50 +│/);
+    const json = await stockify([...url(), "--json", "symbols"]);
+    assert.deepEqual(
+      json.stdout.trim().split("\n").map((line) => JSON.parse(line)),
+      [
+        { symbolId: 13, symbol: "NIFTY 50" },
+        { symbolId: 25, symbol: "BANK NIFTY" },
+        { symbolId: 27, symbol: "FIN NIFTY" },
+      ],
+    );
+  });
+
+  it("completion prints a bash script that completes commands and their options", async () => {
+    const complete = async (words: string[]) => {
+      const script = `eval "$(${bin} completion)"; COMP_WORDS=(${words.map((w) => JSON.stringify(w)).join(" ")}); COMP_CWORD=${words.length - 1}; _stockify; echo "\${COMPREPLY[*]}"`;
+      const result = await pipeline(script);
+      assert.equal(result.code, 0, result.stderr);
+      return result.stdout.trim().split(" ").sort();
+    };
+    assert.deepEqual(await complete(["stockify", "s"]), ["symbols"]);
+    assert.deepEqual(await complete(["stockify", "--url", "http://x", "wa"]), ["watch"]);
+    assert.deepEqual(await complete(["stockify", "watch", "13", "--m"]), ["--max-rate", "--mode"]);
+  });
+
   it("get prints proto3 JSON with --json", async () => {
     const json = await stockify([...url(), "--json", "get", "13"]);
     const snapshot = JSON.parse(json.stdout);

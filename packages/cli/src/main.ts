@@ -6,6 +6,14 @@ import { createProgram } from "./program.js";
 // exit status 1.
 const interrupt = new AbortController();
 process.once("SIGINT", () => interrupt.abort());
+// A reader that went away (`stockify watch 13 | head -1`) ends the command
+// as Ctrl-C does, quietly and with status 0, as other shell tools do.
+let readerGone = false;
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  readerGone = true;
+  interrupt.abort();
+});
 const program = createProgram({
   stdout: process.stdout,
   stderr: process.stderr,
@@ -24,3 +32,4 @@ try {
     process.exitCode = 1;
   }
 }
+if (readerGone) process.exitCode = 0;

@@ -1,7 +1,8 @@
+import { createRequire } from "node:module";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { createLogUpdate } from "log-update";
 import { DEFAULT_BASE_URL, MarketDataClient, type FieldMode, type ReconnectEvent, type Snapshot } from "@stockify/client";
-import { depthTable, snapshotJson, snapshotTable } from "./snapshot-view.js";
+import { depthTable, snapshotJson, snapshotTable, symbolTable } from "./snapshot-view.js";
 
 /**
  * CliIo is where the command writes and what it reads from its
@@ -27,9 +28,13 @@ interface GlobalOptions {
 /** How often `watch` redraws its table at most, in milliseconds. */
 const REDRAW_MS = 100;
 
+// From src/ and from dist/ alike, the package's manifest is one folder up.
+const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
+
 /**
- * createProgram builds the `stockify` command: `get`, `batch`, `watch` and
- * `health`, with `--url`, `--token` and `--json` for every one.
+ * createProgram builds the `stockify` command: `get`, `batch`, `symbols`,
+ * `watch`, `health` and `completion`, with `--url`, `--token` and `--json`
+ * for every one, and `--version`.
  */
 export function createProgram(io: CliIo): Command {
   const program = new Command("stockify")
@@ -38,6 +43,7 @@ export function createProgram(io: CliIo): Command {
     .option("--token <token>", "bearer token (STOCKIFY_TOKEN)", io.env.STOCKIFY_TOKEN)
     .option("--json", "print proto3 JSON, one object per line, for scripts")
     .option("--timeout <ms>", "deadline of each call", positiveInteger, 5000)
+    .version(version, "-V, --version", "print the version of stockify")
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
@@ -88,6 +94,17 @@ export function createProgram(io: CliIo): Command {
     );
 
   program
+    .command("symbols")
+    .description("list the symbols the gateway knows")
+    .action(() =>
+      withClient(async (client, { json }) => {
+        const symbols = await client.listSymbols();
+        if (json) for (const { symbolId, symbol } of symbols) print(JSON.stringify({ symbolId, symbol }));
+        else print(symbolTable(symbols));
+      }),
+    );
+
+  program
     .command("watch")
     .description("show a live table of symbols until interrupted (Ctrl-C)")
     .argument("<symbol-ids...>", "symbol ids, e.g. 13 25 27", symbolIdList)
@@ -102,7 +119,10 @@ export function createProgram(io: CliIo): Command {
       withClient(async (client, { json }) => {
         const latest = new Map<number, Snapshot>();
         const before = new Map<number, number>();
-        const log = createLogUpdate(io.stdout, { defaultWidth: 120 });
+        // A terminal gets one table redrawn in place; a pipe or a file gets
+        // each frame appended, with no cursor movement in the bytes.
+        const tty = (io.stdout as { isTTY?: boolean }).isTTY === true;
+        const log = tty ? createLogUpdate(io.stdout, { defaultWidth: 120 }) : Object.assign((text: string) => print(`${text}\n`), { done() {} });
         let dirty = false;
         const draw = () => {
           if (!dirty) return;
@@ -153,7 +173,48 @@ export function createProgram(io: CliIo): Command {
       }),
     );
 
+  program
+    .command("completion")
+    .description("print a bash completion script: eval \"$(stockify completion)\" (zsh: after bashcompinit)")
+    .action(() => {
+      io.stdout.write(bashCompletion(program));
+    });
+
   return program;
+}
+
+/**
+ * bashCompletion writes a bash completion script for the program, built
+ * from its own commands and options so it never lags behind them.
+ */
+function bashCompletion(program: Command): string {
+  const longNames = (command: Command) => command.options.flatMap((o) => (o.long === undefined ? [] : [o.long]));
+  const globals = [...longNames(program), "--help"].join(" ");
+  const cases = program.commands
+    .map((command) => `      ${command.name()}) words="${[...longNames(command), "--help"].join(" ")}" ;;`)
+    .join("\n");
+  return `# bash completion for stockify: eval "$(stockify completion)"
+_stockify() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}" command="" words i
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    case "\${COMP_WORDS[i]}" in
+      --url|--token|--timeout) ((i++)) ;;
+      -*) ;;
+      *) command="\${COMP_WORDS[i]}"; break ;;
+    esac
+  done
+  if [[ -z "$command" ]]; then
+    words="${program.commands.map((c) => c.name()).join(" ")} ${globals}"
+  else
+    case "$command" in
+${cases}
+      *) words="" ;;
+    esac
+  fi
+  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}
+complete -F _stockify stockify
+`;
 }
 
 function positiveInteger(value: string): number {

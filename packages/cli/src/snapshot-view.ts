@@ -47,6 +47,20 @@ export function snapshotTable(snapshots: Iterable<Snapshot>, previous?: Readonly
 }
 
 /**
+ * symbolTable renders the symbols a gateway knows as a table in the style
+ * of the snapshot table: id and name, one row each.
+ */
+export function symbolTable(symbols: Iterable<{ symbolId: number; symbol: string }>): string {
+  const table = new Table({
+    head: ["ID", "Symbol"],
+    colAligns: ["right", "left"],
+    style: pc.isColorSupported ? { head: ["cyan"], border: ["grey"] } : { head: [], border: [] },
+  });
+  for (const { symbolId, symbol } of symbols) table.push([String(symbolId), symbol]);
+  return table.toString();
+}
+
+/**
  * depthTable renders the order book of a FULL snapshot: bids and asks side
  * by side, best first, with the quantity and number of orders at each
  * price; empty when the snapshot carries no book.
