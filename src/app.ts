@@ -28,6 +28,7 @@ import { RequestLogController } from "./server/request-log.js";
 import { servicesPlugin } from "./server/services-plugin.js";
 import { installGrpcLane } from "./server/grpc-lane/grpc-lane.js";
 import { installConnectLane } from "./server/connect-lane/connect-lane.js";
+import { installGrpcWebLane } from "./server/grpc-web-lane/grpc-web-lane.js";
 import { connectContextValues, guardConnectRequests } from "./server/connect-request-guard.js";
 import { createOnePortServer, type OnePortServer, type RequestHandler } from "./server/one-port-server.js";
 import { createMarketDataService } from "./services/market-data-service.js";
@@ -192,30 +193,32 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     });
   }
 
-  if (config.connectLane && config.corsOrigins.length === 0) {
-    // Unary Connect calls (browsers, scripts) on a lane of their own, ahead
-    // of Fastify on both HTTP versions. With CORS on, Fastify's CORS hooks
-    // must see every browser call, so Connect's handler keeps them.
+  if ((config.connectLane || config.grpcWebLane) && config.corsOrigins.length === 0) {
+    // Unary Connect and gRPC-Web calls (browsers, scripts) on lanes of their
+    // own, ahead of Fastify on both HTTP versions. With CORS on, Fastify's
+    // CORS hooks must see every browser call, so Connect's handler keeps them.
     app.addHook("onReady", async () => {
       let calls = 0;
+      // The caller's request id or the lane's own, as Fastify's hook echoes it.
+      const requestIdFor = (prefix: string) => (headers: http.IncomingHttpHeaders) => {
+        const requestId = headers["x-request-id"];
+        return typeof requestId === "string" && requestId !== "" ? requestId : `${prefix}-${++calls}`;
+      };
+      const laneOptions = {
+        interceptors: services.interceptors,
+        ...callLimitOptions(config.limits),
+        refuses,
+        contextValues: (_headers: http.IncomingHttpHeaders, reqId: string | undefined) => {
+          const values = createContextValues();
+          if (!LOGS_CALLS.has(app.log.level)) return values;
+          return values.set(callLoggerKey, app.log.child({ reqId }));
+        },
+      };
       const server = app.server as unknown as OnePortServer;
       for (const target of [server.http1, server.http2, server.https]) {
         if (target === undefined) continue;
-        installConnectLane(target, services.registrations, {
-          interceptors: services.interceptors,
-          ...callLimitOptions(config.limits),
-          refuses,
-          // The caller's request id or the lane's own, as Fastify's hook echoes it.
-          requestId: (headers) => {
-            const requestId = headers["x-request-id"];
-            return typeof requestId === "string" && requestId !== "" ? requestId : `connect-${++calls}`;
-          },
-          contextValues: (_headers, reqId) => {
-            const values = createContextValues();
-            if (!LOGS_CALLS.has(app.log.level)) return values;
-            return values.set(callLoggerKey, app.log.child({ reqId }));
-          },
-        });
+        if (config.connectLane) installConnectLane(target, services.registrations, { ...laneOptions, requestId: requestIdFor("connect") });
+        if (config.grpcWebLane) installGrpcWebLane(target, services.registrations, { ...laneOptions, requestId: requestIdFor("grpc-web") });
       }
     });
   }

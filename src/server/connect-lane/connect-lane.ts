@@ -14,9 +14,9 @@ import { createCallPipeline, type CallPipeline } from "../../pipeline/call-pipel
 import { deadlineHasPassed } from "../../pipeline/deadline-gate.js";
 import type { ServiceRegistration } from "../../pipeline/service-registry.js";
 import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOptions } from "../grpc-lane/grpc-lane-options.js";
-import { ConnectCall } from "./connect-call.js";
+import { UnaryCall, type UnaryCallStatus } from "./unary-call.js";
 import { readUnaryBody, readUnaryQuery } from "./unary-request.js";
-import type { LaneResponse } from "./unary-response.js";
+import { errorAnswer, writeUnaryAnswer, type LaneResponse } from "./unary-response.js";
 
 /**
  * ConnectLaneOptions configure the Connect lane: the same limits, chain and
@@ -103,14 +103,19 @@ export function installConnectLane(
     const requestId = opt.requestId?.(headers);
     const timeout = parseTimeout(headerValue(headers["connect-timeout-ms"]), opt.maxTimeoutMs);
     const authority = "authority" in request ? request.authority : headers.host;
-    const call = new ConnectCall(
+    const contentType = binary ? contentTypeUnaryProto : contentTypeUnaryJson;
+    const call = new UnaryCall(
       response,
-      {
-        contentType: binary ? contentTypeUnaryProto : contentTypeUnaryJson,
-        compression: compression.response,
-        compressMinBytes: opt.compressMinBytes,
-        requestId,
-      },
+      (res, status: UnaryCallStatus, control) =>
+        writeUnaryAnswer(
+          res,
+          status.ok
+            ? { status: 200, contentType, body: status.body, header: status.header, trailer: status.trailer }
+            : errorAnswer(status.error, control.responseHeaderIfAny, control.trailerIfAny),
+          compression.response,
+          opt.compressMinBytes,
+          requestId,
+        ),
       {
         service: spec.method.parent,
         method: spec.method,

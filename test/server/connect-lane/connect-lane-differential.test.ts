@@ -2,11 +2,11 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { base64Encode } from "@bufbuild/protobuf/wire";
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
-import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { GetSnapshotRequestSchema } from "../../../src/gen/stockify/v1/market_data_service_pb.js";
 import { startGateway, type TestGateway } from "../../support/gateway.js";
+import { comparable, h2Call, h2Comparable, http1Request, rawHttp1, type HttpCase } from "../../support/raw-http.js";
 
 // One time for both gateways, so that their snapshots are the same bytes.
 const T0 = Math.floor(Date.now() / 1000) * 1000;
@@ -31,12 +31,8 @@ const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 const proto = (symbolId: number) => Buffer.from(toBinary(GetSnapshotRequestSchema, create(GetSnapshotRequestSchema, { symbolId })));
 const query = (params: Record<string, string>) => `${GET}?${new URLSearchParams(params)}`;
 
-interface Case {
+interface Case extends HttpCase {
   name: string;
-  method?: "GET" | "POST";
-  path: string;
-  headers?: Record<string, string>;
-  body?: Buffer;
   /** False when the request is not one the lane takes (Connect's handler answers on both). */
   lane?: boolean;
 }
@@ -104,72 +100,6 @@ const CASES: Case[] = [
   { name: "a GET without an encoding", method: "GET", path: `${GET}?message=%7B%7D`, headers: { authorization: READ }, lane: false },
   { name: "an unknown content type", path: GET, headers: { ...JSON_TYPE, "content-type": "text/plain" }, body: json({ symbolId: 13 }), lane: false },
 ];
-
-/** rawHttp1 sends request bytes on a new connection and returns every byte of the answer, until the server closes. */
-function rawHttp1(port: number, request: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    socket.on("data", (chunk) => chunks.push(chunk));
-    socket.on("end", () => resolve(Buffer.concat(chunks)));
-    socket.on("error", reject);
-    // No half-close: the one-port server ends a socket whose client ended, and
-    // an answer that takes a turn (compression) would find it gone.
-    socket.write(request);
-  });
-}
-
-function http1Request(c: Case, port: number): Buffer {
-  const body = c.body ?? Buffer.alloc(0);
-  const lines = [`${c.method ?? "POST"} ${c.path} HTTP/1.1`, `host: 127.0.0.1:${port}`, "connection: close"];
-  for (const [key, value] of Object.entries(c.headers ?? {})) lines.push(`${key}: ${value}`);
-  if ((c.method ?? "POST") === "POST") lines.push(`content-length: ${body.length}`);
-  return Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), body]);
-}
-
-/** The answer with what may differ (the date, and a request id each gateway numbers itself) taken out. */
-function comparable(answer: Buffer): { head: string; body: Buffer; requestId: string | undefined } {
-  const end = answer.indexOf("\r\n\r\n");
-  assert.ok(end > 0, `an HTTP answer: ${answer.toString("latin1").slice(0, 200)}`);
-  let requestId: string | undefined;
-  const head = answer
-    .subarray(0, end)
-    .toString("latin1")
-    .split("\r\n")
-    .map((line) => {
-      if (/^date: /i.test(line)) return "date: (now)";
-      const id = /^x-request-id: (.*)$/i.exec(line);
-      if (id === null) return line;
-      requestId = id[1];
-      return "x-request-id: (id)";
-    })
-    .join("\r\n");
-  return { head, body: answer.subarray(end + 4), requestId };
-}
-
-interface H2Answer {
-  headers: http2.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function h2Call(session: http2.ClientHttp2Session, c: Case): Promise<H2Answer> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ":method": c.method ?? "POST", ":path": c.path, ...c.headers });
-    let headers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    stream.on("response", (h) => (headers = h));
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("error", reject);
-    stream.on("close", () => resolve({ headers, body: Buffer.concat(chunks) }));
-    stream.end(c.body);
-  });
-}
-
-function h2Comparable(answer: H2Answer): { headers: Record<string, unknown>; body: Buffer; requestId: unknown } {
-  const { date, "x-request-id": requestId, ...headers } = answer.headers;
-  assert.ok(date !== undefined, "a date");
-  return { headers: { ...headers, "x-request-id": requestId === undefined ? undefined : "(id)" }, body: answer.body, requestId };
-}
 
 describe("the Connect lane and connect-fastify, through the gateway", () => {
   let lean: TestGateway;

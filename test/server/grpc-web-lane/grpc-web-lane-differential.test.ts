@@ -1,0 +1,141 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import assert from "node:assert/strict";
+import * as http2 from "node:http2";
+import { after, before, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
+import { GetBatchSnapshotsRequestSchema, GetSnapshotRequestSchema } from "../../../src/gen/stockify/v1/market_data_service_pb.js";
+import { startGateway, type TestGateway } from "../../support/gateway.js";
+import { frame } from "../../support/raw-grpc.js";
+import { comparable, h2Call, h2Comparable, http1Request, rawHttp1, type HttpCase } from "../../support/raw-http.js";
+
+// One time for both gateways, so that their snapshots are the same bytes.
+const T0 = Math.floor(Date.now() / 1000) * 1000;
+const SEED = [
+  { symbolId: 13, symbol: "NIFTY 50", ltp: 24350.5, volume: 100, bid: 24350.45, ask: 24350.55, exchangeTimeMs: T0 },
+  { symbolId: 25, symbol: "BANK NIFTY", ltp: 52100, volume: 50, exchangeTimeMs: T0 },
+  ...Array.from({ length: 60 }, (_, i) => ({ symbolId: 1000 + i, symbol: `SYN${1000 + i}`, ltp: 100 + i, exchangeTimeMs: T0 })),
+];
+const READ = "Bearer reader-token";
+/** Small limits, so that both sides meet them with small requests. */
+const ENV = {
+  AUTH_TOKENS: "reader-token:read,writer-token:write",
+  MAX_MESSAGE_BYTES: "4096",
+  COMPRESS_MIN_BYTES: "256",
+  MAX_DEADLINE_MS: "60000",
+};
+
+const GET = "/stockify.v1.MarketDataService/GetSnapshot";
+const BATCH = "/stockify.v1.MarketDataService/GetBatchSnapshots";
+const SUBSCRIBE = "/stockify.v1.MarketDataService/SubscribeSnapshots";
+const PUBLISH = "/stockify.v1.MarketFeedService/PublishTicks";
+const get = (symbolId: number) => frame(toBinary(GetSnapshotRequestSchema, create(GetSnapshotRequestSchema, { symbolId })));
+const batch = (symbolIds: number[]) => frame(toBinary(GetBatchSnapshotsRequestSchema, create(GetBatchSnapshotsRequestSchema, { symbolIds })));
+const json = (value: unknown) => frame(Buffer.from(JSON.stringify(value)));
+
+interface Case extends HttpCase {
+  name: string;
+  /** False when the request is not one the lane takes (Connect's handler answers on both). */
+  lane?: boolean;
+}
+
+const PROTO = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1", authorization: READ };
+const JSON_TYPE = { ...PROTO, "content-type": "application/grpc-web+json" };
+
+/** Requests both gateways must answer byte for byte alike, good and bad. */
+const CASES: Case[] = [
+  { name: "a binary call", path: GET, headers: PROTO, body: get(13) },
+  { name: "a call with the bare content type", path: GET, headers: { ...PROTO, "content-type": "application/grpc-web" }, body: get(25) },
+  { name: "a JSON call", path: GET, headers: JSON_TYPE, body: json({ symbolId: 13 }) },
+  { name: "an unknown symbol (NOT_FOUND)", path: GET, headers: PROTO, body: get(4242) },
+  { name: "symbol 0 (INVALID_ARGUMENT)", path: GET, headers: PROTO, body: get(0) },
+  { name: "a batch with a missing symbol", path: BATCH, headers: PROTO, body: batch([13, 25, 999]) },
+  { name: "bytes that are not protobuf", path: GET, headers: PROTO, body: frame(Buffer.from([0xff, 0xff, 0xff, 0xff])) },
+  { name: "malformed JSON", path: GET, headers: JSON_TYPE, body: frame(Buffer.from("{nope")) },
+  { name: "a truncated message", path: GET, headers: PROTO, body: get(13).subarray(0, 6) },
+  { name: "a torn length prefix", path: GET, headers: PROTO, body: get(13).subarray(0, 3) },
+  { name: "no message at all", path: GET, headers: PROTO, body: Buffer.alloc(0) },
+  { name: "two messages", path: GET, headers: PROTO, body: Buffer.concat([get(13), get(25)]) },
+  {
+    name: "a gzip-compressed request",
+    path: GET,
+    headers: { ...PROTO, "grpc-encoding": "gzip" },
+    body: frame(gzipSync(toBinary(GetSnapshotRequestSchema, create(GetSnapshotRequestSchema, { symbolId: 25 }))), true),
+  },
+  { name: "a compressed message without grpc-encoding", path: GET, headers: PROTO, body: frame(gzipSync(Buffer.from([8, 13])), true) },
+  { name: "a large answer compressed with gzip", path: BATCH, headers: { ...PROTO, "grpc-accept-encoding": "gzip" }, body: batch([13, 25, 1000, 1001, 1002, 1003]) },
+  { name: "a small answer where gzip is accepted", path: GET, headers: { ...PROTO, "grpc-accept-encoding": "gzip" }, body: get(13) },
+  { name: "a body over MAX_MESSAGE_BYTES", path: GET, headers: JSON_TYPE, body: json({ symbolId: 13, pad: "x".repeat(5000) }) },
+  { name: "an answer over MAX_MESSAGE_BYTES", path: BATCH, headers: PROTO, body: batch(SEED.map((s) => s.symbolId)) },
+  { name: "a malformed timeout", path: GET, headers: { ...PROTO, "grpc-timeout": "soon" }, body: get(13) },
+  { name: "a timeout beyond MAX_DEADLINE_MS", path: GET, headers: { ...PROTO, "grpc-timeout": "120S" }, body: get(13) },
+  { name: "a timeout the call meets", path: GET, headers: { ...PROTO, "grpc-timeout": "5S" }, body: get(13) },
+  { name: "no token (UNAUTHENTICATED)", path: GET, headers: { "content-type": "application/grpc-web+proto" }, body: get(13) },
+  { name: "an unknown token", path: GET, headers: { ...PROTO, authorization: "Bearer nope" }, body: get(13) },
+  { name: "a token without the scope (PERMISSION_DENIED)", path: PUBLISH, headers: PROTO, body: frame(new Uint8Array(0)) },
+  { name: "a caller's request id", path: GET, headers: { ...PROTO, "x-request-id": "abc-123" }, body: get(13) },
+  // What the lane leaves to Connect's handler gets Connect's answer on both.
+  { name: "an unknown encoding", path: GET, headers: { ...PROTO, "grpc-encoding": "snappy" }, body: get(13), lane: false },
+  { name: "grpc-web-text", path: GET, headers: { ...PROTO, "content-type": "application/grpc-web-text" }, body: Buffer.from(get(13).toString("base64")), lane: false },
+];
+
+describe("the gRPC-Web lane and connect-fastify, through the gateway", () => {
+  let lean: TestGateway;
+  let connect: TestGateway;
+  let leanH2: http2.ClientHttp2Session;
+  let connectH2: http2.ClientHttp2Session;
+  before(async () => {
+    lean = await startGateway(ENV, { seed: SEED });
+    connect = await startGateway({ ...ENV, GRPC_WEB_LANE: "off" }, { seed: SEED });
+    leanH2 = http2.connect(lean.baseUrl);
+    connectH2 = http2.connect(connect.baseUrl);
+  });
+  after(async () => {
+    leanH2.close();
+    connectH2.close();
+    await Promise.all([lean.close(), connect.close()]);
+  });
+
+  for (const c of CASES) {
+    it(`answer byte for byte alike over HTTP/1.1: ${c.name}`, async () => {
+      const [ours, theirs] = await Promise.all([
+        rawHttp1(lean.port, http1Request(c, lean.port)).then(comparable),
+        rawHttp1(connect.port, http1Request(c, connect.port)).then(comparable),
+      ]);
+      assert.equal(ours.head, theirs.head);
+      assert.deepEqual(ours.body, theirs.body);
+      assertServedBy(c, ours.requestId, theirs.requestId);
+    });
+
+    it(`answer alike over HTTP/2: ${c.name}`, async () => {
+      const [ours, theirs] = await Promise.all([h2Call(leanH2, c).then(h2Comparable), h2Call(connectH2, c).then(h2Comparable)]);
+      assert.deepEqual(ours.headers, theirs.headers);
+      assert.deepEqual(ours.body, theirs.body);
+      assertServedBy(c, ours.requestId, theirs.requestId);
+    });
+  }
+
+  it("leaves server streams to Connect's handler", async () => {
+    const stream = leanH2.request({ ":method": "POST", ":path": SUBSCRIBE, ...PROTO });
+    const answered = new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+      stream.once("response", resolve);
+      stream.once("error", reject);
+    });
+    stream.end(frame(Buffer.from([8, 13])));
+    const headers = await answered;
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+    assert.equal(headers[":status"], 200);
+    assert.match(String(headers["x-request-id"]), /^req-/);
+  });
+});
+
+// The lane names the calls it serves itself; Fastify's ids are its own.
+function assertServedBy(c: Case, ours: unknown, theirs: unknown): void {
+  const callers = c.headers?.["x-request-id"];
+  if (callers !== undefined) {
+    assert.equal(ours, callers);
+    assert.equal(theirs, callers);
+    return;
+  }
+  assert.match(String(theirs), /^req-/);
+  assert.match(String(ours), c.lane === false ? /^req-/ : /^grpc-web-\d+$/, "which side answered");
+}
