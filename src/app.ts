@@ -15,7 +15,7 @@ import { restPlugin } from "./rest/rest-plugin.js";
 import { authPlugin } from "./auth/auth-setup.js";
 import { registerCors } from "./server/cors.js";
 import { registerHttpCompression } from "./server/http-compression.js";
-import { callLimitOptions, http2ServerOptions } from "./server/limits.js";
+import { callLimitOptions, http1ServerOptions, http2ServerOptions } from "./server/limits.js";
 import { dashboardPlugin } from "./dashboard/dashboard-plugin.js";
 import { registration } from "./pipeline/service-registry.js";
 import { callLoggerKey } from "./pipeline/call-observer.js";
@@ -82,6 +82,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       createOnePortServer(handler as unknown as RequestHandler, {
         firstByteTimeoutMs: config.firstByteTimeoutMs,
         tls: config.tls,
+        http1: http1ServerOptions(config.limits),
         http2: http2ServerOptions(config.limits),
         keepalive:
           config.limits.keepaliveIntervalMs === 0
@@ -145,7 +146,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   // the guard that reads headers before Connect reads a body) stay inside
   // this registration.
   await app.register(async (connect) => {
-    guardConnectRequests(connect, { refuses });
+    guardConnectRequests(connect, { refuses, bodyTimeoutMs: config.limits.bodyTimeoutMs, registrations: services.registrations });
     await connect.register(fastifyConnectPlugin, {
       interceptors: [...services.interceptors],
       ...callLimitOptions(config.limits),
@@ -176,6 +177,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
           interceptors: services.interceptors,
           ...callLimitOptions(config.limits),
           refuses,
+          bodyTimeoutMs: config.limits.bodyTimeoutMs,
           // Calls on the lane carry a request id as Fastify's requests do: the
           // caller's, or the lane's own; the response echoes the one the log shows.
           requestId: (headers) => {

@@ -125,6 +125,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       maxDeadlineMs: integer(env, "MAX_DEADLINE_MS", 86_400_000, 0, 2_147_483_647),
       compression: compressionList(env),
       compressMinBytes: integer(env, "COMPRESS_MIN_BYTES", 1024, 0, 0xffffffff),
+      headersTimeoutMs: integer(env, "HEADERS_TIMEOUT_MS", 10_000, 1, 3_600_000),
+      bodyTimeoutMs: integer(env, "BODY_TIMEOUT_MS", 30_000, 1, 3_600_000),
     },
     corsOrigins: list(env, "CORS_ORIGINS", []),
     rateLimit: {

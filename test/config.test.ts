@@ -138,6 +138,8 @@ describe("loadConfig: security and limits", () => {
       maxDeadlineMs: 86_400_000,
       compression: ["gzip", "br"],
       compressMinBytes: 1024,
+      headersTimeoutMs: 10_000,
+      bodyTimeoutMs: 30_000,
     });
     assert.deepEqual(config.auth.tokens, []);
     assert.equal(config.auth.tokensFile, undefined);

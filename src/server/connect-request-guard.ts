@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { callClientGoneKey, callLoggerKey } from "../pipeline/call-observer.js";
 import { deadlineHasPassed } from "../pipeline/deadline-gate.js";
+import type { ServiceRegistration } from "../pipeline/service-registry.js";
 
 /**
  * ConnectRequestGuardOptions say what the guard may refuse from a call's
@@ -18,6 +19,15 @@ export interface ConnectRequestGuardOptions {
    * refuses it. Default: auth is left to the interceptors, after the body.
    */
   refuses?: (service: string, authorization: string | undefined) => boolean;
+  /**
+   * Milliseconds the body of a one-message request (unary or
+   * server-streaming) may take to arrive, in all; past it the call ends
+   * with DEADLINE_EXCEEDED. Client and bidi streams are not bounded.
+   * Default: no bound.
+   */
+  bodyTimeoutMs?: number;
+  /** The services served, to tell which routes take one message. Default: none bounded. */
+  registrations?: readonly ServiceRegistration[];
 }
 
 /** How a request body is framed, as far as the guard cares. */
@@ -53,6 +63,8 @@ const UNARY_JSON_STAND_INS: Record<string, Buffer> = {
  */
 export function guardConnectRequests(scope: FastifyInstance, options: ConnectRequestGuardOptions = {}): void {
   const refuses = options.refuses;
+  const bodyTimeoutMs = options.bodyTimeoutMs;
+  const oneMessage = oneMessageRoutes(options.registrations ?? []);
   scope.addHook("preValidation", async (request) => {
     if (request.method !== "POST") return;
     const framing = framingOf(request.headers["content-type"]);
@@ -64,8 +76,46 @@ export function guardConnectRequests(scope: FastifyInstance, options: ConnectReq
       request.body = once(bytes);
       return;
     }
-    if (framing.frameFlags !== undefined) request.body = checkFrameFlags(request.raw, framing.frameFlags);
+    let body: AsyncIterable<Uint8Array> | undefined;
+    if (framing.frameFlags !== undefined) body = checkFrameFlags(request.raw, framing.frameFlags);
+    if (bodyTimeoutMs !== undefined && oneMessage.has(request.routeOptions.url ?? "")) body = withinDeadline(body ?? request.raw, bodyTimeoutMs);
+    if (body !== undefined) request.body = body;
   });
+}
+
+function oneMessageRoutes(registrations: readonly ServiceRegistration[]): Set<string> {
+  const routes = new Set<string>();
+  for (const { service } of registrations) {
+    for (const method of service.methods) {
+      if (method.methodKind === "unary" || method.methodKind === "server_streaming") routes.add(`/${service.typeName}/${method.name}`);
+    }
+  }
+  return routes;
+}
+
+/**
+ * withinDeadline passes a body's bytes on as they come, and fails with
+ * DEADLINE_EXCEEDED once `timeoutMs` passed before the body ended: a
+ * client trickling a byte now and then would otherwise hold the call, and
+ * what it sent, for good. The unread rest is reset once the call answered.
+ */
+async function* withinDeadline(body: AsyncIterable<Uint8Array>, timeoutMs: number): AsyncGenerator<Uint8Array> {
+  const iterator = body[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConnectError(`request body not received within ${timeoutMs} ms`, Code.DeadlineExceeded)), timeoutMs);
+  });
+  // Nobody may be waiting on it when it fires.
+  expired.catch(() => {});
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), expired]);
+      if (next.done === true) return;
+      yield next.value;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

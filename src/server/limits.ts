@@ -1,6 +1,7 @@
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type { Compression } from "@connectrpc/connect/protocol";
 import type * as http2 from "node:http2";
+import type * as http from "node:http";
 
 /**
  * CompressionName is an encoding the gateway can compress with, on every
@@ -27,6 +28,14 @@ export interface LimitsConfig {
   compression: CompressionName[];
   /** Responses smaller than this many bytes are sent uncompressed. */
   compressMinBytes: number;
+  /** Milliseconds an HTTP/1.1 request's headers may take to arrive, in all. */
+  headersTimeoutMs: number;
+  /**
+   * Milliseconds the body of a one-message request (unary, server-streaming,
+   * REST) may take to arrive, in all, after its headers; client and bidi
+   * streams are not bounded.
+   */
+  bodyTimeoutMs: number;
 }
 
 const CONNECT_COMPRESSION: Record<CompressionName, Compression> = { gzip: compressionGzip, br: compressionBrotli };
@@ -55,6 +64,20 @@ export function callLimitOptions(limits: LimitsConfig): CallLimitOptions {
     maxTimeoutMs: limits.maxDeadlineMs === 0 ? Number.MAX_SAFE_INTEGER : limits.maxDeadlineMs,
     acceptCompression: limits.compression.map((name) => CONNECT_COMPRESSION[name]),
     compressMinBytes: limits.compressMinBytes,
+  };
+}
+
+/**
+ * http1ServerOptions returns the HTTP/1.1 server's deadlines: the request's
+ * headers within headersTimeoutMs and the whole request within that plus
+ * bodyTimeoutMs, both counted from the first byte, however slowly it
+ * trickles; Node checks them every second here rather than every 30.
+ */
+export function http1ServerOptions(limits: LimitsConfig): http.ServerOptions {
+  return {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.headersTimeoutMs + limits.bodyTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
   };
 }
 

@@ -12,7 +12,11 @@ const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
  * and HTTP/2 on one port.
  */
 export interface OnePortServerOptions {
-  /** Milliseconds a new connection may stay silent before it is closed. Default 10000. */
+  /**
+   * Milliseconds a new connection has, in all, to send the bytes that say
+   * its protocol (the h2c preface, a TLS ClientHello, an HTTP/1.1 request
+   * line) before it is closed, however slowly they trickle in. Default 10000.
+   */
   firstByteTimeoutMs?: number;
   /** Settings for the HTTP/2 server (max concurrent streams, window sizes, ...). */
   http2?: http2.ServerOptions;
@@ -70,6 +74,9 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
   const keepalive = options.keepalive === undefined ? undefined : createKeepalive(options.keepalive);
   const trackSession = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
+    // On the session, not the server: lanes that take streams ahead of the
+    // server's request handling (the gRPC lane) get the same reset.
+    session.on("stream", resetWhenAnswered);
     keepalive?.watch(session);
     session.once("close", () => sessions.delete(session));
   };
@@ -84,8 +91,6 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
       if (!stream.readableEnded) resetOnceSent(stream);
     });
   };
-  h2.on("stream", resetWhenAnswered);
-  secure?.on("stream", resetWhenAnswered);
   drainUnreadRequests(h2);
   if (secure !== undefined) drainUnreadRequests(secure);
 
@@ -104,11 +109,16 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
 
   function route(socket: net.Socket): void {
     let received: Buffer = Buffer.alloc(0);
-    const onTimeout = () => socket.destroy();
-    socket.setTimeout(firstByteTimeoutMs);
-    socket.on("timeout", onTimeout);
-    const onError = () => socket.destroy();
+    // A deadline, not an idle timeout: a client sending a byte now and then
+    // would otherwise hold its connection for good.
+    const deadline = setTimeout(() => socket.destroy(), firstByteTimeoutMs);
+    deadline.unref();
+    const onError = () => {
+      clearTimeout(deadline);
+      socket.destroy();
+    };
     socket.on("error", onError);
+    socket.once("close", () => clearTimeout(deadline));
     const onData = (chunk: Buffer) => {
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
       const compared = Math.min(received.length, HTTP2_PREFACE.length);
@@ -118,9 +128,7 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortSer
       if (!isTls && isPrefacePrefix && received.length < HTTP2_PREFACE.length) return;
       socket.off("data", onData);
       socket.off("error", onError);
-      // The inner servers set timeouts of their own on the socket.
-      socket.off("timeout", onTimeout);
-      socket.setTimeout(0);
+      clearTimeout(deadline);
       if (!isTls && !acceptsCleartext) {
         socket.on("error", onError);
         refuseCleartext(socket, received, isPrefacePrefix);

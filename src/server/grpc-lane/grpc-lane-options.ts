@@ -34,6 +34,8 @@ export interface GrpcLaneOptions {
    * every call's body is read, and the interceptors decide.
    */
   refuses?: (service: string, authorization: string | undefined) => boolean;
+  /** Milliseconds a request's body may take to arrive, in all. Default: no bound. */
+  bodyTimeoutMs?: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export interface ResolvedGrpcLaneOptions {
   readonly requestId: ((headers: http2.IncomingHttpHeaders) => string) | undefined;
   readonly contextValues: ((headers: http2.IncomingHttpHeaders, requestId: string | undefined) => ContextValues) | undefined;
   readonly refuses: ((service: string, authorization: string | undefined) => boolean) | undefined;
+  readonly bodyTimeoutMs: number | undefined;
 }
 
 /**
@@ -76,5 +79,6 @@ export function validateGrpcLaneOptions(options: GrpcLaneOptions = {}): Resolved
     requestId: options.requestId,
     contextValues: options.contextValues,
     refuses: options.refuses,
+    bodyTimeoutMs: options.bodyTimeoutMs,
   };
 }

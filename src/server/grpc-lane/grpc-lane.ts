@@ -107,7 +107,13 @@ export function installGrpcLane(
       return;
     }
     const kind = spec.kind === "unary" ? "unary" : "server-streaming";
-    readRequest(stream, { schema: spec.method.input, kind, compression: requestCompression, readMaxBytes: opt.readMaxBytes })
+    readRequest(stream, {
+      schema: spec.method.input,
+      kind,
+      compression: requestCompression,
+      readMaxBytes: opt.readMaxBytes,
+      bodyTimeoutMs: opt.bodyTimeoutMs,
+    })
       .then((input) => run(method, call, writer, input))
       .catch((error: unknown) => call.finish({ ok: false, error }));
   }

@@ -15,6 +15,8 @@ export interface RequestShape {
   /** The request's grpc-encoding, null for none. */
   readonly compression: Compression | null;
   readonly readMaxBytes: number;
+  /** Milliseconds the whole body may take to arrive. Default: no bound. */
+  readonly bodyTimeoutMs?: number;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface RequestShape {
  * on reading (and dropping) the rest, so the client can finish sending.
  */
 export function readRequest(stream: Readable, shape: RequestShape): Promise<Message> {
-  return readBody(stream, shape.readMaxBytes).then((body) => decodeRequest(body, shape));
+  return readBody(stream, shape.readMaxBytes, shape.bodyTimeoutMs).then((body) => decodeRequest(body, shape));
 }
 
 /**
@@ -49,17 +51,29 @@ export async function decodeRequest(body: Buffer, shape: RequestShape): Promise<
   }
 }
 
-function readBody(stream: Readable, readMaxBytes: number): Promise<Buffer> {
+function readBody(stream: Readable, readMaxBytes: number, bodyTimeoutMs: number | undefined): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let body: Buffer | undefined;
     let parts: Buffer[] | undefined;
     let received = 0;
     let rejected = false;
+    // A deadline for the whole body: a client trickling a byte now and then
+    // would otherwise hold the stream, and what it sent, for good.
+    const deadline =
+      bodyTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (rejected) return;
+            rejected = true;
+            reject(new ConnectError(`request body not received within ${bodyTimeoutMs} ms`, Code.DeadlineExceeded));
+          }, bodyTimeoutMs);
+    stream.once("close", () => clearTimeout(deadline));
     stream.on("data", (chunk: Buffer) => {
       if (rejected) return;
       received += chunk.length;
       if (received > readMaxBytes + FRAME_PREFIX_BYTES) {
         rejected = true;
+        clearTimeout(deadline);
         reject(new ConnectError(`message size is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted));
         return;
       }
@@ -68,6 +82,7 @@ function readBody(stream: Readable, readMaxBytes: number): Promise<Buffer> {
       else (parts ??= [body]).push(chunk);
     });
     stream.once("end", () => {
+      clearTimeout(deadline);
       if (rejected) return;
       resolve(parts !== undefined ? Buffer.concat(parts) : (body ?? Buffer.alloc(0)));
     });
