@@ -7,7 +7,7 @@ import { GetSnapshotRequestSchema } from "../../src/gen/stockify/v1/market_data_
 import { StreamTicksRequestSchema } from "../../src/gen/stockify/v1/market_feed_service_pb.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { GRPC_LANES } from "../support/grpc-lanes.js";
-import { frame, rawGrpcCall } from "../support/raw-grpc.js";
+import { frame } from "../support/raw-grpc.js";
 
 const DEADLINE_MS = 400;
 /** How long a trickling client keeps sending: long past every deadline. */
