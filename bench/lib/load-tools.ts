@@ -104,7 +104,7 @@ export async function runWrk(options: WrkOptions): Promise<LoadResult> {
   try {
     const script = join(dir, "request.lua");
     const lines = [`wrk.method = ${JSON.stringify(options.method ?? "GET")}`];
-    if (options.body !== undefined) lines.push(`wrk.body = ${JSON.stringify(options.body)}`);
+    if (options.body !== undefined) lines.push(`wrk.body = ${luaString(options.body)}`);
     for (const [name, value] of Object.entries(options.headers ?? {})) lines.push(`wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`);
     await writeFile(script, `${lines.join("\n")}\n`);
     const base = ["-t", "1", "-c", String(options.connections), "-s", script];
@@ -139,6 +139,17 @@ export async function runWrk(options: WrkOptions): Promise<LoadResult> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+// wrk's LuaJIT knows no \u escapes, which JSON.stringify writes for control
+// characters (a protobuf or gRPC-Web body has them): every byte that is not
+// printable ASCII goes in as a decimal escape, the one form Lua 5.1 reads.
+function luaString(text: string): string {
+  let out = "";
+  for (const byte of Buffer.from(text, "latin1")) {
+    out += byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c ? String.fromCharCode(byte) : `\\${byte}`;
+  }
+  return `"${out}"`;
 }
 
 /**

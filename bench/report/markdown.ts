@@ -123,7 +123,7 @@ function restSection(rest: RestResults): string[] {
     "## JSON over HTTP/1.1 with wrk, and unary Connect calls",
     "",
     rest.gatewayRest ? "The gateway's REST route and its Connect JSON path against a plain Fastify route." : "This build of the gateway has no REST routes: its Connect JSON path stands in, against a plain Fastify route.",
-    "Connect's unary calls (JSON and binary, POST and GET) on the gateway's lean Connect lane and, with `CONNECT_LANE=off`, on Connect's handler; the HTTP/2 rows by h2load with one call in flight per connection, as wrk has.",
+    "Connect's unary calls (JSON and binary, POST and GET) and gRPC-Web's on the gateway's lean lanes and, with `CONNECT_LANE=off GRPC_WEB_LANE=off` (lanes off), on Connect's handler; the HTTP/2 rows by h2load with one call in flight per connection, as wrk has.",
     "",
     "| Target | request | req/s (-c 16) | p50 ms | p99 ms | req/s (-c 1) | p50 ms | p99 ms | failed |",
     "|--------|---------|--------------:|-------:|-------:|-------------:|-------:|-------:|-------:|",

@@ -44,7 +44,7 @@ const GET_SNAPSHOT = `/${MarketDataService.typeName}/${MarketDataService.method.
 /** GetSnapshotRequest{symbol_id} in protobuf: field 1, varint. */
 const GET_SNAPSHOT_PROTO = String.fromCharCode(0x08, BENCH_SYMBOL_ID);
 
-/** The unary Connect requests each gateway answers: JSON and protobuf, POST and GET, HTTP/1.1 and HTTP/2. */
+/** The unary Connect requests each gateway answers (JSON and protobuf, POST and GET, HTTP/1.1 and HTTP/2), and gRPC-Web's. */
 function connectTargets(prefix: string, label: string): Target[] {
   const json = { "content-type": "application/json" };
   const jsonBody = JSON.stringify({ symbolId: BENCH_SYMBOL_ID });
@@ -61,6 +61,17 @@ function connectTargets(prefix: string, label: string): Target[] {
       request: { url: `${GET_SNAPSHOT}?encoding=json&message=${encodeURIComponent(jsonBody)}` },
     },
     { target: `${prefix}-json-h2`, label: `${label} Connect JSON (HTTP/2)`, request: { url: GET_SNAPSHOT, method: "POST", body: jsonBody, headers: json }, http2: true },
+    {
+      target: `${prefix}-grpc-web`,
+      label: `${label} gRPC-Web binary (HTTP/1.1)`,
+      request: {
+        url: GET_SNAPSHOT,
+        method: "POST",
+        // One uncompressed envelope around the protobuf request.
+        body: `\0\0\0\0${String.fromCharCode(GET_SNAPSHOT_PROTO.length)}${GET_SNAPSHOT_PROTO}`,
+        headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+      },
+    },
   ];
 }
 
@@ -110,11 +121,11 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
       await gateway.stop();
     }
   }
-  // The same Connect calls on Connect's own handler, in the same run: what the lean lane saves.
+  // The same calls on Connect's own handler, in the same run: what the lean lanes save.
   if (wants(settings, "gateway-connect-handler")) {
-    const gateway = await startChild("peers/gateway.ts", { env: { CONNECT_LANE: "off" } });
+    const gateway = await startChild("peers/gateway.ts", { env: { CONNECT_LANE: "off", GRPC_WEB_LANE: "off" } });
     try {
-      for (const target of connectTargets("connect-handler", "gateway, CONNECT_LANE=off,")) await measure(gateway.ready.port as number, target);
+      for (const target of connectTargets("connect-handler", "gateway, lanes off,")) await measure(gateway.ready.port as number, target);
     } finally {
       await gateway.stop();
     }
@@ -138,7 +149,7 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
     ratios: {
       "gateway-rest/fastify": ratio(rate("gateway-rest"), rate("fastify")),
       ...Object.fromEntries(
-        ["json", "proto", "get", "json-h2"].flatMap((kind) => [
+        ["json", "proto", "get", "json-h2", "grpc-web"].flatMap((kind) => [
           [`gateway-connect-${kind}/fastify`, ratio(rate(`gateway-connect-${kind}`), rate("fastify"))],
           [`connect-handler-${kind}/fastify`, ratio(rate(`connect-handler-${kind}`), rate("fastify"))],
           [`gateway-connect-${kind}/connect-handler-${kind}`, ratio(rate(`gateway-connect-${kind}`), rate(`connect-handler-${kind}`))],
@@ -151,6 +162,12 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
 async function checkAnswer(request: Target["request"]): Promise<void> {
   const body = request.body === undefined ? undefined : Buffer.from(request.body, "latin1");
   const response = await fetch(request.url, { method: request.method ?? "GET", headers: request.headers, body });
+  if (response.headers.get("content-type") === "application/grpc-web+proto") {
+    // An envelope of GetSnapshotResponse{snapshot{symbol_id}}, then the trailer's.
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (response.ok && bytes[0] === 0 && bytes[5] === 0x0a && bytes[7] === 0x08 && bytes[8] === BENCH_SYMBOL_ID) return;
+    throw new Error(`${request.method} ${request.url} answered ${response.status} with ${bytes.length} bytes of gRPC-Web`);
+  }
   if (response.headers.get("content-type") === "application/proto") {
     // GetSnapshotResponse{snapshot{symbol_id}}: field 1 (a message), then its field 1.
     const bytes = new Uint8Array(await response.arrayBuffer());

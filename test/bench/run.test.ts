@@ -72,7 +72,7 @@ describe("npm run bench (tiny settings)", () => {
 
   it("measures JSON over HTTP/1.1 and Connect's unary calls on the gateway, both of its Connect paths, and a plain Fastify route", () => {
     const targets = results.rest.targets.map((t: { target: string }) => t.target);
-    for (const kind of ["json", "proto", "get", "json-h2"]) {
+    for (const kind of ["json", "proto", "get", "json-h2", "grpc-web"]) {
       assert.ok(targets.includes(`gateway-connect-${kind}`), `gateway-connect-${kind}`);
       assert.ok(targets.includes(`connect-handler-${kind}`), `connect-handler-${kind}`);
       assert.ok(Number.isFinite(results.rest.ratios[`gateway-connect-${kind}/connect-handler-${kind}`]));
