@@ -16,10 +16,10 @@ COPY packages/client/package.json packages/client/
 COPY packages/cli/package.json packages/cli/
 RUN npm ci --no-audit --no-fund
 COPY . .
-# JavaScript in dist/ (the client package's and the gateway's) and the
-# dashboard bundle, then production dependencies only: no TypeScript
-# tooling reaches the image.
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# JavaScript in dist/ and the dashboard bundle, then the gateway's own
+# production dependencies only: no TypeScript tooling, and neither the
+# client's nor the command's packages (--workspaces=false), reach the image.
+RUN npm run build && npm prune --omit=dev --workspaces=false --include-workspace-root --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
 ARG VERSION=0.1.0
@@ -36,8 +36,6 @@ WORKDIR /app
 # rewrite its own code, and the container can run with a read-only root.
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/packages/client/package.json ./packages/client/
-COPY --from=build /app/packages/client/dist ./packages/client/dist
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/web/index.html ./web/
