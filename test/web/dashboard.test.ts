@@ -49,6 +49,75 @@ describe("browser dashboard in Chromium", () => {
     await page.close();
   });
 
+  for (const viewport of [
+    { width: 1280, height: 800 },
+    { width: 390, height: 844 },
+  ]) {
+    it(`lays out for a desk at ${viewport.width} px: every column read at a glance in view, a chart with price and time axes filling the page`, async () => {
+      const page = await browser.newPage({ viewport });
+      const failed: string[] = [];
+      page.on("response", (response) => {
+        if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+      });
+      const ticker = setInterval(() => void gateway.app.market.ingest([{ symbolId: 13, ltp: 24350 + Math.round(Math.random() * 400) / 100 }]), 50);
+      try {
+        await page.goto(`${gateway.baseUrl}/`);
+        await page.waitForSelector("#status[data-state='live']");
+        await page.waitForFunction(() => (document.querySelector<HTMLCanvasElement>("#chart")?.dataset.timeTicks ?? "").length > 0, undefined, { timeout: 10_000 });
+        await page.waitForTimeout(1500);
+
+        // Nothing spills sideways, and bid and ask sit inside the screen.
+        assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), "no horizontal scrolling");
+        for (const field of ["symbol", "ltp", "changePercent", "bid", "ask"]) {
+          const box = await page.locator(`tr[data-symbol-id="13"] [data-field="${field}"]`).boundingBox();
+          assert.ok(box !== null && box.width > 0, `${field} is shown`);
+          assert.ok(box.x >= 0 && box.x + box.width <= viewport.width, `${field} is within the screen (${box.x}+${box.width})`);
+        }
+
+        // The chart is drawn at its own size (labels unsquashed), fills the
+        // page to its bottom, and labels both axes.
+        const chart = await page.evaluate(() => {
+          const canvas = document.querySelector<HTMLCanvasElement>("#chart")!;
+          const box = canvas.getBoundingClientRect();
+          return {
+            backing: canvas.width / devicePixelRatio,
+            shown: box.width,
+            bottom: box.bottom,
+            priceTicks: canvas.dataset.priceTicks ?? "",
+            timeTicks: canvas.dataset.timeTicks ?? "",
+          };
+        });
+        assert.ok(Math.abs(chart.backing - chart.shown) <= 1, `canvas drawn at ${chart.backing} px for a ${chart.shown} px box`);
+        assert.ok(chart.bottom > viewport.height * 0.75, `the chart reaches down to ${chart.bottom} of ${viewport.height}`);
+        assert.match(chart.priceTicks, /^24,3\d\d\.\d\d( 24,3\d\d\.\d\d)+$/);
+        assert.match(chart.timeTicks, /^\d\d:\d\d:\d\d( \d\d:\d\d:\d\d)*$/);
+
+        // Styled controls, not the browser's defaults.
+        const button = await page.locator("#add-symbol").evaluate((element) => getComputedStyle(element).borderRadius);
+        assert.notEqual(button, "0px");
+
+        // Links to the API reference and the metrics, which answer.
+        for (const [name, path] of [
+          ["API docs", "/docs"],
+          ["Metrics", "/metrics"],
+        ] as const) {
+          assert.equal(await page.getByRole("link", { name }).getAttribute("href"), path);
+          assert.equal((await fetch(`${gateway.baseUrl}${path}`)).status, 200);
+        }
+
+        await mkdir("test-results", { recursive: true });
+        await page.screenshot({ path: `test-results/dashboard-${viewport.width}.png` });
+        // The page, its script and its icon: nothing it asked for failed.
+        assert.deepEqual(failed, []);
+      } finally {
+        clearInterval(ticker);
+        await page.close();
+        // The next test starts from the seeded price.
+        await gateway.app.market.ingest([{ symbolId: 13, ltp: 24350 }]);
+      }
+    });
+  }
+
   it("shows live prices, adds and removes symbols, and reconnects after a gateway restart", async () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
     const errors: string[] = [];

@@ -1,8 +1,9 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { LiveTable } from "./live-table.js";
-import { PriceChart } from "./price-chart.js";
+import { PriceChart, type PricePoint } from "./price-chart.js";
 import { SnapshotFeed, type FeedState } from "./snapshot-feed.js";
 
 // The page talks to the gateway that served it unless `?gateway=` names
@@ -26,7 +27,7 @@ const status = document.querySelector<HTMLElement>("#status")!;
 const select = document.querySelector<HTMLSelectElement>("#symbol-select")!;
 const caption = document.querySelector<HTMLElement>("#chart-caption")!;
 const chart = new PriceChart(document.querySelector<HTMLCanvasElement>("#chart")!);
-const history = new Map<number, number[]>();
+const history = new Map<number, PricePoint[]>();
 const names = new Map<number, string>();
 let charted: number | undefined;
 
@@ -44,10 +45,12 @@ const feed = new SnapshotFeed(client, {
   onSnapshot(snapshot) {
     table.update(snapshot);
     const points = history.get(snapshot.symbolId) ?? [];
-    points.push(snapshot.ltp);
+    const time = snapshot.exchangeTime === undefined ? Date.now() : timestampMs(snapshot.exchangeTime);
+    const point = { time, price: snapshot.ltp };
+    points.push(point);
     if (points.length > 240) points.shift();
     history.set(snapshot.symbolId, points);
-    if (snapshot.symbolId === charted) chart.push(snapshot.ltp);
+    if (snapshot.symbolId === charted) chart.push(point);
   },
   onState(state: FeedState, detail?: string) {
     status.dataset.state = state;

@@ -30,7 +30,7 @@ export class LiveTable {
     if (this.#rows.has(symbolId)) return;
     const row = document.createElement("tr");
     row.dataset.symbolId = String(symbolId);
-    row.innerHTML = `<td data-field="symbol"></td><td data-field="ltp">—</td><td data-field="change"></td><td data-field="changePercent"></td><td data-field="bid"></td><td data-field="ask"></td><td data-field="volume"></td><td data-field="sequence"></td><td><button type="button" data-action="remove">Remove</button></td>`;
+    row.innerHTML = `<td data-field="symbol"></td><td data-field="ltp">—</td><td data-field="change"></td><td data-field="changePercent"></td><td data-field="bid"></td><td data-field="ask"></td><td data-field="volume"></td><td data-field="sequence"></td><td><button type="button" data-action="remove" aria-label="Remove" title="Remove">×</button></td>`;
     this.#cell(row, "symbol").textContent = `${name} (${symbolId})`;
     row.querySelector("button")!.addEventListener("click", (event) => {
       event.stopPropagation();
