@@ -14,6 +14,7 @@ import {
 } from "@opentelemetry/sdk-trace";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { CallTracingOptions } from "../pipeline/call-tracing.js";
+import { traceRedisCommands } from "./redis-tracing.js";
 
 /** The service name spans carry unless OTEL_SERVICE_NAME says otherwise. */
 const DEFAULT_SERVICE_NAME = "stockify-gateway";
@@ -37,7 +38,8 @@ export interface GatewayTracing extends CallTracingOptions {
  * bodies; the exporter reads its own variables (headers, timeout,
  * compression, certificates), the sampler comes from OTEL_TRACES_SAMPLER
  * and OTEL_TRACES_SAMPLER_ARG, and the resource from OTEL_SERVICE_NAME and
- * OTEL_RESOURCE_ATTRIBUTES.
+ * OTEL_RESOURCE_ATTRIBUTES. Redis commands get client spans too
+ * (traceRedisCommands).
  */
 export function tracingFromEnvironment(env: NodeJS.ProcessEnv): GatewayTracing | undefined {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return undefined;
@@ -57,10 +59,15 @@ export function tracingFromEnvironment(env: NodeJS.ProcessEnv): GatewayTracing |
     sampler: samplerFromEnvironment(env),
     spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
   });
+  const tracer = provider.getTracer("stockify-gateway");
+  const stopRedisTracing = traceRedisCommands(tracer);
   return {
-    tracer: provider.getTracer("stockify-gateway"),
+    tracer,
     propagator: new W3CTraceContextPropagator(),
-    shutdown: () => provider.shutdown(),
+    shutdown: () => {
+      stopRedisTracing();
+      return provider.shutdown();
+    },
   };
 }
 
