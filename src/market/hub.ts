@@ -1,4 +1,5 @@
 import type { Snapshot } from "./snapshot.js";
+import type { Cohort } from "./cohort.js";
 import type { Interest, Subscription } from "./subscription.js";
 
 /**
@@ -10,6 +11,8 @@ export interface SymbolSlot {
   /** The newest snapshot of the symbol the hub has seen; undefined until the first. */
   latest: Snapshot | undefined;
   readonly interests: Set<Interest>;
+  /** Streams that receive the symbol, alone or as members of a cohort. */
+  streams: number;
   /** True while the slot waits in the hub's list of symbols changed since the last cycle. */
   dirty: boolean;
   /**
@@ -63,6 +66,7 @@ export class Hub {
   readonly #flushWindowMs: number;
   readonly #heartbeatMs: number;
   readonly #subscriptions = new Set<Subscription>();
+  readonly #cohorts = new Map<string, Cohort>();
   #dirty: SymbolSlot[] = [];
   #ready: Subscription[] = [];
   #interestCount = 0;
@@ -122,9 +126,14 @@ export class Hub {
     return this.#slots.keys();
   }
 
-  /** Number of subscriptions to one symbol. */
+  /** Number of streams that receive one symbol. */
   subscriberCount(symbolId: number): number {
-    return this.#slots.get(symbolId)?.interests.size ?? 0;
+    return this.#slots.get(symbolId)?.streams ?? 0;
+  }
+
+  /** Number of cohorts of streams alike being served. */
+  get cohortCount(): number {
+    return this.#cohorts.size;
   }
 
   /** Number of (stream, symbol) pairs registered: zero once every stream has let go. */
@@ -144,24 +153,52 @@ export class Hub {
   slotOf(symbolId: number): SymbolSlot {
     let slot = this.#slots.get(symbolId);
     if (slot === undefined) {
-      slot = { symbolId, latest: undefined, interests: new Set(), dirty: false, fresh: [] };
+      slot = { symbolId, latest: undefined, interests: new Set(), streams: 0, dirty: false, fresh: [] };
       this.#slots.set(symbolId, slot);
     }
     return slot;
   }
 
-  /** @internal Registers an interest in its slot. */
-  addInterest(interest: Interest): void {
+  /** @internal Registers an interest in its slot, so that cycles mark it. */
+  register(interest: Interest): void {
     interest.slot.interests.add(interest);
-    this.#interestCount++;
   }
 
-  /** @internal Withdraws an interest; a slot nobody wants is forgotten. */
-  removeInterest(interest: Interest): void {
+  /** @internal Withdraws an interest from its slot; a slot nobody wants is forgotten. */
+  unregister(interest: Interest): void {
     const slot = interest.slot;
     if (!slot.interests.delete(interest)) return;
-    this.#interestCount--;
-    if (slot.interests.size === 0 && this.#slots.get(slot.symbolId) === slot) this.#slots.delete(slot.symbolId);
+    this.#forgetIfUnwanted(slot);
+  }
+
+  /** @internal Counts a stream in or out of a symbol's receivers. */
+  count(slot: SymbolSlot, delta: 1 | -1): void {
+    slot.streams += delta;
+    this.#interestCount += delta;
+    if (delta < 0) this.#forgetIfUnwanted(slot);
+  }
+
+  /**
+   * @internal The cohort of streams alike (same symbols, mode and rate) a
+   * stream may join, made when the first one asks; undefined when the hub
+   * has no snapshot yet of one of the symbols to start a cohort from.
+   */
+  cohortFor(key: string, make: () => Cohort | undefined): Cohort | undefined {
+    let cohort = this.#cohorts.get(key);
+    if (cohort === undefined) {
+      cohort = make();
+      if (cohort !== undefined) this.#cohorts.set(key, cohort);
+    }
+    return cohort;
+  }
+
+  /** @internal Forgets a cohort whose last member left. */
+  dropCohort(key: string, cohort: Cohort): void {
+    if (this.#cohorts.get(key) === cohort) this.#cohorts.delete(key);
+  }
+
+  #forgetIfUnwanted(slot: SymbolSlot): void {
+    if (slot.interests.size === 0 && slot.streams === 0 && this.#slots.get(slot.symbolId) === slot) this.#slots.delete(slot.symbolId);
   }
 
   /** @internal Tracks an open subscription (for heartbeats). */

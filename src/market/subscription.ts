@@ -1,4 +1,5 @@
 import { SlowConsumerError } from "./errors.js";
+import { Cohort } from "./cohort.js";
 import type { FieldMode } from "./field-mode.js";
 import type { Hub, SymbolSlot } from "./hub.js";
 import type { Snapshot } from "./snapshot.js";
@@ -18,6 +19,8 @@ export interface SubscriptionOptions {
   onConflate?: (skipped: number) => void;
   /** Called once when the subscription closes, for whatever reason. */
   onClose?: () => void;
+  /** @internal True for a cohort's own subscription, which stands for its members and is not a stream itself. */
+  internal?: boolean;
 }
 
 /**
@@ -60,6 +63,8 @@ export interface Interest {
   readonly minIntervalMs: number;
   /** Sequence of the last snapshot delivered; 0 before the first. */
   sent: number;
+  /** The last snapshot delivered. */
+  last: Snapshot | undefined;
   lastSentAt: number;
   /** True while the symbol waits in the stream's list of changed symbols. */
   pending: boolean;
@@ -87,6 +92,8 @@ export class Subscription {
   readonly #overflow: OverflowPolicy;
   readonly #onConflate: ((skipped: number) => void) | undefined;
   readonly #onClose: (() => void) | undefined;
+  readonly #internal: boolean;
+  #cohort: Cohort | undefined;
   #pending: Interest[] = [];
   #sink: SubscriptionSink | undefined;
   #queued = false;
@@ -102,6 +109,7 @@ export class Subscription {
     this.#overflow = options.overflow ?? "conflate";
     this.#onConflate = options.onConflate;
     this.#onClose = options.onClose;
+    this.#internal = options.internal ?? false;
     hub.track(this);
   }
 
@@ -154,6 +162,7 @@ export class Subscription {
   add(symbolIds: Iterable<number>, options: InterestOptions = {}): number[] {
     const added: number[] = [];
     if (this.#closed) return added;
+    if (this.#cohort !== undefined) this.#leaveCohort(false);
     const rate = options.maxUpdatesPerSecond ?? 0;
     const minIntervalMs = rate > 0 ? 1000 / rate : 0;
     const mode = options.mode ?? "quote";
@@ -165,13 +174,15 @@ export class Subscription {
         mode,
         minIntervalMs,
         sent: 0,
+        last: undefined,
         lastSentAt: Number.NEGATIVE_INFINITY,
         pending: false,
         skipped: 0,
         removed: false,
       };
       this.#interests.set(id, interest);
-      this.#hub.addInterest(interest);
+      this.#hub.register(interest);
+      if (!this.#internal) this.#hub.count(interest.slot, 1);
       added.push(id);
     }
     return added;
@@ -180,6 +191,7 @@ export class Subscription {
   /** Stops receiving updates of the given symbols, dropping any not yet delivered; returns those that were removed. */
   remove(symbolIds: Iterable<number>): number[] {
     const removed: number[] = [];
+    if (this.#cohort !== undefined) this.#leaveCohort(false);
     let wasPending = false;
     for (const id of symbolIds) {
       const interest = this.#interests.get(id);
@@ -187,7 +199,8 @@ export class Subscription {
       this.#interests.delete(id);
       interest.removed = true;
       wasPending ||= interest.pending;
-      this.#hub.removeInterest(interest);
+      this.#hub.unregister(interest);
+      if (!this.#internal) this.#hub.count(interest.slot, -1);
       removed.push(id);
     }
     // Not left for the next flush: a stream held back may add and remove
@@ -204,6 +217,8 @@ export class Subscription {
     const interest = this.#interests.get(snapshot.symbolId);
     if (interest === undefined || this.#closed) return;
     this.#hub.publish(snapshot);
+    // A cohort member has its cohort's snapshots already.
+    if (this.#cohort !== undefined) return;
     // The hub keeps the newer of this and what it has. A symbol changed
     // since the last cycle is marked for every stream by the next one, and
     // one already pending delivers the newest anyway: marking it again
@@ -219,6 +234,7 @@ export class Subscription {
     }
     this.#sink = sink;
     this.#blocked = false;
+    if (this.#joinCohort()) return;
     if (this.#pending.length > 0) this.#enqueue();
   }
 
@@ -234,11 +250,15 @@ export class Subscription {
   close(error?: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
+    const cohort = this.#cohort;
+    this.#cohort = undefined;
     for (const interest of this.#interests.values()) {
       interest.removed = true;
-      this.#hub.removeInterest(interest);
+      if (cohort === undefined) this.#hub.unregister(interest);
+      if (!this.#internal) this.#hub.count(interest.slot, -1);
     }
     this.#interests.clear();
+    cohort?.leave(this);
     this.#pending = [];
     this.#hub.untrack(this);
     const sink = this.#sink;
@@ -301,6 +321,7 @@ export class Subscription {
       }
       interest.pending = false;
       interest.sent = latest.sequence;
+      interest.last = latest;
       interest.lastSentAt = now;
       updates ??= [];
       const fresh = slot.fresh;
@@ -329,9 +350,108 @@ export class Subscription {
   /** @internal Sends a heartbeat if the stream was quiet for `heartbeatMs` (called by the hub's timer). */
   beat(now: number, heartbeatMs: number): void {
     const sink = this.#sink;
-    if (sink === undefined || this.#blocked || now - this.#lastActivity < heartbeatMs) return;
+    // A cohort member's heartbeats come from its cohort, with its updates.
+    if (sink === undefined || this.#cohort !== undefined || this.#blocked || now - this.#lastActivity < heartbeatMs) return;
     this.#lastActivity = now;
     if (!sink.heartbeat() && !this.#closed) this.#blocked = true;
+  }
+
+  /** @internal The interest in one symbol, for the cohort this subscription stands for. */
+  interestOf(symbolId: number): Interest | undefined {
+    return this.#interests.get(symbolId);
+  }
+
+  /** @internal Starts a cohort's own subscription from the hub's latest snapshots, as if it had delivered them. */
+  prime(): void {
+    for (const interest of this.#interests.values()) {
+      const latest = interest.slot.latest;
+      if (latest === undefined) continue;
+      interest.sent = latest.sequence;
+      interest.last = latest;
+    }
+  }
+
+  /** @internal The snapshots last delivered, one per symbol: what a stream joining the cohort starts from. */
+  lastDelivered(): Snapshot[] {
+    const out: Snapshot[] = [];
+    for (const interest of this.#interests.values()) if (interest.last !== undefined) out.push(interest.last);
+    return out;
+  }
+
+  /** @internal Hands a cohort member its cohort's batch; a member whose sink is full goes on alone. */
+  deliverShared(updates: readonly Snapshot[], now: number): void {
+    const sink = this.#sink;
+    if (sink === undefined || this.#closed || this.#cohort === undefined) return;
+    this.#lastActivity = now;
+    if (!sink.deliver(updates) && !this.#closed) this.#leaveCohort(true);
+  }
+
+  /** @internal Hands a cohort member its cohort's heartbeat. */
+  heartbeatShared(now: number): void {
+    const sink = this.#sink;
+    if (sink === undefined || this.#closed || this.#cohort === undefined) return;
+    this.#lastActivity = now;
+    if (!sink.heartbeat() && !this.#closed) this.#leaveCohort(true);
+  }
+
+  /** @internal Counts updates the cohort's delivery skipped for this member. */
+  countSkipped(count: number): void {
+    this.#conflated += count;
+    this.#onConflate?.(count);
+  }
+
+  // Streams alike (the same symbols, each with the same mode and rate) are
+  // served by one cohort: one set of marks, one batch and one encoding per
+  // cycle for all of them, where each stream alone would cost them all again.
+  #joinCohort(): boolean {
+    if (this.#internal || this.#interests.size === 0) return false;
+    let mode: FieldMode | undefined;
+    let minIntervalMs = 0;
+    for (const interest of this.#interests.values()) {
+      if (mode === undefined) {
+        mode = interest.mode;
+        minIntervalMs = interest.minIntervalMs;
+      } else if (mode !== interest.mode || minIntervalMs !== interest.minIntervalMs) return false;
+    }
+    const ids = [...this.#interests.keys()].sort((a, b) => a - b);
+    const key = `${mode}/${minIntervalMs}/${ids.join(",")}`;
+    const hub = this.#hub;
+    const options = { mode, maxUpdatesPerSecond: minIntervalMs > 0 ? 1000 / minIntervalMs : 0 };
+    const cohort = hub.cohortFor(key, () => Cohort.start(hub, key, ids, options, (leader) => new Subscription(hub, leader)));
+    if (cohort === undefined) return false;
+    for (const interest of this.#interests.values()) {
+      this.#hub.unregister(interest);
+      interest.pending = false;
+      interest.skipped = 0;
+    }
+    this.#pending = [];
+    this.#cohort = cohort;
+    cohort.join(this);
+    return true;
+  }
+
+  // Goes on alone from where the cohort's deliveries left it: a member that
+  // cannot take more (blocked) then conflates on its own, costing the
+  // cohort nothing, and one that changes its symbols keeps what it has.
+  #leaveCohort(blocked: boolean): void {
+    const cohort = this.#cohort;
+    if (cohort === undefined) return;
+    this.#cohort = undefined;
+    // Read before leaving: the last member out closes the cohort.
+    for (const interest of this.#interests.values()) {
+      const lead = cohort.leader.interestOf(interest.slot.symbolId);
+      if (lead !== undefined) {
+        interest.sent = lead.sent;
+        interest.last = lead.last;
+        interest.lastSentAt = lead.lastSentAt;
+      }
+      this.#hub.register(interest);
+    }
+    cohort.leave(this);
+    if (blocked) {
+      this.#blocked = true;
+      this.#behind = 0;
+    }
   }
 
   #skip(interest: Interest, count: number): void {

@@ -88,12 +88,14 @@ export function createMarketDataService(
           const current = await market.getMany(ids).catch(rethrow);
           const missing = ids.filter((_, i) => current[i] === undefined);
           if (missing.length > 0) throw toConnectError(new UnknownSymbolError(missing));
+          // Offered before attaching, so that a stream like others already
+          // open joins their cohort from the latest snapshots.
+          for (const snapshot of current) subscription.offer(snapshot!);
           subscription.attach({
             deliver: (updates) => sink.push(snapshotResponses(updates, interest.mode)),
             heartbeat: () => sink.push([heartbeatResponse()]),
             closed: (error) => sink.end(error === undefined ? undefined : toConnectError(error)),
           });
-          for (const snapshot of current) subscription.offer(snapshot!);
         };
         start().catch((error: unknown) => {
           sink.end(toConnectError(error));
