@@ -95,8 +95,16 @@ describe("stockify command", () => {
   });
 
   it("writes a watch table to a pipe with no cursor movement", async () => {
-    const result = await pipeline(`${bin} --url ${gateway.baseUrl} watch 13 25 --limit 2 | cat`);
+    // Updates over several redraws, so a terminal table would be redrawn in place.
+    const ticker = setInterval(() => void gateway.app.market.ingest([{ symbolId: 25, ltp: 52100 + Math.random() }]), 30);
+    let result: Result;
+    try {
+      result = await pipeline(`${bin} --url ${gateway.baseUrl} watch 13 25 --limit 12 | cat`);
+    } finally {
+      clearInterval(ticker);
+    }
     assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.stdout.split("BANK NIFTY").length > 2, "the table was written more than once");
     assert.match(result.stdout, /NIFTY 50/);
     // NO_COLOR is set, so any escape at all would be cursor movement or erasing.
     assert.ok(!result.stdout.includes("\u001b"), "an escape sequence in piped output");
