@@ -131,6 +131,8 @@ function restStalled(format: "sse" | "ndjson"): StalledStreamCase {
           while ((end = pending.indexOf(separator)) !== -1) {
             const text = pending.slice(0, end);
             pending = pending.slice(end + separator.length);
+            // An SSE block without data (the stream's opening `retry:`) is no message.
+            if (format === "sse" && !text.includes("data: ")) continue;
             const json = JSON.parse(format === "sse" ? text.slice(text.indexOf("data: ") + 6) : text);
             const snapshot = format === "sse" ? json.snapshot : json.result?.snapshot;
             if (snapshot !== undefined) seen({ symbolId: snapshot.symbolId, sequence: BigInt(snapshot.sequence) });
