@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { waitFor } from "../support/transports.js";
 
 const run = promisify(execFile);
 
@@ -38,6 +39,7 @@ describe("REST HTTP semantics", () => {
       const { stdout } = await run("curl", ["-sS", "-I", "--max-time", "5", "-H", "Accept: text/event-stream", url("/v1/snapshots:stream?symbol_ids=13")]);
       assert.match(stdout, /^HTTP\/1\.1 200/);
       assert.match(stdout, /content-type: text\/event-stream/i);
+      await waitFor(() => gateway.app.market.hub.subscriptionCount === 0, 5000, "the HEAD stream's subscription released");
     });
 
     it("names HEAD in the Allow header of a 405 on a GET route", async () => {
