@@ -103,7 +103,12 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       overflow: config.slowConsumerPolicy,
       onConflate: (skipped) => metrics.conflated(skipped),
     },
-    { streamsOnStoreLoss: config.streamsOnStoreLoss, heartbeatMs: config.heartbeatMs, flushWindowMs: config.streamFlushMs },
+    {
+      streamsOnStoreLoss: config.streamsOnStoreLoss,
+      heartbeatMs: config.heartbeatMs,
+      flushWindowMs: config.streamFlushMs,
+      tickPolicy: config.tickPolicy,
+    },
   );
   app.decorate("market", market);
 
@@ -112,6 +117,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     simulator = new MarketSimulator((ticks) => market.ingest(ticks), {
       symbols: defaultUniverse(config.simulator.syntheticSymbols),
       ticksPerSecond: config.simulator.ticksPerSecond,
+      // Half the band: room for the book around the price.
+      maxMovePercent: config.tickPolicy.priceBandPercent > 0 ? config.tickPolicy.priceBandPercent / 2 : undefined,
     });
     await simulator.start();
   }

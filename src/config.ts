@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { StoreLossPolicy } from "./market/market.js";
+import { DEFAULT_TICK_POLICY, type TickPolicy } from "./market/tick-validation.js";
 import type { OverflowPolicy } from "./market/subscription.js";
 import type { CompressionName, LimitsConfig } from "./server/limits.js";
 import { checkTlsSettings, type TlsSettings } from "./server/tls.js";
@@ -18,7 +19,11 @@ export interface GatewayConfig {
     ticksPerSecond: number;
   };
   maxSymbolsPerCall: number;
+  /** Which published ticks are plausible enough to ingest. */
+  tickPolicy: Required<TickPolicy>;
   streamBufferSize: number;
+  /** Bytes all streams whose clients do not read may hold together before the largest is ended; 0 for no limit. */
+  streamBufferBudgetBytes: number;
   slowConsumerPolicy: OverflowPolicy;
   heartbeatMs: number;
   firstByteTimeoutMs: number;
@@ -101,7 +106,12 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       ticksPerSecond: integer(env, "SIMULATOR_TICKS_PER_SECOND", 50, 1, 10_000_000),
     },
     maxSymbolsPerCall: integer(env, "MAX_SYMBOLS_PER_CALL", 1000, 1, 1_000_000),
+    tickPolicy: {
+      priceBandPercent: integer(env, "PRICE_BAND_PERCENT", DEFAULT_TICK_POLICY.priceBandPercent, 0, 1000),
+      timeWindowMs: integer(env, "TICK_TIME_WINDOW_MS", DEFAULT_TICK_POLICY.timeWindowMs, 0, 31_536_000_000),
+    },
     streamBufferSize: integer(env, "STREAM_BUFFER_SIZE", 1024, 1, 1_000_000),
+    streamBufferBudgetBytes: integer(env, "STREAM_BUFFER_BUDGET_MB", 64, 0, 1_000_000) * 1024 * 1024,
     slowConsumerPolicy: oneOf(env, "SLOW_CONSUMER_POLICY", "conflate", ["conflate", "close"]),
     heartbeatMs: integer(env, "HEARTBEAT_INTERVAL_MS", 15_000, 0, 3_600_000),
     firstByteTimeoutMs: integer(env, "FIRST_BYTE_TIMEOUT_MS", 10_000, 1, 3_600_000),
@@ -127,6 +137,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       compressMinBytes: integer(env, "COMPRESS_MIN_BYTES", 1024, 0, 0xffffffff),
       headersTimeoutMs: integer(env, "HEADERS_TIMEOUT_MS", 10_000, 1, 3_600_000),
       bodyTimeoutMs: integer(env, "BODY_TIMEOUT_MS", 30_000, 1, 3_600_000),
+      maxRequestBytesInFlight: integer(env, "MAX_REQUEST_BYTES_IN_FLIGHT", 256 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
     },
     corsOrigins: list(env, "CORS_ORIGINS", []),
     rateLimit: {

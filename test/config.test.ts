@@ -120,6 +120,13 @@ describe("loadConfig, Redis settings", () => {
     assert.throws(() => loadConfig({ STREAMS_ON_STORE_LOSS: "drop" }), /STREAMS_ON_STORE_LOSS must be one of keep, close/);
   });
 
+  it("reads the tick policy, 0 turning a check off, and refuses what is out of range", () => {
+    assert.deepEqual(loadConfig({}).tickPolicy, { priceBandPercent: 20, timeWindowMs: 86_400_000 });
+    assert.deepEqual(loadConfig({ PRICE_BAND_PERCENT: "0", TICK_TIME_WINDOW_MS: "0" }).tickPolicy, { priceBandPercent: 0, timeWindowMs: 0 });
+    assert.throws(() => loadConfig({ PRICE_BAND_PERCENT: "-5" }), /PRICE_BAND_PERCENT must be an integer from 0 to 1000/);
+    assert.throws(() => loadConfig({ TICK_TIME_WINDOW_MS: "1.5" }), /TICK_TIME_WINDOW_MS must be an integer from 0 to/);
+  });
+
   it("refuses a Redis timeout below 100 ms or that is not a whole number", () => {
     for (const value of ["50", "1.5", "soon"]) {
       assert.throws(() => loadConfig({ REDIS_URL: "redis://cache", REDIS_TIMEOUT_MS: value }), /REDIS_TIMEOUT_MS must be an integer from 100 to 60000/);
@@ -140,6 +147,7 @@ describe("loadConfig: security and limits", () => {
       compressMinBytes: 1024,
       headersTimeoutMs: 10_000,
       bodyTimeoutMs: 30_000,
+      maxRequestBytesInFlight: 256 * 1024 * 1024,
     });
     assert.deepEqual(config.auth.tokens, []);
     assert.equal(config.auth.tokensFile, undefined);

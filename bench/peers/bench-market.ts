@@ -14,10 +14,21 @@ export const BENCH_SYMBOL_ID = 13;
 /**
  * benchConfig is the gateway configuration every peer runs with: the
  * environment's settings (STREAM_BUFFER_SIZE, ...), but no simulator, no
- * logs, a free loopback port and no tokens (load generators send none).
+ * logs, a free loopback port, no tokens (load generators send none) and no
+ * price band (their synthetic prices walk from 1000 to 2000 whatever the
+ * symbol's close).
  */
 export function benchConfig(): GatewayConfig {
-  return loadConfig({ ...process.env, SIMULATOR: "off", LOG_LEVEL: "silent", HOST: "127.0.0.1", PORT: "0", AUTH_TOKENS: "", AUTH_TOKENS_FILE: "" });
+  return loadConfig({
+    ...process.env,
+    SIMULATOR: "off",
+    LOG_LEVEL: "silent",
+    HOST: "127.0.0.1",
+    PORT: "0",
+    AUTH_TOKENS: "",
+    AUTH_TOKENS_FILE: "",
+    PRICE_BAND_PERCENT: "0",
+  });
 }
 
 /**

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type { Scope } from "../pipeline/service-registry.js";
 
 /** Every scope a token may carry, in the order the docs list them. */
-export const SCOPES: readonly Scope[] = ["read", "write"];
+export const SCOPES: readonly Scope[] = ["read", "write", "admin"];
 
 /**
  * TokenGrant is one configured bearer token and the scopes it carries.

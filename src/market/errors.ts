@@ -17,6 +17,14 @@ export class InvalidTickError extends Error {
 }
 
 /**
+ * SymbolRightsError is thrown for a tick that would create or rename a
+ * symbol, sent by a producer that may not.
+ */
+export class SymbolRightsError extends Error {
+  override readonly name = "SymbolRightsError";
+}
+
+/**
  * SlowConsumerError ends a stream whose reader fell too far behind, when the
  * overflow policy is to close rather than conflate.
  */

@@ -3,7 +3,7 @@ import { Hub, type HubOptions } from "./hub.js";
 import type { Snapshot, Tick } from "./snapshot.js";
 import type { SnapshotStore } from "./snapshot-store.js";
 import { Subscription, type SubscriptionOptions } from "./subscription.js";
-import { validateTick } from "./tick-validation.js";
+import { admitTick, type SymbolRights, type TickPolicy, validateTick } from "./tick-validation.js";
 
 /** StoreLossPolicy says what open streams do while the store is unavailable. */
 export type StoreLossPolicy = "keep" | "close";
@@ -18,7 +18,17 @@ export interface MarketOptions extends HubOptions {
    * StoreUnavailableError. Default "keep".
    */
   streamsOnStoreLoss?: StoreLossPolicy;
+  /**
+   * Which ticks are plausible enough to ingest (the gateway passes its
+   * configuration). Default: no price band and no time checks; a new
+   * symbol still needs a name, and every tick must be valid.
+   */
+  tickPolicy?: TickPolicy;
 }
+
+// In-process producers (the simulator, tests seeding prices) are trusted.
+const ALL_RIGHTS: SymbolRights = { manageSymbols: true };
+const NO_PLAUSIBILITY_CHECKS: TickPolicy = { priceBandPercent: 0, timeWindowMs: 0 };
 
 /**
  * Market ties a snapshot store to the hub that fans its updates out: the one
@@ -31,11 +41,13 @@ export class Market {
   readonly #stopListening: () => void;
   readonly #stopWatchingHealth: () => void;
   readonly #open = new Set<Subscription>();
+  readonly #tickPolicy: TickPolicy;
 
   constructor(store: SnapshotStore, subscriptionDefaults: SubscriptionOptions = {}, options: MarketOptions = {}) {
     this.#store = store;
     this.hub = new Hub(options);
     this.#subscriptionDefaults = subscriptionDefaults;
+    this.#tickPolicy = options.tickPolicy ?? NO_PLAUSIBILITY_CHECKS;
     this.#stopListening = store.onUpdate((snapshot) => this.hub.publish(snapshot));
     const closeOnLoss = (options.streamsOnStoreLoss ?? "keep") === "close";
     this.#stopWatchingHealth = store.onHealthChange((healthy) => {
@@ -72,10 +84,17 @@ export class Market {
     return this.#store.list();
   }
 
-  /** Validates and applies ticks; subscribers receive the updates through the store's announcements. */
-  async ingest(ticks: readonly Tick[]): Promise<Snapshot[]> {
-    for (let i = 0; i < ticks.length; i++) validateTick(ticks[i]!, i);
-    return this.#store.apply(ticks);
+  /**
+   * Validates and applies ticks under the market's tick policy, all of a
+   * batch or (when one tick is refused, with its error) none of it;
+   * subscribers receive the updates through the store's announcements.
+   * `rights` say whether the producer may create and rename symbols.
+   */
+  async ingest(ticks: readonly Tick[], rights: SymbolRights = ALL_RIGHTS): Promise<Snapshot[]> {
+    const policy = this.#tickPolicy;
+    const now = Date.now();
+    for (let i = 0; i < ticks.length; i++) validateTick(ticks[i]!, i, policy, now);
+    return this.#store.apply(ticks, (previous, tick, index) => admitTick(previous, tick, index, rights, policy));
   }
 
   /** Opens a subscription with the market's defaults, overridable per stream. */

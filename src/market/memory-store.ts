@@ -1,5 +1,5 @@
 import { foldTick, type Snapshot, type Tick } from "./snapshot.js";
-import type { SnapshotStore, UpdateListener } from "./snapshot-store.js";
+import type { SnapshotStore, TickAdmission, UpdateListener } from "./snapshot-store.js";
 
 /**
  * MemorySnapshotStore keeps snapshots in this process: the embedded default
@@ -22,15 +22,26 @@ export class MemorySnapshotStore implements SnapshotStore {
     return Promise.resolve([...this.#snapshots.values()].sort((a, b) => a.symbolId - b.symbolId));
   }
 
-  apply(ticks: readonly Tick[]): Promise<Snapshot[]> {
+  apply(ticks: readonly Tick[], admit?: TickAdmission): Promise<Snapshot[]> {
     const now = Date.now();
     const updated = new Array<Snapshot>(ticks.length);
+    // Folded aside and stored only once every tick is admitted: a refused
+    // tick leaves the whole batch unwritten. Check and write happen in one
+    // synchronous step, so no other batch can come between them.
+    const folded = new Map<number, Snapshot>();
     for (let i = 0; i < ticks.length; i++) {
       const tick = ticks[i]!;
-      const next = foldTick(this.#snapshots.get(tick.symbolId), tick, now);
-      this.#snapshots.set(tick.symbolId, next);
+      const previous = folded.get(tick.symbolId) ?? this.#snapshots.get(tick.symbolId);
+      try {
+        admit?.(previous, tick, i);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const next = foldTick(previous, tick, now);
+      folded.set(tick.symbolId, next);
       updated[i] = next;
     }
+    for (const [symbolId, snapshot] of folded) this.#snapshots.set(symbolId, snapshot);
     // Announce after the whole batch is stored, so a listener that reads
     // back sees every tick of the batch.
     for (const snapshot of updated) {

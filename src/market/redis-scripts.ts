@@ -62,7 +62,7 @@ for i = 1, #KEYS - 1 do
     if price < tonumber(low) then low = ltp end
     if vol ~= '' then volume = string.format('%.0f', tonumber(volume) + tonumber(vol)) end
     local symbol = f[14]
-    if symbol == '' then symbol = sym end
+    if sym ~= '' then symbol = sym end
     rec = { f[1], string.format('%.0f', tonumber(f[2]) + 1), ltp, f[4], high, low, f[7], volume,
       pick(bid, f[9]), pick(ask, f[10]), pick(bidSize, f[11]), pick(askSize, f[12]), ts, symbol }
     local book = pick(depth, f[15] or '|')

@@ -2,8 +2,8 @@ import { Redis, type RedisOptions, type Result } from "ioredis";
 import { StoreUnavailableError } from "./errors.js";
 import { decodeSnapshot, tickArguments } from "./redis-snapshot-codec.js";
 import { FOLD_TICKS_SCRIPT, LIST_SNAPSHOTS_SCRIPT } from "./redis-scripts.js";
-import type { Snapshot, Tick } from "./snapshot.js";
-import type { SnapshotStore, UpdateListener } from "./snapshot-store.js";
+import { foldTick, type Snapshot, type Tick } from "./snapshot.js";
+import type { SnapshotStore, TickAdmission, UpdateListener } from "./snapshot-store.js";
 
 /**
  * StoreLogger is where a store reports connection trouble; pino's logger
@@ -174,9 +174,11 @@ export class RedisSnapshotStore implements SnapshotStore {
     return packed.map(decodeSnapshot).sort((a, b) => a.symbolId - b.symbolId);
   }
 
-  async apply(ticks: readonly Tick[]): Promise<Snapshot[]> {
+  async apply(ticks: readonly Tick[], admit?: TickAdmission): Promise<Snapshot[]> {
     if (ticks.length === 0) return [];
-    const now = String(Date.now());
+    const nowMs = Date.now();
+    const now = String(nowMs);
+    if (admit !== undefined) await this.#admit(ticks, admit, nowMs);
     const chunks: Array<{ keys: string[]; args: string[] }> = [];
     for (let start = 0; start < ticks.length; start += this.#ticksPerScript) {
       const keys = [this.#symbolsKey];
@@ -202,6 +204,21 @@ export class RedisSnapshotStore implements SnapshotStore {
       });
     });
     return results.flat().map(decodeSnapshot);
+  }
+
+  // Admission sees the snapshots as read just before the write: another
+  // gateway's tick for the same symbol may land in between, which the fold
+  // script (atomic per batch) orders but does not check again.
+  async #admit(ticks: readonly Tick[], admit: TickAdmission, nowMs: number): Promise<void> {
+    const ids = [...new Set(ticks.map((tick) => tick.symbolId))];
+    const current = await this.getMany(ids);
+    const folded = new Map<number, Snapshot | undefined>(ids.map((id, i) => [id, current[i]]));
+    for (let i = 0; i < ticks.length; i++) {
+      const tick = ticks[i]!;
+      const previous = folded.get(tick.symbolId);
+      admit(previous, tick, i);
+      folded.set(tick.symbolId, foldTick(previous, tick, nowMs));
+    }
   }
 
   onUpdate(listener: UpdateListener): () => void {

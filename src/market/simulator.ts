@@ -11,6 +11,11 @@ export interface SimulatorOptions {
   ticksPerSecond?: number;
   /** Random source in [0, 1). Default Math.random. */
   random?: () => number;
+  /**
+   * Farthest a price walks from its base price, in percent; keep it inside
+   * the market's price band so that no simulated tick is refused. Default 10.
+   */
+  maxMovePercent?: number;
 }
 
 /** Ticks are sent in batches this often, as a real feed handler would. */
@@ -26,6 +31,7 @@ export class MarketSimulator {
   readonly #symbols: readonly SimulatedSymbol[];
   readonly #ticksPerSecond: number;
   readonly #random: () => number;
+  readonly #maxMove: number;
   readonly #prices = new Map<number, number>();
   readonly #ingest: (ticks: Tick[]) => Promise<unknown>;
   #timer: NodeJS.Timeout | undefined;
@@ -37,6 +43,7 @@ export class MarketSimulator {
     this.#symbols = options.symbols;
     this.#ticksPerSecond = options.ticksPerSecond ?? 50;
     this.#random = options.random ?? Math.random;
+    this.#maxMove = (options.maxMovePercent ?? 10) / 100;
   }
 
   /** Seeds a snapshot for every symbol, then ticks until stopped. */
@@ -86,7 +93,10 @@ export class MarketSimulator {
   #tick(s: SimulatedSymbol, first: boolean): Tick {
     const previous = this.#prices.get(s.symbolId) ?? s.basePrice;
     // About 2 basis points per tick, roughly the intraday noise of an index.
-    const drift = first ? 0 : (this.#random() - 0.5) * 0.0004 * previous;
+    let drift = first ? 0 : (this.#random() - 0.5) * 0.0004 * previous;
+    // A walk left alone wanders off over millions of ticks; turned back at
+    // the edge, it stays where an exchange's circuit limits would keep it.
+    if (Math.abs(previous + drift - s.basePrice) > s.basePrice * this.#maxMove) drift = -drift;
     const ltp = Math.max(s.tickSize, round(previous + drift, s.tickSize));
     this.#prices.set(s.symbolId, ltp);
     // One to four ticks wide, never locked: halving an odd spread would

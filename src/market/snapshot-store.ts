@@ -6,6 +6,14 @@ import type { Snapshot, Tick } from "./snapshot.js";
 export type UpdateListener = (snapshot: Snapshot) => void;
 
 /**
+ * TickAdmission is how a store asks whether a tick may be folded: it is
+ * called for each tick of a batch, in order, with the snapshot the tick
+ * would fold into (earlier ticks of the batch included; undefined for a new
+ * symbol), before anything is written, and throws to refuse the whole batch.
+ */
+export type TickAdmission = (previous: Snapshot | undefined, tick: Tick, index: number) => void;
+
+/**
  * SnapshotStore holds the current snapshot of every symbol and announces
  * every update.
  *
@@ -21,9 +29,10 @@ export interface SnapshotStore {
   list(): Promise<Snapshot[]>;
   /**
    * Folds ticks into snapshots atomically per tick, in order, and returns
-   * the resulting snapshots; the ticks must be valid.
+   * the resulting snapshots; the ticks must be valid. When `admit` refuses a
+   * tick, nothing of the batch is written and its error is the rejection.
    */
-  apply(ticks: readonly Tick[]): Promise<Snapshot[]>;
+  apply(ticks: readonly Tick[], admit?: TickAdmission): Promise<Snapshot[]>;
   /** Registers a listener for every update; returns the function that removes it. */
   onUpdate(listener: UpdateListener): () => void;
   /** True while the store can serve reads and writes. */

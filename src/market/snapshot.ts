@@ -69,7 +69,10 @@ export interface Tick {
   readonly askSize?: number;
   /** Milliseconds since the Unix epoch; the receiver's clock when missing. */
   readonly exchangeTimeMs?: number;
-  /** Display name, used when the symbol is new. */
+  /**
+   * Display name: names a new symbol, and renames one when it differs (a
+   * market checks who may do either before a tick reaches a store).
+   */
   readonly symbol?: string;
   /**
    * Replaces the symbol's book when present; bid, ask and their sizes default
@@ -108,7 +111,7 @@ export function foldTick(previous: Snapshot | undefined, tick: Tick, nowMs: numb
   }
   return {
     symbolId: previous.symbolId,
-    symbol: previous.symbol !== "" ? previous.symbol : (tick.symbol ?? ""),
+    symbol: tick.symbol !== undefined && tick.symbol !== "" ? tick.symbol : previous.symbol,
     ltp,
     open: previous.open,
     high: Math.max(ltp, previous.high),

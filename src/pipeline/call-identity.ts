@@ -1,4 +1,5 @@
 import { createContextKey } from "@connectrpc/connect";
+import type { Scope } from "./service-registry.js";
 
 /**
  * CallIdentity is who made a call, as far as the pipeline may tell: a
@@ -7,6 +8,8 @@ import { createContextKey } from "@connectrpc/connect";
 export interface CallIdentity {
   /** Names the caller's credential in logs without revealing it. */
   readonly fingerprint: string;
+  /** What the credential allows; undefined when it says nothing of scopes. */
+  readonly scopes?: ReadonlySet<Scope>;
 }
 
 /**

@@ -3,9 +3,10 @@ import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 
 /**
  * Scope is a permission a caller's credential carries: `read` for market
- * data, `write` for publishing ticks.
+ * data, `write` for publishing ticks, `admin` for creating and renaming
+ * symbols (beside `write`).
  */
-export type Scope = "read" | "write";
+export type Scope = "read" | "write" | "admin";
 
 /**
  * ServiceRegistration pairs a service descriptor with its implementation and

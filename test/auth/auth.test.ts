@@ -199,8 +199,8 @@ for (const lane of GRPC_LANES) describe(`auth configuration (${lane.name})`, () 
 
   it("stops with a ConfigError naming the variable for a bad token list", () => {
     assert.throws(
-      () => loadConfig({ AUTH_TOKENS: "t1:read,t2:admin" }),
-      (error: Error) => error instanceof ConfigError && /^AUTH_TOKENS: entry 2: unknown scope "admin"/.test(error.message),
+      () => loadConfig({ AUTH_TOKENS: "t1:read,t2:root" }),
+      (error: Error) => error instanceof ConfigError && /^AUTH_TOKENS: entry 2: unknown scope "root"/.test(error.message),
     );
     assert.throws(() => loadConfig({ AUTH_METRICS: "sometimes" }), /AUTH_METRICS must be one of open, token/);
   });

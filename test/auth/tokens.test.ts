@@ -20,7 +20,7 @@ describe("parseTokenGrants", () => {
 
   it("rejects unknown scopes, missing scopes, odd characters and repeats without quoting the token", () => {
     for (const [text, message] of [
-      ["secret-1:admin", /entry 1: unknown scope "admin"/],
+      ["secret-1:root", /entry 1: unknown scope "root" \(known: read, write, admin\)/],
       ["secret-1", /entry 1 must look like token:scope\+scope/],
       ["t1:read,secret 2:read", /entry 2: a token may hold only/],
       ["secret-1:read,secret-1:write", /entry 2: the same token is listed twice/],

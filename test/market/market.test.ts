@@ -10,7 +10,7 @@ import { SwitchableStore } from "../support/switchable-store.js";
 describe("Market", () => {
   it("ingests ticks into its store and reads them back", async () => {
     const market = new Market(new MemorySnapshotStore());
-    const updated = await market.ingest([{ symbolId: 13, symbol: "NIFTY 50", ltp: 100 }, { symbolId: 25, ltp: 200 }]);
+    const updated = await market.ingest([{ symbolId: 13, symbol: "NIFTY 50", ltp: 100 }, { symbolId: 25, symbol: "BANK NIFTY", ltp: 200 }]);
     assert.deepEqual(updated.map((s) => s.symbolId), [13, 25]);
     assert.equal((await market.get(13))?.symbol, "NIFTY 50");
     assert.deepEqual((await market.getMany([25, 1])).map((s) => s?.ltp), [200, undefined]);
@@ -36,7 +36,7 @@ describe("Market", () => {
     const sink = recordingSink();
     subscription.attach(sink);
     assert.equal(market.subscriptions.size, 1);
-    await market.ingest([{ symbolId: 25, ltp: 1 }, { symbolId: 13, ltp: 2 }]);
+    await market.ingest([{ symbolId: 25, symbol: "BANK NIFTY", ltp: 1 }, { symbolId: 13, symbol: "NIFTY 50", ltp: 2 }]);
     await turn();
     assert.deepEqual(sink.labels(), ["13#1"]);
     assert.equal(subscription.pending, 0);
@@ -58,12 +58,12 @@ describe("Market", () => {
     strict.attach(strictSink);
     lenient.attach(lenientSink);
     // Each stream takes one delivery and then cannot take more.
-    await market.ingest([{ symbolId: 1, ltp: 1 }]);
+    await market.ingest([{ symbolId: 1, symbol: "ONE", ltp: 1 }]);
     await turn();
     await market.ingest([{ symbolId: 1, ltp: 2 }]);
     await turn();
     assert.equal(strict.closed, false);
-    await market.ingest([{ symbolId: 2, ltp: 1 }]);
+    await market.ingest([{ symbolId: 2, symbol: "TWO", ltp: 1 }]);
     await turn();
     assert.equal(strict.closed, true);
     assert.ok(strictSink.closes[0] instanceof SlowConsumerError);
@@ -111,7 +111,7 @@ describe("Market", () => {
     subscription.add([1, 2]);
     const sink = recordingSink();
     subscription.attach(sink);
-    await market.ingest([{ symbolId: 1, ltp: 1 }, { symbolId: 2, ltp: 1 }]);
+    await market.ingest([{ symbolId: 1, symbol: "ONE", ltp: 1 }, { symbolId: 2, symbol: "TWO", ltp: 1 }]);
     await turn();
     assert.deepEqual(sink.labels(), ["1#1", "2#1"]);
     inner.setHealthy(false);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
-import type { Snapshot } from "../../src/market/snapshot.js";
+import { InvalidTickError } from "../../src/market/errors.js";
+import type { Snapshot, Tick } from "../../src/market/snapshot.js";
 import type { SnapshotStore } from "../../src/market/snapshot-store.js";
 
 describe("MemorySnapshotStore", () => {
@@ -25,6 +26,25 @@ describe("MemorySnapshotStore", () => {
     assert.equal(nifty?.high, 110);
     assert.equal(nifty?.symbol, "NIFTY 50");
     assert.equal(nifty?.volume, 5);
+  });
+
+  it("asks admission for each tick with the snapshot it folds into, and writes nothing of a batch it refuses", async () => {
+    const store = new MemorySnapshotStore();
+    await store.apply([{ symbolId: 41, symbol: "FORTY-ONE", ltp: 10 }]);
+    const seen: Array<[number, number | undefined, number | undefined]> = [];
+    const refusing = (previous: Snapshot | undefined, tick: Tick, index: number) => {
+      seen.push([index, previous?.sequence, previous?.ltp]);
+      if (tick.ltp > 100) throw new InvalidTickError(`ticks[${index}].ltp is too high`);
+    };
+    await assert.rejects(
+      store.apply([{ symbolId: 41, ltp: 11 }, { symbolId: 42, symbol: "FORTY-TWO", ltp: 1 }, { symbolId: 41, ltp: 12 }, { symbolId: 41, ltp: 500 }], refusing),
+      /^InvalidTickError: ticks\[3\]\.ltp is too high$/,
+    );
+    assert.deepEqual(seen, [[0, 1, 10], [1, undefined, undefined], [2, 2, 11], [3, 3, 12]]);
+    assert.equal((await store.get(41))!.sequence, 1, "nothing of the refused batch was written");
+    assert.equal(await store.get(42), undefined);
+    const applied = await store.apply([{ symbolId: 41, ltp: 13 }], refusing);
+    assert.equal(applied[0]!.sequence, 2);
   });
 
   it("returns many snapshots in the order asked, with gaps for unknown ids", async () => {

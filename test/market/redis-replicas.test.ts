@@ -114,7 +114,7 @@ describe("gateway replicas on one Redis", () => {
 
   it("reads a batch of 1000 symbols from Redis with one command", async () => {
     const ids = Array.from({ length: 1000 }, (_, i) => 200_000 + i);
-    await clients(a.baseUrl).feed.publishTicks({ ticks: ids.map((symbolId) => ({ symbolId, ltp: 10 })) });
+    await clients(a.baseUrl).feed.publishTicks({ ticks: ids.map((symbolId) => ({ symbolId, symbol: `R${symbolId}`, ltp: 10 })) });
     const client = redis.client();
     await client.config("RESETSTAT");
     const response = await clients(b.baseUrl).data.getBatchSnapshots({ symbolIds: ids });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { StoreUnavailableError } from "../../src/market/errors.js";
+import { InvalidTickError, StoreUnavailableError } from "../../src/market/errors.js";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
 import { createRedisSnapshotStore, type RedisSnapshotStore } from "../../src/market/redis-store.js";
 import type { Snapshot, Tick } from "../../src/market/snapshot.js";
@@ -40,7 +40,7 @@ describe("RedisSnapshotStore", () => {
       { symbolId: 7, ltp: 24350.05, volume: 2 ** 40, bid: 24350, exchangeTimeMs: 1001 },
       { symbolId: 7, ltp: 0.05, volume: 3, askSize: 9, exchangeTimeMs: 1002 },
       { symbolId: 8, ltp: 1e-7, bid: 0, ask: 1e21, bidSize: 5, exchangeTimeMs: 1003 },
-      { symbolId: 7, ltp: 99999.95, symbol: "ignored", exchangeTimeMs: 1004 },
+      { symbolId: 7, ltp: 99999.95, symbol: "renamed ₹", exchangeTimeMs: 1004 },
     ];
     const fromRedis = await store.apply(ticks);
     const fromMemory = await memory.apply(ticks);
@@ -116,6 +116,25 @@ describe("RedisSnapshotStore", () => {
     assert.equal(last!.volume, total);
     await waitFor(() => seen.length === total, 5000, "every update announced");
     assert.deepEqual(seen, Array.from({ length: total }, (_, i) => i + 1), "announced in sequence order");
+  });
+
+  it("asks admission for each tick with the snapshot it folds into, and writes nothing of a batch it refuses", async () => {
+    const store = await open(prefix());
+    await store.apply([{ symbolId: 41, symbol: "FORTY-ONE", ltp: 10 }]);
+    const seen: Array<[number, number | undefined, number | undefined]> = [];
+    const refusing = (previous: Snapshot | undefined, tick: Tick, index: number) => {
+      seen.push([index, previous?.sequence, previous?.ltp]);
+      if (tick.ltp > 100) throw new InvalidTickError(`ticks[${index}].ltp is too high`);
+    };
+    await assert.rejects(
+      store.apply([{ symbolId: 41, ltp: 11 }, { symbolId: 42, symbol: "FORTY-TWO", ltp: 1 }, { symbolId: 41, ltp: 12 }, { symbolId: 41, ltp: 500 }], refusing),
+      /^InvalidTickError: ticks\[3\]\.ltp is too high$/,
+    );
+    assert.deepEqual(seen, [[0, 1, 10], [1, undefined, undefined], [2, 2, 11], [3, 3, 12]]);
+    assert.equal((await store.get(41))!.sequence, 1, "nothing of the refused batch was written");
+    assert.equal(await store.get(42), undefined);
+    const applied = await store.apply([{ symbolId: 41, ltp: 13 }], refusing);
+    assert.equal(applied[0]!.sequence, 2);
   });
 
   it("fails fast while Redis is down and serves again once it is back, resubscribed", async () => {

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { defaultUniverse, FIRST_SYNTHETIC_ID, INDEX_SYMBOLS } from "../../src/market/default-universe.js";
 import type { Tick } from "../../src/market/snapshot.js";
+import { Market } from "../../src/market/market.js";
+import { MemorySnapshotStore } from "../../src/market/memory-store.js";
 import { MarketSimulator } from "../../src/market/simulator.js";
 import { validateTick } from "../../src/market/tick-validation.js";
 
@@ -141,5 +143,26 @@ describe("MarketSimulator", () => {
     const stoppedAt = batches.length;
     await new Promise((resolve) => setTimeout(resolve, 250));
     assert.equal(batches.length, stoppedAt);
+  });
+
+  it("stays inside the market's price band over 400,000 ticks, so a market with a tick policy refuses none of them", async () => {
+    const market = new Market(new MemorySnapshotStore(), {}, { tickPolicy: { priceBandPercent: 4 } });
+    const refusals: string[] = [];
+    const simulator = new MarketSimulator(
+      (ticks) =>
+        market.ingest(ticks).catch((error: Error) => {
+          refusals.push(error.message);
+        }),
+      { symbols: defaultUniverse(10), ticksPerSecond: 1_000_000, random: seeded(7), maxMovePercent: 2 },
+    );
+    await simulator.start();
+    simulator.stop();
+    for (let i = 0; i < 4; i++) await simulator.step();
+    assert.deepEqual(refusals.slice(0, 3), []);
+    const nifty = (await market.get(13))!;
+    assert.ok(nifty.sequence > 50_000, `NIFTY 50 ticked ${nifty.sequence} times`);
+    // Left alone, the walk's spread after this many ticks is several percent.
+    assert.ok(nifty.high > nifty.close * 1.015 || nifty.low < nifty.close * 0.985, "the walk reached the edge");
+    await market.close();
   });
 });

@@ -61,12 +61,14 @@ describe("foldTick", () => {
     assert.equal(foldTick(stamped, { symbolId: 1, ltp: 2 }, NOW).exchangeTimeMs, NOW);
   });
 
-  it("names a symbol once and ignores later names", () => {
+  it("names a symbol, keeps its name when a tick has none, and takes a new one", () => {
     const unnamed = foldTick(undefined, { symbolId: 7, ltp: 1 }, NOW);
     assert.equal(unnamed.symbol, "");
     const named = foldTick(unnamed, { symbolId: 7, ltp: 1, symbol: "SEVEN" }, NOW);
     assert.equal(named.symbol, "SEVEN");
-    assert.equal(foldTick(named, { symbolId: 7, ltp: 1, symbol: "OTHER" }, NOW).symbol, "SEVEN");
+    assert.equal(foldTick(named, { symbolId: 7, ltp: 1 }, NOW).symbol, "SEVEN");
+    assert.equal(foldTick(named, { symbolId: 7, ltp: 1, symbol: "" }, NOW).symbol, "SEVEN");
+    assert.equal(foldTick(named, { symbolId: 7, ltp: 1, symbol: "OTHER" }, NOW).symbol, "OTHER");
   });
 
   it("never changes the previous snapshot", () => {

@@ -64,7 +64,7 @@ for (const lane of GATEWAY_LANES) describe(`MarketFeedService (${lane.name})`, (
         const symbolId = newSymbol + 200;
         const level = (price: number) => ({ price, quantity: 25n, orders: 1 });
         await feed.publishTicks({
-          ticks: [{ symbolId, ltp: 100, depth: { bids: [level(99.95), level(99.9)], asks: [level(100.05)] } }],
+          ticks: [{ symbolId, symbol: `BOOK${symbolId}`, ltp: 100, depth: { bids: [level(99.95), level(99.9)], asks: [level(100.05)] } }],
         });
         const snapshot = (await gateway.app.market.get(symbolId))!;
         assert.deepEqual(snapshot.depth, {
@@ -88,7 +88,7 @@ for (const lane of GATEWAY_LANES) describe(`MarketFeedService (${lane.name})`, (
           const feed = createClient(MarketFeedService, transport.create(gateway.baseUrl));
           async function* producer() {
             for (let i = 0; i < 5; i++) {
-              yield create(StreamTicksRequestSchema, { ticks: [{ symbolId: newSymbol + 100, ltp: 10 + i }] });
+              yield create(StreamTicksRequestSchema, { ticks: [{ symbolId: newSymbol + 100, symbol: `STREAM${newSymbol}`, ltp: 10 + i }] });
             }
           }
           const response = await feed.streamTicks(producer());

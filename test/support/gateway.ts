@@ -25,14 +25,24 @@ export const SEED_TICKS: Tick[] = [
 
 /**
  * startGateway builds the gateway with the simulator off (tests drive prices
- * themselves), seeds 13, 25 and 27, and listens on `PORT` (0, a free port,
- * unless given: a test restarts a gateway on the port its clients know).
+ * themselves, often as counters, so the price band and the time checks are
+ * off too unless `env` sets PRICE_BAND_PERCENT or TICK_TIME_WINDOW_MS),
+ * seeds 13, 25 and 27, and listens on `PORT` (0, a free port, unless given:
+ * a test restarts a gateway on the port its clients know).
  */
 export async function startGateway(
   env: Record<string, string> = {},
   options: AppOptions & { seed?: Tick[] } = {},
 ): Promise<TestGateway> {
-  const config = loadConfig({ SIMULATOR: "off", LOG_LEVEL: "silent", HOST: "127.0.0.1", PORT: "0", ...env });
+  const config = loadConfig({
+    SIMULATOR: "off",
+    LOG_LEVEL: "silent",
+    HOST: "127.0.0.1",
+    PORT: "0",
+    PRICE_BAND_PERCENT: "0",
+    TICK_TIME_WINDOW_MS: "0",
+    ...env,
+  });
   const app = await buildApp(config, { logger: env.LOG_LEVEL !== undefined, ...options });
   // A Redis-backed store connects in the background.
   await waitFor(() => app.market.store.healthy, 10_000, "the snapshot store to be healthy");
