@@ -210,7 +210,8 @@ describe("a rolling restart behind the shipped Caddyfile", () => {
       loop(
         "gRPC PublishTicks",
         async () => {
-          await feed.publishTicks({ ticks: [{ symbolId: PUBLISHED_SYMBOL, ltp: 100 + acknowledged }] });
+          // Named, and priced within the band around its first price, as the tick policy asks.
+          await feed.publishTicks({ ticks: [{ symbolId: PUBLISHED_SYMBOL, symbol: "ROLLING", ltp: 100 + (acknowledged % 100) / 100 }] });
           acknowledged++;
         },
         stop.signal,
