@@ -19,6 +19,7 @@ import { callLimitOptions, http1ServerOptions, http2ServerOptions } from "./serv
 import { dashboardPlugin } from "./dashboard/dashboard-plugin.js";
 import { registration } from "./pipeline/service-registry.js";
 import { callLoggerKey } from "./pipeline/call-observer.js";
+import { ByteBudget } from "./pipeline/byte-budget.js";
 import { GatewayMetrics } from "./pipeline/gateway-metrics.js";
 import { callChainPlugin } from "./server/call-chain-plugin.js";
 import { tracingFromEnvironment, type GatewayTracing } from "./server/tracing.js";
@@ -148,12 +149,14 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   const services = app.services;
 
   const authGate = app.authGate;
+  // One budget for request bytes in flight, across every lane and connection.
+  const requestBudget = new ByteBudget(config.limits.maxRequestBytesInFlight);
   const refuses = authGate === null ? undefined : (service: string, authorization: string | undefined) => authGate(service, authorization) !== undefined;
   // Not wrapped in fastify-plugin, so Connect's content-type parsers (and
   // the guard that reads headers before Connect reads a body) stay inside
   // this registration.
   await app.register(async (connect) => {
-    guardConnectRequests(connect, { refuses, bodyTimeoutMs: config.limits.bodyTimeoutMs, registrations: services.registrations });
+    guardConnectRequests(connect, { refuses, bodyTimeoutMs: config.limits.bodyTimeoutMs, registrations: services.registrations, budget: requestBudget });
     await connect.register(fastifyConnectPlugin, {
       interceptors: [...services.interceptors],
       ...callLimitOptions(config.limits),
@@ -185,6 +188,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
           ...callLimitOptions(config.limits),
           refuses,
           bodyTimeoutMs: config.limits.bodyTimeoutMs,
+          budget: requestBudget,
           // Calls on the lane carry a request id as Fastify's requests do: the
           // caller's, or the lane's own; the response echoes the one the log shows.
           requestId: (headers) => {
@@ -217,6 +221,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
         interceptors: services.interceptors,
         ...callLimitOptions(config.limits),
         refuses,
+        bodyTimeoutMs: config.limits.bodyTimeoutMs,
+        budget: requestBudget,
         contextValues: (_headers: http.IncomingHttpHeaders, reqId: string | undefined) => {
           const values = createContextValues();
           if (!LOGS_CALLS.has(app.log.level)) return values;

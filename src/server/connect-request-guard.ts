@@ -6,6 +6,7 @@ import * as protoGrpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { callClientGoneKey, callLoggerKey } from "../pipeline/call-observer.js";
+import type { ByteBudget } from "../pipeline/byte-budget.js";
 import { deadlineHasPassed } from "../pipeline/deadline-gate.js";
 import type { ServiceRegistration } from "../pipeline/service-registry.js";
 
@@ -28,6 +29,8 @@ export interface ConnectRequestGuardOptions {
   bodyTimeoutMs?: number;
   /** The services served, to tell which routes take one message. Default: none bounded. */
   registrations?: readonly ServiceRegistration[];
+  /** Budget the bodies of one-message requests are held in while they arrive, shared with the other lanes. Default: none. */
+  budget?: ByteBudget;
 }
 
 /** How a request body is framed, as far as the guard cares. */
@@ -64,6 +67,7 @@ const UNARY_JSON_STAND_INS: Record<string, Buffer> = {
 export function guardConnectRequests(scope: FastifyInstance, options: ConnectRequestGuardOptions = {}): void {
   const refuses = options.refuses;
   const bodyTimeoutMs = options.bodyTimeoutMs;
+  const budget = options.budget;
   const oneMessage = oneMessageRoutes(options.registrations ?? []);
   scope.addHook("preValidation", async (request) => {
     if (request.method !== "POST") return;
@@ -78,7 +82,10 @@ export function guardConnectRequests(scope: FastifyInstance, options: ConnectReq
     }
     let body: AsyncIterable<Uint8Array> | undefined;
     if (framing.frameFlags !== undefined) body = checkFrameFlags(request.raw, framing.frameFlags);
-    if (bodyTimeoutMs !== undefined && oneMessage.has(request.routeOptions.url ?? "")) body = withinDeadline(body ?? request.raw, bodyTimeoutMs);
+    if (oneMessage.has(request.routeOptions.url ?? "")) {
+      if (bodyTimeoutMs !== undefined) body = withinDeadline(body ?? request.raw, bodyTimeoutMs);
+      if (budget !== undefined) body = heldIn(body ?? request.raw, budget);
+    }
     if (body !== undefined) request.body = body;
   });
 }
@@ -91,6 +98,29 @@ function oneMessageRoutes(registrations: readonly ServiceRegistration[]): Set<st
     }
   }
   return routes;
+}
+
+/**
+ * heldIn passes a body's bytes on as they come, holding each in the budget
+ * until the whole body has been handed on; past the budget the call ends
+ * with RESOURCE_EXHAUSTED.
+ */
+async function* heldIn(body: AsyncIterable<Uint8Array>, budget: ByteBudget): AsyncGenerator<Uint8Array> {
+  // By hand, not for-await: leaving a for-await early would destroy the
+  // request stream, and with it the answer.
+  const iterator = body[Symbol.asyncIterator]();
+  let held = 0;
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) return;
+      budget.take(next.value.length);
+      held += next.value.length;
+      yield next.value;
+    }
+  } finally {
+    budget.give(held);
+  }
 }
 
 /**

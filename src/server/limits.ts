@@ -36,6 +36,8 @@ export interface LimitsConfig {
    * streams are not bounded.
    */
   bodyTimeoutMs: number;
+  /** Request bytes held at once over every connection (see ByteBudget). */
+  maxRequestBytesInFlight: number;
 }
 
 const CONNECT_COMPRESSION: Record<CompressionName, Compression> = { gzip: compressionGzip, br: compressionBrotli };

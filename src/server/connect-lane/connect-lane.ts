@@ -144,7 +144,7 @@ export function installConnectLane(
     const bytes =
       query !== undefined
         ? readUnaryQuery(query, opt.readMaxBytes, compression.request)
-        : readUnaryBody(request, headerValue(headers["content-length"]) ?? undefined, opt.readMaxBytes, compression.request);
+        : readUnaryBody(request, headerValue(headers["content-length"]) ?? undefined, opt.readMaxBytes, compression.request, opt);
     run(bytes.then((input) => method.serialization.getI(binary).parse(input)));
     return true;
 

@@ -1,3 +1,4 @@
+import { guardBody, type BodyLimits } from "../grpc-lane/request-reader.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Compression } from "@connectrpc/connect/protocol";
 import { base64Decode } from "@bufbuild/protobuf/wire";
@@ -14,6 +15,7 @@ export function readUnaryBody(
   contentLength: string | undefined,
   readMaxBytes: number,
   compression: Compression | null,
+  limits: BodyLimits = {},
 ): Promise<Uint8Array> {
   const declared = contentLength === undefined ? Number.NaN : Number.parseInt(contentLength, 10);
   if (declared > readMaxBytes) {
@@ -24,8 +26,13 @@ export function readUnaryBody(
     let parts: Buffer[] | undefined;
     let received = 0;
     let failed = false;
-    request.on("data", (chunk: Buffer) => {
+    const guard = guardBody(request, limits, (error) => {
       if (failed) return;
+      failed = true;
+      reject(error);
+    });
+    request.on("data", (chunk: Buffer) => {
+      if (failed || !guard.take(chunk.length)) return;
       received += chunk.length;
       if (received > readMaxBytes) {
         failed = true;
@@ -37,6 +44,7 @@ export function readUnaryBody(
       else (parts ??= [body]).push(chunk);
     });
     request.once("end", () => {
+      guard.release();
       if (failed) return;
       resolve(parts !== undefined ? Buffer.concat(parts) : (body ?? new Uint8Array(0)));
     });

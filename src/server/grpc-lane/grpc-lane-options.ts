@@ -1,3 +1,5 @@
+import type { ByteBudget } from "../../pipeline/byte-budget.js";
+import type { StreamBudget } from "../../pipeline/stream-budget.js";
 import type { ContextValues, Interceptor } from "@connectrpc/connect";
 import { validateUniversalHandlerOptions, type Compression } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
@@ -36,6 +38,10 @@ export interface GrpcLaneOptions {
   refuses?: (service: string, authorization: string | undefined) => boolean;
   /** Milliseconds a request's body may take to arrive, in all. Default: no bound. */
   bodyTimeoutMs?: number;
+  /** Budget of request bytes held at once, shared with the other lanes. Default: none. */
+  budget?: ByteBudget;
+  /** The process's budget for bytes held by server streams whose clients do not read. Default: none. */
+  streamBudget?: StreamBudget;
 }
 
 /**
@@ -52,6 +58,8 @@ export interface ResolvedGrpcLaneOptions {
   readonly contextValues: ((headers: http2.IncomingHttpHeaders, requestId: string | undefined) => ContextValues) | undefined;
   readonly refuses: ((service: string, authorization: string | undefined) => boolean) | undefined;
   readonly bodyTimeoutMs: number | undefined;
+  readonly budget: ByteBudget | undefined;
+  readonly streamBudget: StreamBudget | undefined;
 }
 
 /**
@@ -80,5 +88,7 @@ export function validateGrpcLaneOptions(options: GrpcLaneOptions = {}): Resolved
     contextValues: options.contextValues,
     refuses: options.refuses,
     bodyTimeoutMs: options.bodyTimeoutMs,
+    budget: options.budget,
+    streamBudget: options.streamBudget,
   };
 }

@@ -113,6 +113,7 @@ export function installGrpcLane(
       compression: requestCompression,
       readMaxBytes: opt.readMaxBytes,
       bodyTimeoutMs: opt.bodyTimeoutMs,
+      budget: opt.budget,
     })
       .then((input) => run(method, call, writer, input))
       .catch((error: unknown) => call.finish({ ok: false, error }));
@@ -127,7 +128,7 @@ export function installGrpcLane(
   async function run(method: LaneMethod, call: GrpcCall, writer: ResponseWriter, input: Message): Promise<void> {
     if (method.pipeline.spec.kind !== "unary") {
       const response = await method.pipeline.serverStream(call.control, input);
-      return writeServerStream(call, response, writer);
+      return writeServerStream(call, response, writer, opt.streamBudget);
     }
     const response = await method.pipeline.unary(call.control, input);
     call.control.done();

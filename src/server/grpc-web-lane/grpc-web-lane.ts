@@ -16,6 +16,7 @@ import type { ServiceRegistration } from "../../pipeline/service-registry.js";
 import { UnaryCall } from "../connect-lane/unary-call.js";
 import type { LaneResponse } from "../connect-lane/unary-response.js";
 import { FRAME_PREFIX_BYTES, parseSingleFrame } from "../grpc-lane/grpc-frames.js";
+import { guardBody, type BodyLimits } from "../grpc-lane/request-reader.js";
 import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOptions } from "../grpc-lane/grpc-lane-options.js";
 import { writeGrpcWebAnswer } from "./grpc-web-response.js";
 
@@ -113,7 +114,7 @@ export function installGrpcWebLane(
       request.resume();
       input = Promise.resolve(create(spec.method.input));
     } else {
-      input = readEnvelopedBody(request, opt.readMaxBytes).then(async (body) => {
+      input = readEnvelopedBody(request, opt.readMaxBytes, opt).then(async (body) => {
         const frame = parseSingleFrame(body, opt.readMaxBytes, "unary");
         if (!frame.compressed) return serialization.parse(frame.bytes);
         if (compression.request === null) throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
@@ -164,14 +165,19 @@ function methodTable(registrations: readonly ServiceRegistration[], opt: Resolve
  * message's declared size when its prefix says it, as Connect does; the
  * rest is read and dropped, so the client can finish sending.
  */
-function readEnvelopedBody(stream: Readable, readMaxBytes: number): Promise<Buffer> {
+function readEnvelopedBody(stream: Readable, readMaxBytes: number, limits: BodyLimits): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let body: Buffer | undefined;
     let parts: Buffer[] | undefined;
     let received = 0;
     let failed = false;
-    stream.on("data", (chunk: Buffer) => {
+    const guard = guardBody(stream, limits, (error) => {
       if (failed) return;
+      failed = true;
+      reject(error);
+    });
+    stream.on("data", (chunk: Buffer) => {
+      if (failed || !guard.take(chunk.length)) return;
       received += chunk.length;
       if (received > readMaxBytes + FRAME_PREFIX_BYTES) {
         failed = true;
@@ -185,6 +191,7 @@ function readEnvelopedBody(stream: Readable, readMaxBytes: number): Promise<Buff
       else (parts ??= [body]).push(chunk);
     });
     stream.once("end", () => {
+      guard.release();
       if (!failed) resolve(parts !== undefined ? Buffer.concat(parts) : (body ?? Buffer.alloc(0)));
     });
     stream.once("error", (error) => {
