@@ -163,24 +163,31 @@ async function waitUntilBalancedTo(replica: GatewayProcess): Promise<void> {
 
 describe("a rolling restart behind the shipped Caddyfile", () => {
   let redis: TestRedis;
-  let feeder: GatewayProcess;
   const replicas: GatewayProcess[] = [];
+  // Every process started, restarted replicas' predecessors included; one
+  // at a time, so that none is still starting when a failed start ends the suite.
+  const processes: GatewayProcess[] = [];
+  const launch = async (env: Record<string, string>) => {
+    const gateway = await startGatewayProcess(env);
+    processes.push(gateway);
+    return gateway;
+  };
   let caddy: Caddy;
   const env = () => ({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: KEY_PREFIX, SIMULATOR: "off", SHUTDOWN_DRAIN_DELAY_MS: DRAIN_DELAY_MS });
 
   before(async () => {
     redis = await startRedis();
-    const feeding = startGatewayProcess({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: KEY_PREFIX, SIMULATOR: "on", SIMULATOR_SYMBOLS: "0" });
-    replicas.push(...(await Promise.all([startGatewayProcess(env()), startGatewayProcess(env())])));
-    feeder = await feeding;
+    await launch({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: KEY_PREFIX, SIMULATOR: "on", SIMULATOR_SYMBOLS: "0" });
+    replicas.push(await launch(env()));
+    replicas.push(await launch(env()));
     await Promise.all(replicas.map((replica) => waitUntilReady(replica.baseUrl)));
     caddy = await startCaddy(replicas.map((replica) => replica.port));
   });
 
   after(async () => {
     // SIGINT: nothing balances to them any more, so no drain delay.
-    for (const gateway of [...replicas, feeder]) gateway?.child.kill("SIGINT");
-    await Promise.all([...replicas, feeder].map((gateway) => gateway?.stop()));
+    for (const gateway of processes) if (gateway.child.exitCode === null) gateway.child.kill("SIGINT");
+    await Promise.all(processes.map((gateway) => gateway.stop()));
     await caddy?.stop();
     const client = redis?.client();
     const keys = (await client?.keys(`${KEY_PREFIX}*`)) ?? [];
@@ -239,7 +246,7 @@ describe("a rolling restart behind the shipped Caddyfile", () => {
         const replica = replicas[index]!;
         const port = replica.port;
         assert.equal(await replica.stop(), 0, `replica ${index} exits 0 on SIGTERM:\n${replica.output()}`);
-        const restarted = await startGatewayProcess({ ...env(), PORT: String(port) });
+        const restarted = await launch({ ...env(), PORT: String(port) });
         replicas[index] = restarted;
         // The balancer's health check has seen it before the other one goes.
         await waitUntilBalancedTo(restarted);
