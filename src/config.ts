@@ -138,7 +138,6 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       headersTimeoutMs: integer(env, "HEADERS_TIMEOUT_MS", 10_000, 1, 3_600_000),
       bodyTimeoutMs: integer(env, "BODY_TIMEOUT_MS", 30_000, 1, 3_600_000),
       maxRequestBytesInFlight: integer(env, "MAX_REQUEST_BYTES_IN_FLIGHT", 256 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
-      maxRequestBytesInFlight: integer(env, "MAX_REQUEST_BYTES_IN_FLIGHT", 256 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
     },
     corsOrigins: list(env, "CORS_ORIGINS", []),
     rateLimit: {

@@ -148,7 +148,6 @@ describe("loadConfig: security and limits", () => {
       headersTimeoutMs: 10_000,
       bodyTimeoutMs: 30_000,
       maxRequestBytesInFlight: 256 * 1024 * 1024,
-      maxRequestBytesInFlight: 256 * 1024 * 1024,
     });
     assert.deepEqual(config.auth.tokens, []);
     assert.equal(config.auth.tokensFile, undefined);
