@@ -23,6 +23,7 @@ import { ByteBudget } from "./pipeline/byte-budget.js";
 import { GatewayMetrics } from "./pipeline/gateway-metrics.js";
 import { callChainPlugin } from "./server/call-chain-plugin.js";
 import { tracingFromEnvironment, type GatewayTracing } from "./server/tracing.js";
+import { registerStartupLine } from "./server/startup-line.js";
 import type { CallTracingOptions } from "./pipeline/call-tracing.js";
 import { operationsPlugin } from "./server/operations.js";
 import { RequestLogController } from "./server/request-log.js";
@@ -174,6 +175,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     });
   });
   if (config.dashboard) await app.register(dashboardPlugin);
+  registerStartupLine(app, { tls: config.tls !== undefined, dashboard: config.dashboard });
 
   if (config.grpcLane) {
     // Installed once the app is ready, so that the lane goes ahead of every
