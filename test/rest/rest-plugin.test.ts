@@ -35,7 +35,7 @@ describe("REST plugin options", () => {
       maxTimeoutMs: 1000,
       maxBodyBytes: 64,
     });
-    await market!.ingest([{ symbolId: 13, ltp: 1 }]);
+    await market!.ingest([{ symbolId: 13, symbol: "NIFTY 50", ltp: 1 }]);
 
     const ok = await app.inject({ url: "/v1/snapshots/13", headers: { "connect-timeout-ms": "1000" } });
     assert.equal(ok.statusCode, 200);
