@@ -170,7 +170,13 @@ function run(command: string, args: string[], anyExit = false): Promise<string> 
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("error", reject);
+    child.on("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "ENOENT"
+          ? new Error(`${command} is not installed: install Debian's ${command === "h2load" ? "nghttp2-client" : command}, or run .ci/run, which installs it`)
+          : error,
+      ),
+    );
     child.on("close", (code) => {
       if (code === 0 || anyExit) resolve(output);
       else reject(new Error(`${command} exited with ${code}:\n${output}`));

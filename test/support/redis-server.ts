@@ -4,6 +4,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { requireTool } from "./required-tool.js";
 
 /**
  * TestRedis is a private redis-server on a free loopback port, with no
@@ -32,6 +33,7 @@ export interface TestRedis {
  * answers PING.
  */
 export async function startRedis(): Promise<TestRedis> {
+  requireTool("redis-server", "redis-server");
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "stockify-redis-"));
   const clients: Redis[] = [];

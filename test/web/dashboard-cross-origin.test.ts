@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { chromium, type Browser } from "playwright-core";
 import { bundleDashboard, WEB_DIR } from "../../src/dashboard/dashboard-bundle.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { requireTool } from "../support/required-tool.js";
 
 /** A static host for the built dashboard, as `npm run build`'s output would be served elsewhere. */
 async function hostDashboard(): Promise<{ origin: string; close(): Promise<void> }> {
@@ -33,6 +34,7 @@ describe("browser dashboard from another origin", () => {
   before(async () => {
     host = await hostDashboard();
     gateway = await startGateway({ CORS_ORIGINS: host.origin, AUTH_TOKENS: "dash-token:read" });
+    requireTool("/usr/bin/chromium", "chromium");
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
   });
   after(async () => {

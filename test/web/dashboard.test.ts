@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { crashable } from "../support/crash.js";
 import { SEED_TICKS, startGateway, type TestGateway } from "../support/gateway.js";
 import { waitFor } from "../support/transports.js";
+import { requireTool } from "../support/required-tool.js";
 
 const SEED = [...SEED_TICKS, { symbolId: 42, symbol: "TEST CO", ltp: 100 }];
 
@@ -23,6 +24,7 @@ describe("browser dashboard in Chromium", () => {
   before(async () => {
     gateway = await startGateway({}, { seed: SEED });
     crash = crashable(gateway).crash;
+    requireTool("/usr/bin/chromium", "chromium");
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
   });
   after(async () => {
