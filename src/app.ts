@@ -28,6 +28,7 @@ import type { CallTracingOptions } from "./pipeline/call-tracing.js";
 import { operationsPlugin } from "./server/operations.js";
 import { RequestLogController } from "./server/request-log.js";
 import { servicesPlugin } from "./server/services-plugin.js";
+import { routeServices } from "./server/connect-routes.js";
 import { installGrpcLane } from "./server/grpc-lane/grpc-lane.js";
 import { installConnectLane } from "./server/connect-lane/connect-lane.js";
 import { installGrpcWebLane } from "./server/grpc-web-lane/grpc-web-lane.js";
@@ -163,7 +164,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       ...callLimitOptions(config.limits),
       contextValues: connectContextValues,
       routes(router: ConnectRouter) {
-        for (const { service, implementation } of services.registrations) router.service(service, implementation);
+        routeServices(router, services.registrations);
       },
     });
   });

@@ -7,6 +7,7 @@ import {
   type JsonValue,
   type Message,
 } from "@bufbuild/protobuf";
+import { checkProto3JsonNumbers } from "../pipeline/proto3-json.js";
 import { isScalarJsonMessage, resolveFieldPath, wrappedScalar, type HttpBinding } from "./http-bindings.js";
 import type { PathMatch } from "./path-template.js";
 
@@ -78,6 +79,8 @@ export function buildRequestMessage(
   }
 
   try {
+    // The proto3 JSON rules Connect callers are held to as well (see proto3JsonOptions).
+    checkProto3JsonNumbers(input, json);
     return fromJson(input, json);
   } catch (error) {
     throw new RequestInputError((error as Error).message);
