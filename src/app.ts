@@ -30,6 +30,7 @@ import { RequestLogController } from "./server/request-log.js";
 import { servicesPlugin } from "./server/services-plugin.js";
 import { routeServices } from "./server/connect-routes.js";
 import { installGrpcLane } from "./server/grpc-lane/grpc-lane.js";
+import { StreamBudget } from "./pipeline/stream-budget.js";
 import { installConnectLane } from "./server/connect-lane/connect-lane.js";
 import { installGrpcWebLane } from "./server/grpc-web-lane/grpc-web-lane.js";
 import { connectContextValues, guardConnectRequests } from "./server/connect-request-guard.js";
@@ -94,7 +95,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       }) as unknown as http.Server,
   });
 
-  const metrics = new GatewayMetrics({ hubSubscriptions: () => market.hub.subscriptionCount });
+  const streamBudget = new StreamBudget(config.streamBufferBudgetBytes, () => metrics.streamEvicted());
+  const metrics = new GatewayMetrics({ hubSubscriptions: () => market.hub.subscriptionCount, streamBufferedBytes: () => streamBudget.bytes });
   app.decorate("metrics", metrics);
   const store =
     options.store ??
@@ -173,6 +175,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       rateLimit: config.rateLimit,
       maxBodyBytes: config.limits.maxMessageBytes,
       maxTimeoutMs: callLimitOptions(config.limits).maxTimeoutMs,
+      streamBudget,
     });
   });
   if (config.dashboard) await app.register(dashboardPlugin);
@@ -192,6 +195,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
           refuses,
           bodyTimeoutMs: config.limits.bodyTimeoutMs,
           budget: requestBudget,
+          streamBudget,
           // Calls on the lane carry a request id as Fastify's requests do: the
           // caller's, or the lane's own; the response echoes the one the log shows.
           requestId: (headers) => {

@@ -76,8 +76,9 @@ export class GatewayMetrics {
   readonly #slots: CallSlot[] = [];
   readonly #conflations: Counter;
   readonly #slowConsumerCloses: Counter;
+  readonly #streamEvictions: Counter;
 
-  constructor(options: { hubSubscriptions?: () => number } = {}) {
+  constructor(options: { hubSubscriptions?: () => number; streamBufferedBytes?: () => number } = {}) {
     const slots = this.#slots;
     this.registry.registerMetric(new SlotHistogram(slots));
     new Counter({
@@ -131,6 +132,22 @@ export class GatewayMetrics {
       help: "Streams ended with RESOURCE_EXHAUSTED because their reader fell too far behind.",
       registers: [this.registry],
     });
+    this.#streamEvictions = new Counter({
+      name: "stockify_stream_budget_evictions_total",
+      help: "Streams ended with RESOURCE_EXHAUSTED because streams whose clients do not read held more than STREAM_BUFFER_BUDGET_MB.",
+      registers: [this.registry],
+    });
+    const streamBufferedBytes = options.streamBufferedBytes;
+    if (streamBufferedBytes !== undefined) {
+      new Gauge({
+        name: "stockify_stream_buffered_bytes",
+        help: "Bytes held in the write buffers of streams whose clients do not read.",
+        registers: [this.registry],
+        collect() {
+          this.set(streamBufferedBytes());
+        },
+      });
+    }
     const hubSubscriptions = options.hubSubscriptions;
     if (hubSubscriptions !== undefined) {
       new Gauge({
@@ -171,6 +188,11 @@ export class GatewayMetrics {
   /** Counts one stream closed by the slow-consumer policy. */
   slowConsumerClosed(): void {
     this.#slowConsumerCloses.inc();
+  }
+
+  /** Counts one stuck stream ended because stuck streams together held more than their budget. */
+  streamEvicted(): void {
+    this.#streamEvictions.inc();
   }
 
   /** Renders every metric, the process's included, in Prometheus text format. */

@@ -1,5 +1,7 @@
 import type { Writable } from "node:stream";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { pushMessages, type PushControl, type PushedStream } from "./pushed-stream.js";
+import type { StreamBudget } from "./stream-budget.js";
 
 /**
  * PushedStreamWriterHooks are what a protocol adds to writing a pushed
@@ -36,12 +38,23 @@ export function writePushedStream<T>(
   source: PushedStream<T>,
   hooks: PushedStreamWriterHooks<T>,
   signal?: AbortSignal,
+  budget?: StreamBudget,
 ): PushControl {
   let started = false;
   let ended = false;
   let waiting = false;
+  // Over the process's budget for stuck streams, this one is ended: its
+  // client has the status if it ever reads, and its buffers are freed now.
+  const held = {
+    evict() {
+      end(new ConnectError("the stream's client reads too slowly: the server's buffers for stuck streams are full", Code.ResourceExhausted));
+      control.cancel();
+      writable.destroy();
+    },
+  };
   const onDrain = () => {
     waiting = false;
+    budget?.release(held);
     control.resume();
   };
   const onClose = () => control.cancel();
@@ -57,6 +70,7 @@ export function writePushedStream<T>(
     writable.off("drain", onDrain);
     writable.off("close", onClose);
     signal?.removeEventListener("abort", onAbort);
+    budget?.release(held);
     hooks.end(error);
   };
   const control: PushControl = source[pushMessages]({
@@ -84,6 +98,7 @@ export function writePushedStream<T>(
         waiting = true;
         writable.once("drain", onDrain);
       }
+      budget?.hold(held, writable.writableLength);
       return false;
     },
     end,

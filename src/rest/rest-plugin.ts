@@ -10,6 +10,7 @@ import { createOpenApiDocument } from "./openapi.js";
 import { RequestInputError } from "./request-message.js";
 import { mountRestRoutes } from "./rest-routes.js";
 import { registerRestRateLimit, type RateLimitConfig } from "./rest-rate-limit.js";
+import type { StreamBudget } from "../pipeline/stream-budget.js";
 
 /**
  * RestPluginOptions configure the REST transcoder.
@@ -21,6 +22,8 @@ export interface RestPluginOptions {
   maxBodyBytes?: number;
   /** Longest deadline a caller may ask for with the timeout header, in milliseconds. Default: no limit. */
   maxTimeoutMs?: number;
+  /** The process's budget for bytes held by streams whose clients do not read. Default: none. */
+  streamBudget?: StreamBudget;
   /** Path of the OpenAPI document. Default "/openapi.json". */
   openApiPath?: `/${string}`;
   /** Path of the interactive API reference page. Default "/docs". */
@@ -58,7 +61,7 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
   const { rateLimit } = options;
   await app.register(async (routes) => {
     if (rateLimit !== undefined) await registerRestRateLimit(routes, rateLimit);
-    mountRestRoutes(routes, bindings, services.interceptors, { maxTimeoutMs: options.maxTimeoutMs });
+    mountRestRoutes(routes, bindings, services.interceptors, { maxTimeoutMs: options.maxTimeoutMs, streamBudget: options.streamBudget });
   });
 
   const openApiPath = options.openApiPath ?? "/openapi.json";

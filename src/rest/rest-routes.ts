@@ -13,6 +13,7 @@ import { CACHE_CONTROL, entityTag, ifNoneMatchHits } from "./entity-tag.js";
 import { createResumeFilter, parseLastEventId, SSE_RETRY_MS, sseEventId } from "./sse-resume.js";
 import { pushedFromIterable } from "../pipeline/pushed-stream.js";
 import { writePushedStream } from "../pipeline/pushed-stream-writer.js";
+import type { StreamBudget } from "../pipeline/stream-budget.js";
 import {
   encodeStreamError,
   encodeStreamMessage,
@@ -30,6 +31,8 @@ const ROUTED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export interface RestRouteOptions {
   /** Longest deadline a caller may ask for, in milliseconds. Default: no limit. */
   maxTimeoutMs?: number;
+  /** The process's budget for bytes held by streams whose clients do not read. Default: none. */
+  streamBudget?: StreamBudget;
 }
 
 /**
@@ -60,7 +63,7 @@ export function mountRestRoutes(
       byRoute.set(path, list);
     }
   }
-  const limits = { maxTimeoutMs: options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER };
+  const limits = { maxTimeoutMs: options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER, streamBudget: options.streamBudget };
   // The chain is frozen, so each binding's pipeline is composed here, once.
   const pipelines: ReadonlyMap<HttpBinding, CallPipeline> = new Map(
     bindings.map((binding) => [binding, createCallPipeline(binding.spec, interceptors)]),
@@ -105,7 +108,7 @@ async function transcode(
   reply: FastifyReply,
   candidates: readonly HttpBinding[],
   pipelines: ReadonlyMap<HttpBinding, CallPipeline>,
-  limits: { maxTimeoutMs: number },
+  limits: { maxTimeoutMs: number; streamBudget: StreamBudget | undefined },
 ): Promise<void> {
   const url = request.url;
   const queryStart = url.indexOf("?");
@@ -120,7 +123,7 @@ async function transcode(
   const pipeline = pipelines.get(binding)!;
   try {
     if (binding.spec.kind === "unary") await callUnary(binding, pipeline, call, input, reply);
-    else await callServerStream(binding, pipeline, call.control, input, request, reply);
+    else await callServerStream(binding, pipeline, call.control, input, request, reply, limits.streamBudget);
   } catch (error) {
     call.finish({ error });
     const header = call.control.responseHeaderIfAny;
@@ -196,6 +199,7 @@ async function callServerStream(
   input: Message,
   request: FastifyRequest,
   reply: FastifyReply,
+  budget: StreamBudget | undefined,
 ): Promise<void> {
   const response = await untilAborted(pipeline.serverStream(context, input), context.signal);
   const format = streamFormatFor(request.headers.accept);
@@ -251,6 +255,7 @@ async function callServerStream(
         },
       },
       context.signal,
+      budget,
     );
   });
 }

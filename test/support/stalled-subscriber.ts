@@ -50,7 +50,9 @@ export function stalledSubscriber(baseUrl: string, symbolIds: number[]) {
     ended,
     close() {
       stream.close();
-      session.close();
+      // Destroyed, not closed: a graceful close would wait for data this
+      // client never reads, holding the server's session open.
+      session.destroy();
     },
   };
 }

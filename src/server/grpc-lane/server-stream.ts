@@ -1,6 +1,7 @@
 import type { PipelineResponse } from "../../pipeline/call-pipeline.js";
 import { pushedFromIterable } from "../../pipeline/pushed-stream.js";
 import { writePushedStream } from "../../pipeline/pushed-stream-writer.js";
+import type { StreamBudget } from "../../pipeline/stream-budget.js";
 import type { GrpcCall } from "./grpc-call.js";
 import type { ResponseWriter } from "./response-writer.js";
 
@@ -13,7 +14,12 @@ import type { ResponseWriter } from "./response-writer.js";
  * write of frames encoded once for every stream; a stream without HTTP/2
  * window holds its source back, which conflates, and nothing else.
  */
-export function writeServerStream(call: GrpcCall, response: PipelineResponse<AsyncIterable<unknown>>, writer: ResponseWriter): Promise<void> {
+export function writeServerStream(
+  call: GrpcCall,
+  response: PipelineResponse<AsyncIterable<unknown>>,
+  writer: ResponseWriter,
+  budget?: StreamBudget,
+): Promise<void> {
   return new Promise((resolve) => {
     writePushedStream(writer.stream, pushedFromIterable(response.message), {
       encode: (message) => writer.frameForStream(message),
@@ -25,6 +31,6 @@ export function writeServerStream(call: GrpcCall, response: PipelineResponse<Asy
         else call.finish({ ok: true, header: response.header(), trailer: response.trailer() });
         resolve();
       },
-    });
+    }, undefined, budget);
   });
 }
