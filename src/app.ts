@@ -72,12 +72,22 @@ declare module "fastify" {
 }
 
 /**
+ * prettyLogsOnTerminal gives a person at a terminal readable, coloured log
+ * lines (pino-pretty); anything else (a container, a pipe, a log shipper)
+ * gets pino's JSON. LOG_FORMAT=json keeps JSON on a terminal too.
+ */
+function prettyLogsOnTerminal(): { transport?: { target: string; options: Record<string, unknown> } } {
+  if (!process.stdout.isTTY || process.env.LOG_FORMAT === "json") return {};
+  return { transport: { target: "pino-pretty", options: { translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } } };
+}
+
+/**
  * buildApp assembles the gateway (market, simulator, services, one-port
  * server) without listening; the caller listens and closes it.
  */
 export async function buildApp(config: GatewayConfig, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger === false ? false : { level: config.logLevel },
+    logger: options.logger === false ? false : { level: config.logLevel, ...prettyLogsOnTerminal() },
     logController: new RequestLogController(),
     requestIdHeader: "x-request-id",
     // Fastify's types know one server kind; this one serves HTTP/1.1 and
