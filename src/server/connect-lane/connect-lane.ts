@@ -76,8 +76,9 @@ export function installConnectLane(
   function serve(request: LaneRequest, response: LaneResponse): boolean {
     const target = request.url ?? "";
     const queryAt = target.indexOf("?");
-    const method = methods.get(queryAt < 0 ? target : target.slice(0, queryAt));
-    if (method === undefined) return false;
+    const found = methods.get(queryAt < 0 ? target : target.slice(0, queryAt));
+    if (found === undefined) return false;
+    const method: LaneMethod = found;
     const headers = request.headers;
     let binary: boolean;
     let requested: string | null;
@@ -151,13 +152,13 @@ export function installConnectLane(
 
     function run(input: Promise<unknown>): void {
       input
-        .then((message) => method!.pipeline.unary(call.control, message as never))
+        .then((message) => method.pipeline.unary(call.control, message as never))
         .then((output) => {
           call.control.done();
           if (call.ended) return;
           // Encoded before the call counts as answered: a response over
           // writeMaxBytes must still be answered, with RESOURCE_EXHAUSTED.
-          const body = method!.serialization.getO(binary).serialize(output.message);
+          const body = method.serialization.getO(binary).serialize(output.message);
           call.finish({ ok: true, body, header: output.header(), trailer: output.trailer() });
         })
         .catch((error: unknown) => call.finish({ ok: false, error }));

@@ -5,7 +5,7 @@ import { codeToHttpStatus, contentTypeUnaryJson, errorToJsonBytes, trailerMux } 
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 
-/** A response of either HTTP version, as Node's compatibility API gives it. */
+/** LaneResponse is a response of either HTTP version, as Node's compatibility API gives it. */
 export type LaneResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 /**
