@@ -186,6 +186,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       maxBodyBytes: config.limits.maxMessageBytes,
       maxTimeoutMs: callLimitOptions(config.limits).maxTimeoutMs,
       streamBudget,
+      refuses,
     });
   });
   if (config.dashboard) await app.register(dashboardPlugin);

@@ -30,6 +30,8 @@ export interface RestPluginOptions {
   docsPath?: `/${string}`;
   /** Requests per client address on the API routes (not the document or the page). Default: no limit. */
   rateLimit?: RateLimitConfig;
+  /** Tells from a call's service and `authorization` header whether auth refuses it, before its body is read. Default: none. */
+  refuses?: (service: string, authorization: string | undefined) => boolean;
 }
 
 /**
@@ -61,7 +63,11 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
   const { rateLimit } = options;
   await app.register(async (routes) => {
     if (rateLimit !== undefined) await registerRestRateLimit(routes, rateLimit);
-    mountRestRoutes(routes, bindings, services.interceptors, { maxTimeoutMs: options.maxTimeoutMs, streamBudget: options.streamBudget });
+    mountRestRoutes(routes, bindings, services.interceptors, {
+      maxTimeoutMs: options.maxTimeoutMs,
+      streamBudget: options.streamBudget,
+      refuses: options.refuses,
+    });
   });
 
   const openApiPath = options.openApiPath ?? "/openapi.json";

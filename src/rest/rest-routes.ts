@@ -1,6 +1,7 @@
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, preParsingHookHandler } from "fastify";
+import { Readable } from "node:stream";
 import { httpErrorResponse, HttpStatusError } from "../pipeline/http-errors.js";
 import { createCallPipeline, type CallPipeline } from "../pipeline/call-pipeline.js";
 import type { CallControl } from "../pipeline/call-context.js";
@@ -33,6 +34,12 @@ export interface RestRouteOptions {
   maxTimeoutMs?: number;
   /** The process's budget for bytes held by streams whose clients do not read. Default: none. */
   streamBudget?: StreamBudget;
+  /**
+   * Tells from a call's service and `authorization` header whether auth
+   * refuses it; a route whose every service refuses the caller is not read
+   * past its headers. Default: bodies are read, and the interceptors decide.
+   */
+  refuses?: (service: string, authorization: string | undefined) => boolean;
 }
 
 /**
@@ -80,6 +87,7 @@ export function mountRestRoutes(
       // Resolving with the reply tells Fastify the response is under way even
       // while asynchronous onSend hooks (compression) still hold it.
       handler: (request, reply) => transcode(request, reply, candidates, pipelines, limits).then(() => reply),
+      preParsing: refusedBeforeBody(candidates, options.refuses),
     });
   }
   const everyBinding = [...bindings].sort((a, b) => compareTemplates(a.template, b.template));
@@ -95,6 +103,29 @@ export function mountRestRoutes(
 }
 
 const ENCODED_COLON = /%3a/i;
+
+// A caller auth refuses for every service of the route gets no body read,
+// parsed or decoded: "{}" stands in for it, and the chain refuses the call
+// with the usual status, challenge, metrics and log line.
+function refusedBeforeBody(
+  candidates: readonly HttpBinding[],
+  refuses: RestRouteOptions["refuses"],
+): preParsingHookHandler | undefined {
+  if (refuses === undefined) return undefined;
+  const services = [...new Set(candidates.map((binding) => binding.method.parent.typeName))];
+  return (request, _reply, payload, done) => {
+    const headers = request.headers;
+    // A request without a body (GET) is not parsed: its stand-in is never read.
+    if (!services.every((service) => refuses(service, headers.authorization))) {
+      done(null, payload);
+      return;
+    }
+    const standIn = Readable.from([Buffer.from("{}")]) as Readable & { receivedEncodedLength?: number };
+    // Fastify holds a body to its content-length; the unread one is reset or drained once answered.
+    if (headers["content-length"] !== undefined) standIn.receivedEncodedLength = Number(headers["content-length"]);
+    done(null, standIn);
+  };
+}
 
 /** Longest piece of a caller's input an error message quotes. */
 const QUOTE_LIMIT = 128;

@@ -117,6 +117,22 @@ for (const lane of GRPC_LANES) {
       assert.equal((JSON.parse(answer.body.toString()) as { code: string }).code, "permission_denied");
     });
 
+    it("answers a REST POST with no token 401 before its body", async () => {
+      const answer = await answerBeforeBody(session, { ":path": "/v1/ticks", "content-type": "application/json", "content-length": "10000000" }, Buffer.from('{"ticks":['));
+      assert.equal(answer.status, 401);
+      assert.equal((JSON.parse(answer.body.toString()) as { code: string }).code, "unauthenticated");
+      assert.match(String(answer.headers["www-authenticate"]), /Bearer realm=/);
+    });
+
+    it("answers a REST POST with a read token 403 before its body", async () => {
+      const answer = await answerBeforeBody(
+        session,
+        { ":path": "/v1/ticks", "content-type": "application/json", authorization: `Bearer ${READER}` },
+        Buffer.from('{"ticks":['),
+      );
+      assert.equal(answer.status, 403);
+    });
+
     it("counts each refusal as a call, as one refused after its body would be", async () => {
       const metric = await scrapeMetrics(gateway.baseUrl);
       const method = "stockify.v1.MarketFeedService/PublishTicks";
