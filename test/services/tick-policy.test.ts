@@ -169,6 +169,18 @@ for (const lane of GATEWAY_LANES) describe(`creating and renaming symbols (${lan
     });
   }
 
+  it("holds StreamTicks to the same rights: a write token's stream that would create a symbol ends with PERMISSION_DENIED", async () => {
+    const transport = lane.transports.find((t) => t.fullDuplex)!;
+    const feed = createClient(MarketFeedService, transport.create(gateway.baseUrl));
+    async function* ticks(symbolId: number) {
+      yield { ticks: [{ symbolId: 13, ltp: 24353 }] };
+      yield { ticks: [{ symbolId, symbol: "STREAMED", ltp: 10 }] };
+    }
+    const error = await expectCode(feed.streamTicks(ticks(78_000), bearer("writer-secret")), Code.PermissionDenied);
+    assert.match(error.rawMessage, /ticks\[0\] would create symbol 78000.*needs the "admin" scope/);
+    assert.equal((await feed.streamTicks(ticks(78_001), bearer("admin-secret"))).acceptedCount, 2n);
+  });
+
   it("answers REST with 403 naming the admin scope for a write token creating a symbol, and 400 for an implausible price", async () => {
     const post = (token: string, body: unknown) =>
       fetch(`${gateway.baseUrl}/v1/ticks`, {
