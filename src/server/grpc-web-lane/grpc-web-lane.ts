@@ -12,6 +12,7 @@ import type * as http2 from "node:http2";
 import type { Readable } from "node:stream";
 import { createCallPipeline, type CallPipeline } from "../../pipeline/call-pipeline.js";
 import { deadlineHasPassed } from "../../pipeline/deadline-gate.js";
+import { proto3JsonOptions } from "../../pipeline/proto3-json.js";
 import type { ServiceRegistration } from "../../pipeline/service-registry.js";
 import { UnaryCall } from "../connect-lane/unary-call.js";
 import type { LaneResponse } from "../connect-lane/unary-response.js";
@@ -151,8 +152,9 @@ function methodTable(registrations: readonly ServiceRegistration[], opt: Resolve
       if (spec.kind !== "unary") continue;
       methods.set(`/${service.typeName}/${spec.method.name}`, {
         pipeline: createCallPipeline(spec, opt.interceptors),
-        // Connect's own serializers, with the same limits: the same bytes and the same errors.
-        serialization: createMethodSerializationLookup(spec.method, undefined, undefined, opt),
+        // Connect's own serializers, with the same limits and the JSON rules
+        // Connect's handler is given (connect-routes.ts): the same bytes and errors.
+        serialization: createMethodSerializationLookup(spec.method, undefined, proto3JsonOptions(spec.method.input), opt),
       });
     }
   }

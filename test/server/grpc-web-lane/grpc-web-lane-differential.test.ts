@@ -51,6 +51,8 @@ const CASES: Case[] = [
   { name: "a batch with a missing symbol", path: BATCH, headers: PROTO, body: batch([13, 25, 999]) },
   { name: "bytes that are not protobuf", path: GET, headers: PROTO, body: frame(Buffer.from([0xff, 0xff, 0xff, 0xff])) },
   { name: "malformed JSON", path: GET, headers: JSON_TYPE, body: frame(Buffer.from("{nope")) },
+  { name: "JSON with an unknown field", path: GET, headers: JSON_TYPE, body: json({ symbolId: 13, colour: "red" }) },
+  { name: "JSON with a number in a string that is not one", path: GET, headers: JSON_TYPE, body: json({ symbolId: "0x0d" }) },
   { name: "a truncated message", path: GET, headers: PROTO, body: get(13).subarray(0, 6) },
   { name: "a torn length prefix", path: GET, headers: PROTO, body: get(13).subarray(0, 3) },
   { name: "no message at all", path: GET, headers: PROTO, body: Buffer.alloc(0) },
