@@ -91,6 +91,15 @@ export function mountRestRoutes(
     });
   }
   const everyBinding = [...bindings].sort((a, b) => compareTemplates(a.template, b.template));
+  // Answered before the body is read: a stream sent to a path nobody serves
+  // (a gRPC client's reflection call, say) may never end its body, and
+  // must not wait for it to hear 404.
+  app.addHook("onRequest", async (request) => {
+    if (!request.is404) return;
+    const path = request.url.split("?", 1)[0]!;
+    if (ENCODED_COLON.test(path)) return;
+    throw new HttpStatusError(`no route for ${request.method} ${truncated(path)}`, Code.NotFound, 404);
+  });
   app.setNotFoundHandler((request, reply) => {
     // find-my-way does not decode "%3A", which clients (and some proxies)
     // write for the ":" of a custom verb: such a path is routed here.
