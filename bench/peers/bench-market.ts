@@ -25,7 +25,8 @@ export function benchConfig(): GatewayConfig {
     LOG_LEVEL: "silent",
     HOST: "127.0.0.1",
     PORT: "0",
-    AUTH_TOKENS: "",
+    // Off unless a suite asks for auth (BENCH_AUTH_TOKENS, as AUTH_TOKENS).
+    AUTH_TOKENS: process.env.BENCH_AUTH_TOKENS ?? "",
     AUTH_TOKENS_FILE: "",
     PRICE_BAND_PERCENT: "0",
   });
