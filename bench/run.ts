@@ -1,4 +1,4 @@
-// npm run bench -- [unary|rest|seed|streaming ...] [--quick] [--duration S]
+// npm run bench -- [unary|rest|seed|streaming|reliability ...] [--quick] [--duration S]
 //   [--only gateway,grpc-js] [--subscribers 1,100,1000] [--idle-streams N]
 //   [--feed-rows a,b,c,d,e] [--feed-streams 1000] [--feed-ticks 1000] ...
 //   (the external-feed scenario's sizes: see FeedSettings in lib/settings.ts)
@@ -10,6 +10,7 @@ import { machineInfo } from "./lib/machine.js";
 import { parseSettings } from "./lib/settings.js";
 import { renderReport, type BenchResults } from "./report/markdown.js";
 import { renderChart } from "./report/svg-chart.js";
+import { reliabilitySuite } from "./suites/reliability.js";
 import { restSuite } from "./suites/rest.js";
 import { seedSuite } from "./suites/seed.js";
 import { streamingSuite } from "./suites/streaming.js";
@@ -36,6 +37,7 @@ for (const suite of settings.suites) {
   if (suite === "rest") results.rest = await restSuite(settings, log);
   if (suite === "seed") results.seed = await seedSuite(settings, log);
   if (suite === "streaming") results.streaming = await streamingSuite(settings, log);
+  if (suite === "reliability") results.reliability = await reliabilitySuite(settings, log);
   results.suiteSeconds[suite] = Math.round((Date.now() - suiteStarted) / 1000);
   log(`${suite}: ${results.suiteSeconds[suite]}s`);
 }

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 /** The bench's suites, in the order a full run takes them. */
-export const SUITES = ["unary", "rest", "seed", "streaming"] as const;
+export const SUITES = ["unary", "rest", "seed", "streaming", "reliability"] as const;
 
 /** SuiteName names one suite. */
 export type SuiteName = (typeof SUITES)[number];
@@ -31,8 +31,30 @@ export interface BenchSettings {
   updates: number;
   /** The external feed's scenario sizes (--feed-*, BENCH_FEED_*); see FeedSettings. */
   feed: FeedSettings;
+  /** The reliability suite's sizes (--reliability-*, BENCH_RELIABILITY_*); see ReliabilitySettings. */
+  reliability: ReliabilitySettings;
   /** Directory of results (BENCH_OUT, --out). Default bench/results. */
   outDir: string;
+}
+
+/**
+ * ReliabilitySettings size the reliability suite's adversarial scenarios.
+ */
+export interface ReliabilitySettings {
+  /** SSE streams, and as many gRPC streams, dropped abruptly. Default 500. */
+  resetStreams: number;
+  /** Milliseconds the stream gauges are given to come back to 0. Default 5000. */
+  gaugeBoundMs: number;
+  /** MiB each gzip bomb inflates to. Default 45. */
+  bombInflatedMiB: number;
+  /** Seconds the store is frozen. Default 6. */
+  freezeS: number;
+  /** Healthy subscribers beside the stuck ones. Default 100. */
+  healthyStreams: number;
+  /** Subscribers that never read. Default 500. */
+  stuckStreams: number;
+  /** Ticks per second of the external feed the subscribers hear. Default 1000. */
+  ticksPerSecond: number;
 }
 
 /**
@@ -91,6 +113,13 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
       "feed-single-ticks": { type: "string", default: env.BENCH_FEED_SINGLE_TICKS },
       "feed-streams-per-connection": { type: "string", default: env.BENCH_FEED_STREAMS_PER_CONNECTION },
       "feed-rss-limit": { type: "string", default: env.BENCH_FEED_RSS_LIMIT_MIB },
+      "reliability-streams": { type: "string", default: env.BENCH_RELIABILITY_STREAMS },
+      "reliability-gauge-bound": { type: "string", default: env.BENCH_RELIABILITY_GAUGE_BOUND_MS },
+      "reliability-bomb-mib": { type: "string", default: env.BENCH_RELIABILITY_BOMB_MIB },
+      "reliability-freeze": { type: "string", default: env.BENCH_RELIABILITY_FREEZE },
+      "reliability-healthy": { type: "string", default: env.BENCH_RELIABILITY_HEALTHY },
+      "reliability-stuck": { type: "string", default: env.BENCH_RELIABILITY_STUCK },
+      "reliability-ticks": { type: "string", default: env.BENCH_RELIABILITY_TICKS },
       out: { type: "string", default: env.BENCH_OUT },
     },
   });
@@ -123,6 +152,15 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
       singleTicksPerSecond: positive("feed-single-ticks", values["feed-single-ticks"], 100_000),
       streamsPerConnection: positive("feed-streams-per-connection", values["feed-streams-per-connection"], 100),
       rssLimitMiB: positive("feed-rss-limit", values["feed-rss-limit"], 3072),
+    },
+    reliability: {
+      resetStreams: positive("reliability-streams", values["reliability-streams"], 500),
+      gaugeBoundMs: positive("reliability-gauge-bound", values["reliability-gauge-bound"], 5000),
+      bombInflatedMiB: positive("reliability-bomb-mib", values["reliability-bomb-mib"], 45),
+      freezeS: positive("reliability-freeze", values["reliability-freeze"], 6),
+      healthyStreams: positive("reliability-healthy", values["reliability-healthy"], 100),
+      stuckStreams: positive("reliability-stuck", values["reliability-stuck"], 500),
+      ticksPerSecond: positive("reliability-ticks", values["reliability-ticks"], 1000),
     },
     outDir: values.out ?? fileURLToPath(new URL("../results", import.meta.url)),
   };

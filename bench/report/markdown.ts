@@ -1,4 +1,5 @@
 import type { MachineInfo } from "../lib/machine.js";
+import type { ReliabilityResults } from "../suites/reliability.js";
 import type { RestResults } from "../suites/rest.js";
 import { SEED_CLAIMS, type SeedResults } from "../suites/seed.js";
 import { FEED_TARGETS, type ExternalFeedResults, type FeedRun } from "../suites/external-feed.js";
@@ -16,6 +17,7 @@ export interface BenchResults {
   rest?: RestResults;
   seed?: SeedResults;
   streaming?: StreamingResults;
+  reliability?: ReliabilityResults;
   elapsedS?: number;
   /** Seconds each suite took, set-up included. */
   suiteSeconds?: Record<string, number>;
@@ -43,6 +45,7 @@ export function renderReport(results: BenchResults): string {
   if (results.unary !== undefined) out.push(...unarySection(results.unary));
   if (results.rest !== undefined) out.push(...restSection(results.rest));
   if (results.streaming !== undefined) out.push(...externalFeedSection(results.streaming.externalFeed), ...streamingSection(results.streaming));
+  if (results.reliability !== undefined) out.push(...reliabilitySection(results.reliability));
   if (results.elapsedS !== undefined) {
     const suites = Object.entries(results.suiteSeconds ?? {}).map(([suite, seconds]) => `${suite} ${seconds} s`);
     out.push(`The run took ${results.elapsedS} s${suites.length > 0 ? ` (${suites.join(", ")})` : ""}.`, "");
@@ -279,6 +282,50 @@ function externalFeedSection(feed: ExternalFeedResults): string[] {
 }
 
 // Millions where the table's targets speak in millions, plain counts below.
+function reliabilitySection(r: ReliabilityResults): string[] {
+  const gauges = (g: Record<string, number>) =>
+    Object.entries(g)
+      .filter(([k]) => k.startsWith("grpc_active_streams") || k === "stockify_hub_subscriptions")
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+  const b = r.bomb;
+  const f = r.frozenStore;
+  const s = r.stuck;
+  const lines = [
+    "## Reliability: resets, gzip bombs, a frozen store, stuck subscribers",
+    "",
+    "| Streams dropped | Gauges while open | Back to 0 after | Gauges then |",
+    "|-----------------|-------------------|----------------:|-------------|",
+    ...r.resets.map(
+      (run) =>
+        `| ${run.sseStreams} SSE + ${run.grpcStreams} gRPC, ${run.how === "destroy" ? "socket.destroy / session.destroy" : "client process SIGKILLed"} | ` +
+        `${gauges(run.open)} | ${run.zeroAfterMs === undefined ? `not within ${run.boundMs} ms` : ms(run.zeroAfterMs)} | ${gauges(run.after)} |`,
+    ),
+    "",
+    "| GetSnapshot, a paced caller with a read token | calls | p50 ms | p90 ms | p99 ms | max ms |",
+    "|-----------------------------------------------|------:|-------:|-------:|-------:|-------:|",
+    latencyRow("alone", b.alone),
+    latencyRow(`while ${b.bombs} token-less PublishTicks bombs arrive`, b.underBombs),
+    "",
+    `Each bomb is ${kib(b.compressedBytes)} of gzip inflating to ${mib(b.inflatedBytes)}, sent without a token to a gateway with \`AUTH_TOKENS\` set; ` +
+      `${b.bombs} at a time, ${Object.values(b.statuses).reduce((a, c) => a + c, 0)} in all, answered ${Object.entries(b.statuses).map(([status, n]) => `grpc-status ${status} × ${n}`).join(", ")}, each within ${ms(b.refusedWithinMs)}; gateway RSS ${mib(b.rssBytes.before)} before, ${mib(b.rssBytes.after)} after.`,
+    "",
+    `Frozen store (redis-server stopped with SIGSTOP for ${fmt(f.freezeMs / 1000, 0)} s): \`/readyz\` answered 200 for ${ms(f.readyForMs)} into the freeze; ` +
+      `the first GetSnapshot took ${ms(f.firstCallMs)}, the next one ${ms(f.callAfterMs)}.`,
+    "",
+    `| ${s.healthyStreams} healthy subscribers, ${fmt(s.ticksPerSecond, 0)} ticks/s fed | messages | p50 ms | p90 ms | p99 ms | max ms |`,
+    "|------|------:|-------:|-------:|-------:|-------:|",
+    latencyRow("alone", s.alone.latency),
+    latencyRow(`beside ${s.stuckStreams} stuck subscribers`, s.withStuck.latency),
+    "",
+    `Gateway RSS ${mib(s.alone.rssBytes)} alone, ${mib(s.withStuck.rssBytes)} with the stuck ones; stockify_stream_buffered_bytes ` +
+      `${mib(s.alone.bufferedBytes)} then ${mib(s.withStuck.bufferedBytes)}; ${s.withStuck.evictions} budget evictions; ` +
+      `${s.withStuck.endedHealthyStreams} healthy streams ended. Load average ${r.loadAverage} when the suite ended.`,
+    "",
+  ];
+  return lines;
+}
+
 function rate(value: number): string {
   return value >= 100_000 ? `${fmt(value / 1e6, 2)}M` : fmt(value, 0);
 }

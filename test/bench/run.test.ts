@@ -13,6 +13,8 @@ const TINY = [
   "--subscribers", "3", "--idle-streams", "30", "--client-processes", "2",
   "--feed-streams", "6", "--feed-light-streams", "2", "--feed-symbols", "4", "--feed-ticks", "200",
   "--feed-light-ticks", "100", "--feed-single-ticks", "400", "--feed-streams-per-connection", "3",
+  "--reliability-streams", "3", "--reliability-bomb-mib", "1", "--reliability-freeze", "1",
+  "--reliability-healthy", "3", "--reliability-stuck", "3", "--reliability-ticks", "200",
 ];
 
 function assertLatency(latency: Record<string, number>, what: string) {
@@ -31,7 +33,7 @@ describe("npm run bench (tiny settings)", () => {
 
   before(async () => {
     outDir = await mkdtemp(join(tmpdir(), "bench-smoke-"));
-    await promisify(execFile)(process.execPath, ["--import", "tsx", runScript, ...TINY, "--out", outDir], { timeout: 240_000 });
+    await promisify(execFile)(process.execPath, ["--import", "tsx", runScript, ...TINY, "--out", outDir], { timeout: 400_000 });
     results = JSON.parse(await readFile(join(outDir, "latest.json"), "utf8"));
     report = await readFile(join(outDir, "report.md"), "utf8");
     chart = await readFile(join(outDir, "chart.svg"), "utf8");
@@ -45,8 +47,8 @@ describe("npm run bench (tiny settings)", () => {
     assert.equal(results.machine.node, process.version);
     assert.ok(results.machine.cores >= 1);
     assert.ok(!Number.isNaN(Date.parse(results.machine.date)));
-    assert.deepEqual(results.settings.suites, ["unary", "rest", "seed", "streaming"]);
-    assert.deepEqual(Object.keys(results.suiteSeconds), ["unary", "rest", "seed", "streaming"]);
+    assert.deepEqual(results.settings.suites, ["unary", "rest", "seed", "streaming", "reliability"]);
+    assert.deepEqual(Object.keys(results.suiteSeconds), ["unary", "rest", "seed", "streaming", "reliability"]);
   });
 
   it("measures every gRPC peer with h2load, loaded and one in flight, without failed calls", () => {
@@ -149,14 +151,32 @@ describe("npm run bench (tiny settings)", () => {
     assert.ok(Number.isFinite(feed.ratios["gateway/grpc-js, row a"]));
   });
 
+  it("drops streams abruptly, sends gzip bombs, freezes the store and stalls subscribers, and reads the gateway's gauges", () => {
+    const r = results.reliability;
+    for (const run of r.resets) {
+      assert.equal(run.sseStreams, 3);
+      assert.equal(run.grpcStreams, 3);
+      assert.equal(run.open.stockify_hub_subscriptions, 6, `${run.how}: ${JSON.stringify(run.open)}`);
+      assert.ok(run.after.stockify_hub_subscriptions !== undefined, `${run.how}: no gauges read after the reset`);
+    }
+    assertLatency(r.bomb.alone, "GetSnapshot alone");
+    assertLatency(r.bomb.underBombs, "GetSnapshot under bombs");
+    assert.ok(Object.values(r.bomb.statuses).reduce((a: number, n) => a + Number(n), 0) >= 4, "fewer than four bombs sent");
+    assert.equal(r.bomb.statuses["0"], undefined, `a bomb was accepted: ${JSON.stringify(r.bomb.statuses)}`);
+    assert.ok(r.frozenStore.readyForMs >= 0 && r.frozenStore.firstCallMs >= 0);
+    assertLatency(r.stuck.alone.latency, "healthy subscribers alone");
+    assertLatency(r.stuck.withStuck.latency, "healthy subscribers beside stuck ones");
+  });
+
   it("writes a markdown report with every section and an SVG chart", () => {
-    assert.match(report, /The run took \d+ s \(unary \d+ s, rest \d+ s, seed \d+ s, streaming \d+ s\)\./);
+    assert.match(report, /The run took \d+ s \(unary \d+ s, rest \d+ s, seed \d+ s, streaming \d+ s, reliability \d+ s\)\./);
     for (const heading of [
       "## The migration guide's table, measured",
       "## gRPC unary",
       "## JSON over HTTP/1.1",
       "## Fan-out from an external feed: the deployment users run",
       "## Server streaming",
+      "## Reliability: resets, gzip bombs, a frozen store, stuck subscribers",
     ]) {
       assert.ok(report.includes(heading), `no "${heading}" in the report`);
     }
