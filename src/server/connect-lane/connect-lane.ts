@@ -18,6 +18,7 @@ import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOpt
 import { UnaryCall, type UnaryCallStatus } from "./unary-call.js";
 import { readUnaryBody, readUnaryQuery } from "./unary-request.js";
 import { errorAnswer, writeUnaryAnswer, type LaneResponse } from "./unary-response.js";
+import { takeOverRequests } from "../request-takeover.js";
 
 /**
  * ConnectLaneOptions configure the Connect lane: the same limits, chain and
@@ -26,7 +27,6 @@ import { errorAnswer, writeUnaryAnswer, type LaneResponse } from "./unary-respon
 export type ConnectLaneOptions = GrpcLaneOptions;
 
 type LaneRequest = http.IncomingMessage | http2.Http2ServerRequest;
-type RequestListener = (request: LaneRequest, response: LaneResponse) => void;
 
 interface LaneMethod {
   readonly pipeline: CallPipeline;
@@ -65,12 +65,7 @@ export function installConnectLane(
 ): ConnectLane {
   const opt = validateGrpcLaneOptions(options);
   const methods = methodTable(registrations, opt);
-  const passOn = server.listeners("request") as RequestListener[];
-  server.removeAllListeners("request");
-  const onRequest: RequestListener = function (this: unknown, request, response) {
-    if (!serve(request, response)) for (const listener of passOn) listener.call(this, request, response);
-  };
-  server.on("request", onRequest as never);
+  const giveBack = takeOverRequests(server, serve);
 
   // Serves a request that is a unary Connect call the lane knows; false otherwise.
   function serve(request: LaneRequest, response: LaneResponse): boolean {
@@ -170,12 +165,7 @@ export function installConnectLane(
     return opt.refuses?.(service, headers.authorization) ?? false;
   }
 
-  return {
-    uninstall() {
-      server.off("request", onRequest as never);
-      for (const listener of passOn) server.on("request", listener as never);
-    },
-  };
+  return { uninstall: giveBack };
 }
 
 function methodTable(registrations: readonly ServiceRegistration[], opt: ResolvedGrpcLaneOptions): Map<string, LaneMethod> {

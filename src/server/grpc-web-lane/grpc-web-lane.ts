@@ -20,6 +20,7 @@ import { FRAME_PREFIX_BYTES, parseSingleFrame } from "../grpc-lane/grpc-frames.j
 import { guardBody, type BodyLimits } from "../grpc-lane/request-reader.js";
 import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOptions } from "../grpc-lane/grpc-lane-options.js";
 import { writeGrpcWebAnswer } from "./grpc-web-response.js";
+import { takeOverRequests } from "../request-takeover.js";
 
 /**
  * GrpcWebLaneOptions configure the gRPC-Web lane: the same limits, chain
@@ -28,7 +29,6 @@ import { writeGrpcWebAnswer } from "./grpc-web-response.js";
 export type GrpcWebLaneOptions = GrpcLaneOptions;
 
 type LaneRequest = http.IncomingMessage | http2.Http2ServerRequest;
-type RequestListener = (request: LaneRequest, response: LaneResponse) => void;
 
 interface LaneMethod {
   readonly pipeline: CallPipeline;
@@ -59,12 +59,7 @@ export function installGrpcWebLane(
 ): GrpcWebLane {
   const opt = validateGrpcLaneOptions(options);
   const methods = methodTable(registrations, opt);
-  const passOn = server.listeners("request") as RequestListener[];
-  server.removeAllListeners("request");
-  const onRequest: RequestListener = function (this: unknown, request, response) {
-    if (!serve(request, response)) for (const listener of passOn) listener.call(this, request, response);
-  };
-  server.on("request", onRequest as never);
+  const giveBack = takeOverRequests(server, serve);
 
   // Serves a request that is a unary gRPC-Web call the lane knows; false otherwise.
   function serve(request: LaneRequest, response: LaneResponse): boolean {
@@ -136,12 +131,7 @@ export function installGrpcWebLane(
     return true;
   }
 
-  return {
-    uninstall() {
-      server.off("request", onRequest as never);
-      for (const listener of passOn) server.on("request", listener as never);
-    },
-  };
+  return { uninstall: giveBack };
 }
 
 function methodTable(registrations: readonly ServiceRegistration[], opt: ResolvedGrpcLaneOptions): Map<string, LaneMethod> {
