@@ -25,6 +25,7 @@ import { toConnectError } from "./connect-errors.js";
 import { pushedStream } from "../pipeline/pushed-stream.js";
 import { snapshotMessage } from "./snapshot-messages.js";
 import { checkSymbolIds } from "./symbol-ids.js";
+import { identityCache } from "../pipeline/identity-cache.js";
 
 /**
  * MarketDataServiceOptions configure the read path.
@@ -233,44 +234,28 @@ function symbolError(symbolIds: number[], reason: string): StreamMarketDataRespo
 
 // Every stream of a symbol in one mode sends the same response for an
 // update: one frozen object, so that a lane can encode it once for all.
-const subscribeResponses = new WeakMap<Snapshot, SubscribeSnapshotsResponse[]>();
-const streamResponses = new WeakMap<Snapshot, StreamMarketDataResponse[]>();
+// Each cache holds, per object, one slot per field mode.
 const MODE_SLOTS: Readonly<Record<FieldMode, number>> = { ltp: 0, quote: 1, full: 2 };
-
+const subscribeResponses = identityCache((_snapshot: Snapshot): SubscribeSnapshotsResponse[] => []);
+const streamResponses = identityCache((_snapshot: Snapshot): StreamMarketDataResponse[] => []);
 // A batch the hub handed to many streams alike is one frozen array: its
 // responses are one array too, which a lane can write as one set of bytes.
-const batchResponses = new WeakMap<readonly Snapshot[], Array<readonly SubscribeSnapshotsResponse[]>>();
+const batchResponses = identityCache((_batch: readonly Snapshot[]): Array<readonly SubscribeSnapshotsResponse[]> => [], { frozenOnly: true });
 
 function snapshotResponses(updates: readonly Snapshot[], mode: FieldMode): readonly SubscribeSnapshotsResponse[] {
-  const shared = Object.isFrozen(updates);
-  let byMode: Array<readonly SubscribeSnapshotsResponse[]> | undefined;
-  if (shared) {
-    byMode = batchResponses.get(updates);
-    const known = byMode?.[MODE_SLOTS[mode]];
-    if (known !== undefined) return known;
-  }
-  const responses = new Array<SubscribeSnapshotsResponse>(updates.length);
-  for (let i = 0; i < updates.length; i++) responses[i] = snapshotResponse(updates[i]!, mode);
-  if (shared) {
-    if (byMode === undefined) batchResponses.set(updates, (byMode = []));
-    byMode[MODE_SLOTS[mode]] = Object.freeze(responses);
-  }
-  return responses;
+  const byMode = batchResponses(updates);
+  return (byMode[MODE_SLOTS[mode]] ??= Object.freeze(updates.map((snapshot) => snapshotResponse(snapshot, mode))));
 }
 
 function snapshotResponse(snapshot: Snapshot, mode: FieldMode): SubscribeSnapshotsResponse {
-  let cached = subscribeResponses.get(snapshot);
-  if (cached === undefined) subscribeResponses.set(snapshot, (cached = []));
-  return (cached[MODE_SLOTS[mode]] ??= Object.freeze(
+  return (subscribeResponses(snapshot)[MODE_SLOTS[mode]] ??= Object.freeze(
     create(SubscribeSnapshotsResponseSchema, { event: { case: "snapshot", value: snapshotMessage(snapshot, mode) } }),
   ));
 }
 
 function streamSnapshotResponse(snapshot: Snapshot, subscription: Subscription): StreamMarketDataResponse {
   const mode = subscription.modeOf(snapshot.symbolId);
-  let cached = streamResponses.get(snapshot);
-  if (cached === undefined) streamResponses.set(snapshot, (cached = []));
-  return (cached[MODE_SLOTS[mode]] ??= Object.freeze(
+  return (streamResponses(snapshot)[MODE_SLOTS[mode]] ??= Object.freeze(
     create(StreamMarketDataResponseSchema, { event: { case: "snapshot", value: snapshotMessage(snapshot, mode) } }),
   ));
 }
