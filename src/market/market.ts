@@ -1,4 +1,5 @@
 import { StoreUnavailableError } from "./errors.js";
+import type { TickRecord } from "./history-store.js";
 import { Hub, type HubOptions } from "./hub.js";
 import type { Snapshot, Tick } from "./snapshot.js";
 import type { SnapshotStore } from "./snapshot-store.js";
@@ -24,6 +25,19 @@ export interface MarketOptions extends HubOptions {
    * symbol still needs a name, and every tick must be valid.
    */
   tickPolicy?: TickPolicy;
+  /**
+   * Where applied ticks are recorded (the history writer); `ingest` awaits
+   * it, so its policy decides whether producers wait for history. Default:
+   * ticks are not recorded.
+   */
+  history?: MarketHistory;
+}
+
+/**
+ * MarketHistory takes the records of the ticks a market applied.
+ */
+export interface MarketHistory {
+  record(records: readonly TickRecord[]): Promise<void>;
 }
 
 // In-process producers (the simulator, tests seeding prices) are trusted.
@@ -42,12 +56,14 @@ export class Market {
   readonly #stopWatchingHealth: () => void;
   readonly #open = new Set<Subscription>();
   readonly #tickPolicy: TickPolicy;
+  readonly #history: MarketHistory | undefined;
 
   constructor(store: SnapshotStore, subscriptionDefaults: SubscriptionOptions = {}, options: MarketOptions = {}) {
     this.#store = store;
     this.hub = new Hub(options);
     this.#subscriptionDefaults = subscriptionDefaults;
     this.#tickPolicy = options.tickPolicy ?? NO_PLAUSIBILITY_CHECKS;
+    this.#history = options.history;
     this.#stopListening = store.onUpdate((snapshot) => this.hub.publish(snapshot));
     const closeOnLoss = (options.streamsOnStoreLoss ?? "keep") === "close";
     this.#stopWatchingHealth = store.onHealthChange((healthy) => {
@@ -89,12 +105,17 @@ export class Market {
    * batch or (when one tick is refused, with its error) none of it;
    * subscribers receive the updates through the store's announcements.
    * `rights` say whether the producer may create and rename symbols.
+   * With a history, the applied ticks are recorded before it resolves;
+   * only the replica that applied a tick records it, so replicas sharing a
+   * store write each tick once.
    */
   async ingest(ticks: readonly Tick[], rights: SymbolRights = ALL_RIGHTS): Promise<Snapshot[]> {
     const policy = this.#tickPolicy;
     const now = Date.now();
     for (let i = 0; i < ticks.length; i++) validateTick(ticks[i]!, i, policy, now);
-    return this.#store.apply(ticks, (previous, tick, index) => admitTick(previous, tick, index, rights, policy));
+    const snapshots = await this.#store.apply(ticks, (previous, tick, index) => admitTick(previous, tick, index, rights, policy));
+    if (this.#history !== undefined) await this.#history.record(tickRecords(ticks, snapshots));
+    return snapshots;
   }
 
   /** Opens a subscription with the market's defaults, overridable per stream. */
@@ -134,4 +155,25 @@ export class Market {
     }
     for (let i = 0; i < ids.length; i++) this.hub.resync(ids[i]!, found[i]);
   }
+}
+
+// tickRecords pairs each applied tick with the snapshot it produced: this
+// runs for every ingested batch, so it is a plain loop.
+function tickRecords(ticks: readonly Tick[], snapshots: readonly Snapshot[]): TickRecord[] {
+  const records = new Array<TickRecord>(snapshots.length);
+  for (let i = 0; i < snapshots.length; i++) {
+    const snapshot = snapshots[i]!;
+    records[i] = {
+      symbolId: snapshot.symbolId,
+      sequence: snapshot.sequence,
+      timeMs: snapshot.exchangeTimeMs,
+      price: snapshot.ltp,
+      quantity: ticks[i]!.volume ?? 0,
+      bid: snapshot.bid,
+      ask: snapshot.ask,
+      bidSize: snapshot.bidSize,
+      askSize: snapshot.askSize,
+    };
+  }
+  return records;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { InvalidTickError, SlowConsumerError, StoreUnavailableError } from "../../src/market/errors.js";
+import { InvalidTickError, SlowConsumerError, StoreUnavailableError, SymbolRightsError } from "../../src/market/errors.js";
+import type { TickRecord } from "../../src/market/history-store.js";
 import { Market } from "../../src/market/market.js";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
 import type { SnapshotStore } from "../../src/market/snapshot-store.js";
@@ -139,6 +140,64 @@ describe("Market", () => {
     assert.ok(sink.closes[0] instanceof StoreUnavailableError);
     assert.equal(market.subscriptions.size, 0);
     assert.equal(market.hub.subscriptionCount, 0);
+    await market.close();
+  });
+});
+
+describe("Market history", () => {
+  function recorder() {
+    const batches: TickRecord[][] = [];
+    return { batches, record: async (records: readonly TickRecord[]) => void batches.push([...records]) };
+  }
+
+  it("records every applied tick once, from the tick and the snapshot it produced", async () => {
+    const history = recorder();
+    const market = new Market(new MemorySnapshotStore(), {}, { history });
+    await market.ingest([
+      { symbolId: 13, symbol: "NIFTY 50", ltp: 100, volume: 7, bid: 99.5, ask: 100.5, bidSize: 10, askSize: 20, exchangeTimeMs: 1_000 },
+      { symbolId: 25, symbol: "BANK NIFTY", ltp: 200, exchangeTimeMs: 2_000 },
+    ]);
+    await market.ingest([{ symbolId: 13, ltp: 101, volume: 3, exchangeTimeMs: 3_000 }]);
+    assert.deepEqual(history.batches, [
+      [
+        { symbolId: 13, sequence: 1, timeMs: 1_000, price: 100, quantity: 7, bid: 99.5, ask: 100.5, bidSize: 10, askSize: 20 },
+        { symbolId: 25, sequence: 1, timeMs: 2_000, price: 200, quantity: 0, bid: 200, ask: 200, bidSize: 0, askSize: 0 },
+      ],
+      // The quote carries over from the snapshot; the quantity is the tick's own.
+      [{ symbolId: 13, sequence: 2, timeMs: 3_000, price: 101, quantity: 3, bid: 99.5, ask: 100.5, bidSize: 10, askSize: 20 }],
+    ]);
+    await market.close();
+  });
+
+  it("records nothing for a batch it refuses", async () => {
+    const history = recorder();
+    const market = new Market(new MemorySnapshotStore(), {}, { history });
+    await assert.rejects(market.ingest([{ symbolId: 13, symbol: "A", ltp: 100 }, { symbolId: 25, ltp: -1 }]), InvalidTickError);
+    await assert.rejects(market.ingest([{ symbolId: 13, symbol: "A", ltp: 100 }], { manageSymbols: false }), SymbolRightsError);
+    assert.deepEqual(history.batches, []);
+    await market.close();
+  });
+
+  it("resolves ingest only once the history took the records, and fails it when the history fails", async () => {
+    let release: () => void = () => {};
+    let fail = false;
+    const market = new Market(new MemorySnapshotStore(), {}, {
+      history: {
+        record: () =>
+          fail ? Promise.reject(new StoreUnavailableError("history down")) : new Promise<void>((resolve) => (release = resolve)),
+      },
+    });
+    let done = false;
+    const ingested = market.ingest([{ symbolId: 13, symbol: "A", ltp: 100 }]).then(() => (done = true));
+    await turns(3);
+    assert.equal(done, false);
+    release();
+    await ingested;
+    assert.equal(done, true);
+    fail = true;
+    await assert.rejects(market.ingest([{ symbolId: 13, ltp: 101 }]), StoreUnavailableError);
+    // The tick was applied: live prices never wait on history.
+    assert.equal((await market.get(13))?.ltp, 101);
     await market.close();
   });
 });
