@@ -305,7 +305,14 @@ export class HistoryWriter {
   #write(): void {
     const batch = this.#batch!;
     const started = performance.now();
-    this.#store.append(batch).then(
+    let appended: Promise<void>;
+    try {
+      appended = this.#store.append(batch);
+    } catch (error) {
+      // A store that throws instead of rejecting is down all the same.
+      appended = Promise.reject(error);
+    }
+    appended.then(
       () => this.#committedBatch(batch, performance.now() - started),
       (error: unknown) => this.#failedBatch(error),
     );

@@ -160,6 +160,21 @@ describe("HistoryWriter", () => {
     await writer.close();
   });
 
+  it("treats a store that throws instead of rejecting as down", async () => {
+    const store = new FlakyStore();
+    let throws = 2;
+    const append = store.append.bind(store);
+    store.append = (records) => {
+      if (throws-- > 0) throw new Error("not connected");
+      return append(records);
+    };
+    const writer = new HistoryWriter(store, { ...BASE, batchSize: 2 });
+    await writer.record(recs(1, 2));
+    await until(() => writer.depth === 0);
+    assert.deepEqual(store.written, [1, 2]);
+    await writer.close();
+  });
+
   it("drops the new ticks that do not fit a full queue, counting them and logging once per 10 s", async () => {
     const store = new FlakyStore();
     store.healthy = false;
