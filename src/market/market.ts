@@ -107,7 +107,9 @@ export class Market {
    * `rights` say whether the producer may create and rename symbols.
    * With a history, the applied ticks are recorded before it resolves;
    * only the replica that applied a tick records it, so replicas sharing a
-   * store write each tick once.
+   * store write each tick once. When recording fails (a durable history
+   * that did not commit in time) ingest fails with its error, though the
+   * ticks were applied and published.
    */
   async ingest(ticks: readonly Tick[], rights: SymbolRights = ALL_RIGHTS): Promise<Snapshot[]> {
     const policy = this.#tickPolicy;

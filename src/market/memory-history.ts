@@ -189,9 +189,28 @@ class SymbolHistory {
 
   secondBars(fromMs: number, endMs: number, limit: number): Candle[] {
     // A bar is returned whole or not at all: its start must lie in the range.
-    const inRange = this.ticks(Math.ceil(fromMs / 1_000) * 1_000, endMs, 0, Number.POSITIVE_INFINITY);
-    const candles = foldRecords(inRange, "1s");
-    return candles.length > limit ? candles.slice(0, limit) : candles;
+    const firstStart = Math.ceil(fromMs / 1_000) * 1_000;
+    if (!this.#timeOrdered) {
+      const candles = foldRecords(this.ticks(firstStart, endMs, 0, Number.POSITIVE_INFINITY), "1s");
+      return candles.length > limit ? candles.slice(0, limit) : candles;
+    }
+    // In time order a page ends at the first tick of the bar after its last.
+    const count = this.#ring.length;
+    const inRange: TickRecord[] = [];
+    let bars = 0;
+    let barStart = Number.NaN;
+    for (let index = this.#firstIndex((r) => r.timeMs >= firstStart); index < count; index++) {
+      const record = this.#at(index);
+      if (record.timeMs >= endMs) break;
+      const startMs = Math.floor(record.timeMs / 1_000) * 1_000;
+      if (startMs !== barStart) {
+        if (bars === limit) break;
+        bars++;
+        barStart = startMs;
+      }
+      inRange.push(record);
+    }
+    return foldRecords(inRange, "1s");
   }
 
   minuteBars(symbolId: number, interval: CandleInterval, fromMs: number, endMs: number, limit: number): Candle[] {

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InvalidTickError, SlowConsumerError, StoreUnavailableError, SymbolRightsError } from "../../src/market/errors.js";
 import type { TickRecord } from "../../src/market/history-store.js";
+import { HistoryWriter } from "../../src/market/history-writer.js";
 import { Market } from "../../src/market/market.js";
+import { MemoryHistoryStore } from "../../src/market/memory-history.js";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
 import type { SnapshotStore } from "../../src/market/snapshot-store.js";
 import { recordingSink, turn, turns } from "../support/recording-sink.js";
@@ -166,6 +168,35 @@ describe("Market history", () => {
       // The quote carries over from the snapshot; the quantity is the tick's own.
       [{ symbolId: 13, sequence: 2, timeMs: 3_000, price: 101, quantity: 3, bid: 99.5, ask: 100.5, bidSize: 10, askSize: 20 }],
     ]);
+    await market.close();
+  });
+
+  it("with a durable history writer, has the bars in the store once ingest resolves", async () => {
+    const store = new MemoryHistoryStore();
+    const writer = new HistoryWriter(store, {
+      queueLimit: 1_000,
+      batchSize: 100,
+      flushMs: 5,
+      policy: "backpressure",
+      ack: "durable",
+      ackTimeoutMs: 1_000,
+    });
+    const market = new Market(new MemorySnapshotStore(), {}, { history: writer });
+    const t0 = Date.UTC(2026, 11, 1, 9, 0, 0);
+    await market.ingest([{ symbolId: 13, symbol: "NIFTY 50", ltp: 100, volume: 2, exchangeTimeMs: t0 }]);
+    await market.ingest([
+      { symbolId: 13, ltp: 104, volume: 1, exchangeTimeMs: t0 + 20_000 },
+      { symbolId: 13, ltp: 99, volume: 5, exchangeTimeMs: t0 + 61_000 },
+    ]);
+    const bars = await store.candles({ symbolId: 13, interval: "1m", startMs: t0, endMs: t0 + 120_000, limit: 10 });
+    assert.deepEqual(
+      bars.map((c) => [c.startMs - t0, c.open, c.high, c.low, c.close, c.volume, c.tickCount, c.lastSequence]),
+      [
+        [0, 100, 104, 100, 104, 3, 2, 2],
+        [60_000, 99, 99, 99, 99, 5, 1, 3],
+      ],
+    );
+    await writer.close();
     await market.close();
   });
 
