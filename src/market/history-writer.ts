@@ -140,7 +140,7 @@ export class HistoryWriter {
     if (records.length === 0) return Promise.resolve();
     const durable = this.#options.ack === "durable";
     if (this.#closed) {
-      this.#drop(records.length);
+      this.#drop(records.length, false);
       return durable ? Promise.reject(new StoreUnavailableError("the history writer is closed")) : Promise.resolve();
     }
     if (this.#options.policy === "drop") {
@@ -163,7 +163,10 @@ export class HistoryWriter {
     return durable ? this.#durable(queued) : queued.then(() => {});
   }
 
-  /** Writes everything queued now, resolving once it has all committed. */
+  /**
+   * Writes everything queued now, resolving once it has all committed: for
+   * as long as the store is down, or until `close` rejects it.
+   */
   flush(): Promise<void> {
     const target = this.#enqueued;
     if (this.#committed >= target) return Promise.resolve();
@@ -181,7 +184,7 @@ export class HistoryWriter {
     this.#closed = true;
     const closedError = new StoreUnavailableError("the history writer is closed");
     for (const waiter of this.#roomWaiters.splice(0)) {
-      this.#drop(waiter.records.length - waiter.offset);
+      this.#drop(waiter.records.length - waiter.offset, false);
       waiter.reject(closedError);
     }
     if (this.depth > 0) {
@@ -196,7 +199,7 @@ export class HistoryWriter {
     const left = this.depth;
     if (left > 0) {
       this.#options.logger?.warn({ unwritten: left }, "history writer closed with ticks it could not write");
-      this.#drop(left);
+      this.#drop(left, false);
       this.#queue = [];
       this.#head = 0;
       this.#batch = undefined;
@@ -215,9 +218,10 @@ export class HistoryWriter {
     this.#pump();
   }
 
-  #drop(count: number): void {
+  #drop(count: number, queueFull = true): void {
     this.#dropped += count;
     this.#options.onDrop?.(count);
+    if (!queueFull) return;
     const now = performance.now();
     if (now - this.#lastDropLogAt >= DROP_LOG_INTERVAL_MS) {
       this.#lastDropLogAt = now;

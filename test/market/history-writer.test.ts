@@ -277,7 +277,9 @@ describe("HistoryWriter", () => {
     assert.ok(Date.now() - started < 1_000);
     assert.equal(stuck.dropped, 5);
     assert.equal(stuck.depth, 0);
-    assert.ok(log.lines.some((l) => l.msg === "history writer closed with ticks it could not write"));
+    assert.deepEqual(log.lines.filter((l) => l.level === "warn" && l.msg !== "history write failed; retrying").map((l) => [l.msg, l.obj]), [
+      ["history writer closed with ticks it could not write", { unwritten: 5 }],
+    ]);
   });
 
   it("refuses options it cannot work with", () => {
