@@ -5,8 +5,13 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { GatewayConfig } from "./config.js";
 import { MarketDataService } from "./gen/stockify/v1/market_data_service_pb.js";
 import { MarketFeedService } from "./gen/stockify/v1/market_feed_service_pb.js";
+import { MarketHistoryService } from "./gen/stockify/v1/market_history_service_pb.js";
 import { defaultUniverse } from "./market/default-universe.js";
 import { Market } from "./market/market.js";
+import type { HistoryStore } from "./market/history-store.js";
+import { HistoryWriter } from "./market/history-writer.js";
+import { LiveCandles } from "./market/live-candles.js";
+import { MemoryHistoryStore } from "./market/memory-history.js";
 import { MemorySnapshotStore } from "./market/memory-store.js";
 import { createRedisSnapshotStore } from "./market/redis-store.js";
 import { MarketSimulator } from "./market/simulator.js";
@@ -37,6 +42,7 @@ import { connectContextValues, guardConnectRequests } from "./server/connect-req
 import { createOnePortServer, type OnePortServer, type RequestHandler } from "./server/one-port-server.js";
 import { createMarketDataService } from "./services/market-data-service.js";
 import { createMarketFeedService } from "./services/market-feed-service.js";
+import { createMarketHistoryService } from "./services/market-history-service.js";
 
 /** Log levels at which every call gets its log line. */
 const LOGS_CALLS = new Set(["info", "debug", "trace"]);
@@ -47,6 +53,11 @@ const LOGS_CALLS = new Set(["info", "debug", "trace"]);
 export interface AppOptions {
   /** Store to serve from. Default: a new in-memory store. */
   store?: SnapshotStore;
+  /**
+   * History store to keep ticks in, when history is on. Default: PostgreSQL
+   * at DATABASE_URL, or a new in-memory window without it.
+   */
+  historyStore?: HistoryStore;
   /** Fastify logger setting. Default: pino at the configured level. */
   logger?: boolean;
   /**
@@ -106,8 +117,30 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   });
 
   const streamBudget = new StreamBudget(config.streamBufferBudgetBytes, () => metrics.streamEvicted());
-  const metrics = new GatewayMetrics({ hubSubscriptions: () => market.hub.subscriptionCount, streamBufferedBytes: () => streamBudget.bytes });
+  const historyConfig = config.history;
+  const historyStore = historyConfig === undefined ? undefined : (options.historyStore ?? new MemoryHistoryStore());
+  const metrics = new GatewayMetrics({
+    hubSubscriptions: () => market.hub.subscriptionCount,
+    streamBufferedBytes: () => streamBudget.bytes,
+    ...(historyStore === undefined ? {} : { historyQueueTicks: () => historyWriter?.depth ?? 0, historyStoreUp: () => historyStore.healthy }),
+  });
   app.decorate("metrics", metrics);
+  // The writer stands between the market and the store, so the live path
+  // waits on the database only when HISTORY_ACK=durable asks it to.
+  const historyWriter =
+    historyStore === undefined || historyConfig === undefined
+      ? undefined
+      : new HistoryWriter(historyStore, {
+          queueLimit: historyConfig.queueTicks,
+          batchSize: historyConfig.batchTicks,
+          flushMs: historyConfig.flushMs,
+          policy: historyConfig.queuePolicy,
+          ack: historyConfig.ack,
+          ackTimeoutMs: historyConfig.ackTimeoutMs,
+          onBatch: (size, ms) => metrics.historyBatch(size, ms),
+          onDrop: (count) => metrics.historyDropped(count),
+          logger: app.log,
+        });
   const store =
     options.store ??
     (config.redis ? createRedisSnapshotStore({ ...config.redis, logger: app.log }) : new MemorySnapshotStore());
@@ -123,9 +156,11 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       heartbeatMs: config.heartbeatMs,
       flushWindowMs: config.streamFlushMs,
       tickPolicy: config.tickPolicy,
+      history: historyWriter,
     },
   );
   app.decorate("market", market);
+  const liveCandles = historyStore === undefined ? undefined : new LiveCandles(market.store);
 
   let simulator: MarketSimulator | undefined;
   if (config.simulator.enabled) {
@@ -143,8 +178,18 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     api: [
       registration(MarketDataService, createMarketDataService(market, { maxSymbolsPerCall: config.maxSymbolsPerCall }), { scope: "read" }),
       registration(MarketFeedService, createMarketFeedService(market), { scope: "write" }),
+      ...(historyStore === undefined || liveCandles === undefined
+        ? []
+        : [
+            registration(
+              MarketHistoryService,
+              createMarketHistoryService(market, historyStore, liveCandles, { beforeSeed: () => historyWriter?.flush() ?? Promise.resolve() }),
+              { scope: "read" },
+            ),
+          ]),
     ],
     reflection: config.reflection,
+    dependencies: historyStore === undefined ? undefined : new Map([[MarketHistoryService.typeName, historyStore]]),
   });
   await app.register(authPlugin, config.auth);
   // Fastify's "listening at http://" line cannot tell; say it here.
@@ -258,6 +303,10 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
 
   app.addHook("onClose", async () => {
     simulator?.stop();
+    liveCandles?.close();
+    // What is queued for history is written before its store closes.
+    await historyWriter?.close();
+    await historyStore?.close();
     await market.close();
   });
   return app;

@@ -1,10 +1,33 @@
 import { readFileSync } from "node:fs";
+import type { HistoryAck, HistoryQueuePolicy } from "./market/history-writer.js";
 import type { StoreLossPolicy } from "./market/market.js";
 import { DEFAULT_TICK_POLICY, type TickPolicy } from "./market/tick-validation.js";
 import type { OverflowPolicy } from "./market/subscription.js";
 import type { CompressionName, LimitsConfig } from "./server/limits.js";
 import { checkTlsSettings, type TlsSettings } from "./server/tls.js";
 import { loadTokenGrants, parseTokenGrants, TokenSpecError, type TokenGrant } from "./auth/tokens.js";
+
+/**
+ * HistoryConfig says where ticks are kept and how they are written there.
+ */
+export interface HistoryConfig {
+  /** PostgreSQL connection URL; undefined keeps a bounded window in memory. */
+  databaseUrl: string | undefined;
+  /** "async" acknowledges PublishTicks once its ticks are queued, "durable" once they are committed. */
+  ack: HistoryAck;
+  /** Most ticks waiting to be written. */
+  queueTicks: number;
+  /** What a full queue does: drop new ticks (counted and logged) or make producers wait. */
+  queuePolicy: HistoryQueuePolicy;
+  /** A batch is written as soon as this many ticks wait. */
+  batchTicks: number;
+  /** A smaller batch is written this long after its first tick was queued. */
+  flushMs: number;
+  /** How long a durable acknowledgement waits for its commit. */
+  ackTimeoutMs: number;
+  /** Days of ticks the database keeps. */
+  retentionDays: number;
+}
 
 /**
  * GatewayConfig is everything the gateway reads from its environment.
@@ -36,6 +59,8 @@ export interface GatewayConfig {
    */
   redis: { url: string; keyPrefix: string; timeoutMs: number } | undefined;
   streamsOnStoreLoss: StoreLossPolicy;
+  /** Market history: kept in PostgreSQL with a database URL, in memory without; undefined when off. */
+  history: HistoryConfig | undefined;
   /** Whether grpc.reflection (v1 and v1alpha) is served. */
   reflection: boolean;
   /** Serve application/grpc unary and server-streaming calls on the lean lane. */
@@ -119,6 +144,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     auth: authConfig(env),
     redis: redisConfig(env),
     streamsOnStoreLoss: oneOf(env, "STREAMS_ON_STORE_LOSS", "keep", ["keep", "close"]),
+    history: historyConfig(env),
     reflection: oneOf(env, "REFLECTION", "on", ["on", "off"]) === "on",
     grpcLane: oneOf(env, "GRPC_LANE", "on", ["on", "off"]) === "on",
     connectLane: oneOf(env, "CONNECT_LANE", "on", ["on", "off"]) === "on",
@@ -239,6 +265,32 @@ function redisConfig(env: Env): GatewayConfig["redis"] {
     keyPrefix: text(env, "REDIS_KEY_PREFIX", "stockify:"),
     timeoutMs: integer(env, "REDIS_TIMEOUT_MS", 1000, 100, 60_000),
   };
+}
+
+function historyConfig(env: Env): HistoryConfig | undefined {
+  const enabled = oneOf(env, "HISTORY", "on", ["on", "off"]) === "on";
+  const config: HistoryConfig = {
+    databaseUrl: databaseUrl(env),
+    ack: oneOf(env, "HISTORY_ACK", "async", ["async", "durable"]),
+    queueTicks: integer(env, "HISTORY_QUEUE_TICKS", 500_000, 1, 100_000_000),
+    // A database outage must never stop live prices: dropping is the default.
+    queuePolicy: oneOf(env, "HISTORY_QUEUE_POLICY", "drop", ["drop", "backpressure"]),
+    batchTicks: integer(env, "HISTORY_BATCH_TICKS", 5000, 1, 1_000_000),
+    flushMs: integer(env, "HISTORY_FLUSH_MS", 50, 0, 60_000),
+    ackTimeoutMs: integer(env, "HISTORY_ACK_TIMEOUT_MS", 5000, 1, 3_600_000),
+    retentionDays: integer(env, "HISTORY_RETENTION_DAYS", 30, 1, 36_500),
+  };
+  return enabled ? config : undefined;
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const url = env.DATABASE_URL;
+  if (url === undefined || url === "") return undefined;
+  if (!/^postgres(ql)?:\/\/[^/]/.test(url) || !URL.canParse(url)) {
+    // The URL may hold a password: never echo it.
+    throw new ConfigError(`DATABASE_URL must be a postgresql:// or postgres:// URL, got "${url.replace(/:[^:@/]*@/, ":***@")}"`);
+  }
+  return url;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -78,7 +78,20 @@ export class GatewayMetrics {
   readonly #slowConsumerCloses: Counter;
   readonly #streamEvictions: Counter;
 
-  constructor(options: { hubSubscriptions?: () => number; streamBufferedBytes?: () => number } = {}) {
+  readonly #historyBatchTicks: Histogram;
+  readonly #historyWriteSeconds: Histogram;
+  readonly #historyDropped: Counter;
+
+  constructor(
+    options: {
+      hubSubscriptions?: () => number;
+      streamBufferedBytes?: () => number;
+      /** Ticks waiting to be written to history; no gauge without it. */
+      historyQueueTicks?: () => number;
+      /** Whether the history store is up; no gauge without it. */
+      historyStoreUp?: () => boolean;
+    } = {},
+  ) {
     const slots = this.#slots;
     this.registry.registerMetric(new SlotHistogram(slots));
     new Counter({
@@ -148,6 +161,45 @@ export class GatewayMetrics {
         },
       });
     }
+    this.#historyBatchTicks = new Histogram({
+      name: "stockify_history_batch_ticks",
+      help: "Ticks in each batch written to the history store.",
+      buckets: [1, 10, 100, 500, 1000, 5000, 10_000, 50_000],
+      registers: [this.registry],
+    });
+    this.#historyWriteSeconds = new Histogram({
+      name: "stockify_history_write_seconds",
+      help: "Time to write one batch to the history store, until it committed.",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    this.#historyDropped = new Counter({
+      name: "stockify_history_ticks_dropped_total",
+      help: "Ticks never written to history: refused by a full queue under HISTORY_QUEUE_POLICY=drop, or still queued at shutdown.",
+      registers: [this.registry],
+    });
+    const historyQueueTicks = options.historyQueueTicks;
+    if (historyQueueTicks !== undefined) {
+      new Gauge({
+        name: "stockify_history_queue_ticks",
+        help: "Ticks waiting to be written to the history store.",
+        registers: [this.registry],
+        collect() {
+          this.set(historyQueueTicks());
+        },
+      });
+    }
+    const historyStoreUp = options.historyStoreUp;
+    if (historyStoreUp !== undefined) {
+      new Gauge({
+        name: "stockify_history_store_up",
+        help: "1 while the history store can take writes and answer queries, 0 while it is down.",
+        registers: [this.registry],
+        collect() {
+          this.set(historyStoreUp() ? 1 : 0);
+        },
+      });
+    }
     const hubSubscriptions = options.hubSubscriptions;
     if (hubSubscriptions !== undefined) {
       new Gauge({
@@ -188,6 +240,17 @@ export class GatewayMetrics {
   /** Counts one stream closed by the slow-consumer policy. */
   slowConsumerClosed(): void {
     this.#slowConsumerCloses.inc();
+  }
+
+  /** Records one batch written to history: its size and how long it took. */
+  historyBatch(size: number, ms: number): void {
+    this.#historyBatchTicks.observe(size);
+    this.#historyWriteSeconds.observe(ms / 1000);
+  }
+
+  /** Counts ticks that history will never hold. */
+  historyDropped(count: number): void {
+    this.#historyDropped.inc(count);
   }
 
   /** Counts one stuck stream ended because stuck streams together held more than their budget. */

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { registration, type ServiceRegistration } from "../pipeline/service-registry.js";
-import { HealthMonitor } from "../services/health-monitor.js";
+import { HealthMonitor, type StoreHealth } from "../services/health-monitor.js";
 import { createHealthService } from "../services/health-service.js";
 import { reflectionRegistrations } from "../services/reflection-service.js";
 
@@ -14,6 +14,8 @@ export interface ServicesPluginOptions {
   api: readonly ServiceRegistration[];
   /** Whether to serve grpc.reflection (v1 and v1alpha). Default true. */
   reflection?: boolean;
+  /** Stores of their own that services depend on, by service name, besides the snapshot store. Default none. */
+  dependencies?: ReadonlyMap<string, StoreHealth>;
 }
 
 declare module "fastify" {
@@ -31,7 +33,7 @@ async function services(app: FastifyInstance, options: ServicesPluginOptions): P
     // Read on the first reflection request, when the list below is complete.
     registrations.push(...reflectionRegistrations(() => registrations.map((r) => r.service)));
   }
-  const health = new HealthMonitor(app.market.store, [Health.typeName, ...registrations.map((r) => r.service.typeName)]);
+  const health = new HealthMonitor(app.market.store, [Health.typeName, ...registrations.map((r) => r.service.typeName)], options.dependencies);
   registrations.push(registration(Health, createHealthService(health)));
   app.decorate("registrations", Object.freeze(registrations));
   app.decorate("health", health);

@@ -19,20 +19,31 @@ export type HealthListener = (status: ServingStatus) => void;
  * Every service the gateway registers depends on the store, so each has the
  * server's status; the empty name stands for the whole server, as in
  * grpc.health.v1. Names it was not told about are unknown.
+ *
+ * A service may also depend on a store of its own (history on its
+ * database): it is NOT_SERVING while that store is down, but the server, and
+ * /readyz with it, stay SERVING, because live prices do not need it and a
+ * balancer that pulled the replica would stop them too.
  */
 export class HealthMonitor {
   readonly #services: ReadonlySet<string>;
   readonly #store: StoreHealth;
   readonly #listeners = new Set<HealthListener>();
   readonly #stopWatchingStore: () => void;
+  readonly #dependencies: ReadonlyMap<string, StoreHealth>;
+  readonly #stopWatchingDependencies: Array<() => void> = [];
   #draining = false;
   #status: ServingStatus;
 
-  constructor(store: StoreHealth, services: Iterable<string>) {
+  constructor(store: StoreHealth, services: Iterable<string>, dependencies: ReadonlyMap<string, StoreHealth> = new Map()) {
     this.#store = store;
     this.#services = new Set(["", ...services]);
+    this.#dependencies = dependencies;
     this.#status = this.#compute();
     this.#stopWatchingStore = store.onHealthChange(() => this.#update());
+    for (const dependency of new Set(dependencies.values())) {
+      this.#stopWatchingDependencies.push(dependency.onHealthChange(() => this.#notify()));
+    }
   }
 
   /** The server's serving status. */
@@ -52,7 +63,9 @@ export class HealthMonitor {
 
   /** Returns the status of one service, or undefined for a name it does not know. */
   statusOf(service: string): ServingStatus | undefined {
-    return this.#services.has(service) ? this.#status : undefined;
+    if (!this.#services.has(service)) return undefined;
+    const dependency = this.#dependencies.get(service);
+    return dependency === undefined || dependency.healthy ? this.#status : "NOT_SERVING";
   }
 
   /** Registers a listener for status changes; returns the function that removes it. */
@@ -71,6 +84,7 @@ export class HealthMonitor {
   /** Stops watching the store. */
   close(): void {
     this.#stopWatchingStore();
+    for (const stop of this.#stopWatchingDependencies) stop();
     this.#listeners.clear();
   }
 
@@ -82,6 +96,12 @@ export class HealthMonitor {
     const status = this.#compute();
     if (status === this.#status) return;
     this.#status = status;
-    for (const listener of [...this.#listeners]) listener(status);
+    this.#notify();
+  }
+
+  // Listeners hear the server's status; a service's own changes reach them
+  // too, and they ask statusOf for the service they watch.
+  #notify(): void {
+    for (const listener of [...this.#listeners]) listener(this.#status);
   }
 }

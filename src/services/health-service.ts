@@ -53,7 +53,7 @@ export function createHealthService(monitor: HealthMonitor): ServiceImpl<typeof 
 
     list() {
       const statuses: Record<string, HealthCheckResponse> = {};
-      for (const service of monitor.services) statuses[service] = response(toStatus(monitor.status));
+      for (const service of monitor.services) statuses[service] = response(toStatus(monitor.statusOf(service)!));
       return create(HealthListResponseSchema, { statuses });
     },
   };

@@ -18,6 +18,9 @@ const EXAMPLES: Record<string, { path: string; body?: unknown }> = {
   MarketDataService_ListSymbols: { path: "/v1/symbols" },
   MarketDataService_SubscribeSnapshots: { path: "/v1/snapshots:stream?symbol_ids=13" },
   MarketFeedService_PublishTicks: { path: "/v1/ticks", body: { ticks: [{ symbolId: 13, ltp: 24351 }] } },
+  MarketHistoryService_GetCandles: { path: "/v1/symbols/13/candles?interval=1m" },
+  MarketHistoryService_GetTicks: { path: "/v1/symbols/13/ticks" },
+  MarketHistoryService_StreamCandles: { path: "/v1/symbols/13/candles:stream?interval=1m" },
 };
 
 describe("OpenAPI document", () => {

@@ -36,6 +36,7 @@ describe("server reflection", () => {
       "grpc.reflection.v1alpha.ServerReflection",
       "stockify.v1.MarketDataService",
       "stockify.v1.MarketFeedService",
+      "stockify.v1.MarketHistoryService",
     ];
     for (const protocol of ["grpc-v1", "grpc-v1alpha"]) {
       const listed = (await bufCurl("--reflect-protocol", protocol, "--list-services", gateway.baseUrl)).trim().split("\n");
