@@ -179,6 +179,10 @@ describe("MarketHistoryService", () => {
     const ticks = await fetch(`${gateway.baseUrl}/v1/symbols/${SYMBOL}/ticks?start_time=2026-12-01T09:15:00Z&end_time=2026-12-01T09:16:00Z`);
     assert.deepEqual(((await ticks.json()) as { ticks: Array<{ sequence: string }> }).ticks.map((t) => t.sequence), ["1", "2", "3"]);
 
+    // 14:45 in India is 09:15 UTC: the first bar is the same.
+    const offset = await fetch(`${gateway.baseUrl}/v1/symbols/${SYMBOL}/candles?interval=1m&start_time=2026-12-01T14:45:00%2B05:30&page_size=1`);
+    assert.equal(((await offset.json()) as { candles: Array<{ startTime: string }> }).candles[0]?.startTime, "2026-12-01T09:15:00Z");
+
     const bad = await fetch(`${gateway.baseUrl}/v1/symbols/${SYMBOL}/candles?interval=7m`);
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { message: string }).message, /interval/);
