@@ -241,6 +241,39 @@ describe("MarketHistoryService", () => {
     }
   });
 
+  it("streams over gRPC: recent_count bars of time back, then live; bad streams end with clear codes", async () => {
+    const abort = new AbortController();
+    const got: Array<[number, number]> = [];
+    const stream = client.streamCandles({ symbolId: SYMBOL, interval: "1m", recentCount: 1 }, { signal: abort.signal });
+    const reading = (async () => {
+      try {
+        for await (const { candle } of stream) got.push([Number(candle!.startTime!.seconds) * 1000 - T0, candle!.close]);
+      } catch {
+        // Cancelled below.
+      }
+    })();
+    try {
+      // Only the bar in progress is within one interval of the latest tick.
+      await waitFor(() => got.length >= 1, 5000, "the bar in progress");
+      assert.deepEqual(got[0], [240_000, 102]);
+      await gateway.app.market.ingest([{ symbolId: SYMBOL, ltp: 103, volume: 1, exchangeTimeMs: T0 + 242_000 }]);
+      await waitFor(() => got.length >= 2, 5000, "the live change");
+      assert.deepEqual(got, [
+        [240_000, 102],
+        [240_000, 103],
+      ]);
+    } finally {
+      abort.abort();
+      await reading;
+    }
+    const drain = async (request: Parameters<typeof client.streamCandles>[0]) => {
+      for await (const _ of client.streamCandles(request)) break;
+    };
+    await expectCode(drain({ symbolId: SYMBOL, interval: "1w" }), Code.InvalidArgument);
+    await expectCode(drain({ symbolId: SYMBOL, interval: "1m", recentCount: 5001 }), Code.InvalidArgument);
+    await expectCode(drain({ symbolId: 999_999, interval: "1m" }), Code.NotFound);
+  });
+
   it("answers UNAVAILABLE while the history store is down, with the service NOT_SERVING and the gateway still ready", async () => {
     const health = createClient(Health, createGrpcTransport({ baseUrl: gateway.baseUrl }));
     history.up = false;
