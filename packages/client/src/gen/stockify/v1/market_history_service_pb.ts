@@ -364,8 +364,9 @@ export type StreamCandlesRequest = Message<"stockify.v1.StreamCandlesRequest"> &
   interval: string;
 
   /**
-   * recent_count is how many bars to send first, the bar in progress
-   * included: 100 when missing, at most 5000; 0 sends only live updates.
+   * recent_count is how many intervals back the stream starts, the one in
+   * progress included (bars without ticks are not sent): 100 when missing,
+   * at most 5000; 0 sends only live updates.
    *
    * @generated from field: optional uint32 recent_count = 3;
    */
