@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { acceptGrpcWebText } from "./grpc-web-lane/grpc-web-text.js";
 import { createKeepalive, drainUnreadRequests, type KeepaliveOptions } from "./limits.js";
 import { createTlsServer, refuseCleartext, startsTlsHandshake, type TlsSettings } from "./tls.js";
 
@@ -61,7 +62,9 @@ export interface OnePortServer extends net.Server {
  * createOnePortServer builds the listener; `handler` receives every request
  * of both protocols (Fastify's request handler, typically).
  */
-export function createOnePortServer(handler: RequestHandler, options: OnePortServerOptions = {}): OnePortServer {
+export function createOnePortServer(requestHandler: RequestHandler, options: OnePortServerOptions = {}): OnePortServer {
+  // Ahead of every lane and of Fastify: grpc-web-text reaches them as binary gRPC-Web.
+  const handler = acceptGrpcWebText(requestHandler) as RequestHandler;
   const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 10_000;
   const h1 = http.createServer(options.http1 ?? {}, handler as http.RequestListener);
   const h2 = http2.createServer(options.http2 ?? {}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
