@@ -41,8 +41,8 @@ describe("grpc-web-text", () => {
 
   it("answers a unary call over HTTP/1.1 with the binary call's frames, base64", async () => {
     const [text, binary] = await Promise.all([
-      fetch(gateway.baseUrl + GET, { method: "POST", headers: TEXT, body: base64(get(13)) }),
-      fetch(gateway.baseUrl + GET, { method: "POST", headers: BINARY, body: get(13) }),
+      fetch(gateway.baseUrl + GET, { method: "POST", headers: TEXT, body: new Uint8Array(base64(get(13))) }),
+      fetch(gateway.baseUrl + GET, { method: "POST", headers: BINARY, body: new Uint8Array(get(13)) }),
     ]);
     assert.equal(text.status, 200);
     assert.equal(text.headers.get("content-type"), "application/grpc-web-text+proto");
