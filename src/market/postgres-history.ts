@@ -133,7 +133,16 @@ export class PostgresHistoryStore implements HistoryStore {
     const to = Math.ceil(query.endMs / width) * width;
     if (from >= to || query.limit <= 0) return [];
     return await this.guard(async () => {
-      const rows = await this.candleRows(query.symbolId, query.interval, new Date(from), new Date(to), query.limit);
+      const rows: CandleRow[] = [];
+      // A page of n bars lies within n widths of its start when no bar is
+      // empty: reading windows that start there and double while bars are
+      // missing keeps a page of 1s bars, folded from the ticks, to about
+      // the ticks of its bars rather than those of the whole range.
+      for (let lo = from, span = query.limit; rows.length < query.limit && lo < to; span *= 2) {
+        const hi = query.interval === "1s" ? Math.min(to, lo + span * width) : to;
+        rows.push(...(await this.candleRows(query.symbolId, query.interval, new Date(lo), new Date(hi), query.limit - rows.length)));
+        lo = hi;
+      }
       return rows.map((row) => ({
         symbolId: query.symbolId,
         interval: query.interval,
@@ -159,7 +168,8 @@ export class PostgresHistoryStore implements HistoryStore {
         WHERE symbol_id = ${query.symbolId}
           AND exchange_time >= ${new Date(query.startMs)}::timestamptz AND exchange_time < ${new Date(query.endMs)}::timestamptz
           AND sequence > ${query.afterSequence ?? -1}
-        ORDER BY sequence
+        -- Qualified: the output column of that name is a float8, and no index gives its order.
+        ORDER BY ticks.sequence
         LIMIT ${query.limit}`;
       return rows.map((row) => ({
         symbolId: query.symbolId,
