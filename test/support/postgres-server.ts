@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -6,11 +7,14 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { requireTool } from "./required-tool.js";
 
-/** PG_BIN is where Debian's postgresql package puts the server programs, which are not on PATH. */
-const PG_BIN = "/usr/lib/postgresql/15/bin";
+/**
+ * PG_BIN is where Debian's postgresql package puts the server programs,
+ * which are not on PATH: the newest version installed (15 on bookworm).
+ */
+export const PG_BIN = newestPostgresBin();
 
 /**
- * TestPostgres is a private PostgreSQL 15 on a free loopback port, with
+ * TestPostgres is a private PostgreSQL on a free loopback port, with
  * trust authentication and no durability, that a test starts, may kill and
  * restart, and stops.
  */
@@ -108,6 +112,16 @@ export async function startPostgres(): Promise<TestPostgres> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+function newestPostgresBin(): string {
+  let versions: number[] = [];
+  try {
+    versions = readdirSync("/usr/lib/postgresql").map(Number).filter(Number.isInteger);
+  } catch {
+    // Not installed: requireTool names the package when a test starts.
+  }
+  return `/usr/lib/postgresql/${versions.length > 0 ? Math.max(...versions) : 15}/bin`;
 }
 
 function postgresUser(): { uid: number; gid: number } {
