@@ -6,6 +6,7 @@ import { StoreUnavailableError } from "../../src/market/errors.js";
 import type { Candle, TickRecord } from "../../src/market/history-store.js";
 import { createPostgresHistoryStore, type PostgresHistoryStore } from "../../src/market/postgres-history.js";
 import { startPostgres, type TestPostgres } from "../support/postgres-server.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 
 const DAY = 86_400_000;
 const D = Date.UTC(2026, 0, 15);
@@ -221,6 +222,33 @@ describe("PostgresHistoryStore", () => {
     assert.deepEqual(await restarted.ticks(all), [kept]);
     assert.deepEqual((await restarted.candles({ ...all, interval: "1d" })).map((c) => c.lastSequence), [2]);
     assert.deepEqual(await restarted.enforceRetention(), [], "nothing left to drop");
+  });
+
+  it("gives up on a database that stops answering within its timeout, and starts afresh on new connections", async () => {
+    const url = await freshDatabase("frozen_db");
+    const proxy = await startTcpProxy(server.port);
+    const through = new URL(url);
+    through.port = new URL(proxy.baseUrl).port;
+    const store = await createPostgresHistoryStore({ url: through.toString(), retentionDays: 0, probeMs: 100, timeoutMs: 500 });
+    try {
+      await store.append(TICKS.slice(0, 3));
+      // The connections the store holds go silent, without a FIN or RST: only the timeout can tell.
+      proxy.blackhole();
+      const started = Date.now();
+      await assert.rejects(store.append(TICKS.slice(3, 6)), StoreUnavailableError);
+      const waited = Date.now() - started;
+      assert.ok(waited >= 450 && waited < 1_500, `rejected after ${waited} ms, for a 500 ms timeout`);
+      assert.equal(store.healthy, false);
+
+      const deadline = Date.now() + 5_000;
+      while (!store.healthy && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(store.healthy, true, "the probe's fresh connections reach the database");
+      await store.append(TICKS.slice(3, 6));
+      assert.deepEqual((await store.ticks(range)).map((t) => t.sequence), [1, 2, 3, 4, 5, 6]);
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
   });
 
   it("turns unhealthy when the database dies, rejects at once, and writes again once it is back", async () => {
