@@ -1,11 +1,14 @@
+import { timestampDate, timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
 import { Http2SessionManager, compressionBrotli, compressionGzip, createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "./gen/grpc/health/v1/health_pb.js";
 import { MarketDataService } from "./gen/stockify/v1/market_data_service_pb.js";
+import { MarketHistoryService, type Candle, type HistoricalTick } from "./gen/stockify/v1/market_history_service_pb.js";
 import type { Snapshot, SymbolInfo } from "./gen/stockify/v1/snapshot_pb.js";
 import { createBearerTokenInterceptor } from "./bearer-token.js";
 import { resolveClientOptions, type MarketDataClientOptions, type ResolvedClientOptions } from "./client-options.js";
 import { resolveDelivery, type DeliveryOptions } from "./delivery-options.js";
+import type { CandleInterval, CandleQueryOptions, CandleStreamOptions, TickQueryOptions } from "./history-options.js";
 import { MarketDataStream, type MarketDataStreamOptions } from "./market-data-stream.js";
 import { reconnecting, type StreamOptions } from "./reconnecting-stream.js";
 import { createRetryInterceptor } from "./retry-interceptor.js";
@@ -39,6 +42,7 @@ export class MarketDataClient implements AsyncDisposable {
   readonly options: Readonly<ResolvedClientOptions>;
   readonly #session: Http2SessionManager;
   readonly #rpc: Client<typeof MarketDataService>;
+  readonly #history: Client<typeof MarketHistoryService>;
   readonly #health: Client<typeof Health>;
   readonly #closing = new AbortController();
 
@@ -64,6 +68,7 @@ export class MarketDataClient implements AsyncDisposable {
       sendCompression: compression === "gzip" ? compressionGzip : compression === "br" ? compressionBrotli : undefined,
     });
     this.#rpc = createClient(MarketDataService, transport);
+    this.#history = createClient(MarketHistoryService, transport);
     this.#health = createClient(Health, transport);
   }
 
@@ -170,6 +175,87 @@ export class MarketDataClient implements AsyncDisposable {
   }
 
   /**
+   * getCandles returns the OHLCV bars of one symbol and interval whose start
+   * lies in [start, end), oldest first: today's so far by default. It reads
+   * every page before it returns (a day of 1-minute bars is 1,440), each
+   * page a call with its own deadline, retried when the gateway is
+   * unavailable; a bar without ticks is absent.
+   *
+   * ```ts
+   * const bars = await client.getCandles(13, { interval: "1m" });
+   * ```
+   */
+  async getCandles(symbolId: number, options: CandleQueryOptions): Promise<Candle[]> {
+    const { interval, start, end, pageSize, ...call } = options;
+    const candles: Candle[] = [];
+    let pageToken = "";
+    do {
+      const page = await this.#history.getCandles(
+        { symbolId, interval, startTime: timestamp(start), endTime: timestamp(end), pageSize: pageSize ?? 0, pageToken },
+        this.#unary(call),
+      );
+      candles.push(...page.candles);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    return candles;
+  }
+
+  /**
+   * getTicks yields the ticks of one symbol whose exchange time lies in
+   * [start, end), in sequence order: the last hour by default. Ticks can
+   * run to millions, so they come lazily: the next page is read when the
+   * loop has used the last one, and breaking the loop reads no more.
+   *
+   * ```ts
+   * for await (const tick of client.getTicks(13, { start: Date.now() - 60_000 })) console.log(tick.sequence, tick.price);
+   * ```
+   */
+  async *getTicks(symbolId: number, options: TickQueryOptions = {}): AsyncGenerator<HistoricalTick> {
+    const { start, end, pageSize, ...call } = options;
+    // Fixed now, so a missing end means the same instant on every page.
+    const startTime = timestamp(start);
+    const endTime = timestamp(end ?? Date.now());
+    let pageToken = "";
+    do {
+      const page = await this.#history.getTicks({ symbolId, startTime, endTime, pageSize: pageSize ?? 0, pageToken }, this.#unary(call));
+      yield* page.ticks;
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+  }
+
+  /**
+   * streamCandles yields the recent bars of one symbol and interval, oldest
+   * first, then every change of the bar in progress and each new bar, until
+   * the loop breaks, `options.signal` aborts or the client closes. A bar
+   * with the same `startTime` as the one before replaces it. A dropped
+   * connection is reopened; the recent bars it sends again are skipped up
+   * to the newest the caller has, which comes again in its latest state.
+   *
+   * ```ts
+   * for await (const bar of client.streamCandles(13, "1m", { recentCount: 30 })) draw(bar);
+   * ```
+   */
+  async *streamCandles(symbolId: number, interval: CandleInterval, options: CandleStreamOptions = {}): AsyncGenerator<Candle> {
+    this.#assertOpen();
+    const { recentCount } = options;
+    const signal = this.#streamSignal(options.signal);
+    const events = reconnecting(
+      (callSignal) => this.#history.streamCandles({ symbolId, interval, recentCount }, { signal: callSignal }),
+      this.options.retry,
+      signal,
+      options,
+    );
+    let newest = Number.NEGATIVE_INFINITY;
+    for await (const { candle } of events) {
+      if (candle?.startTime === undefined) continue;
+      const startMs = timestampDate(candle.startTime).getTime();
+      if (startMs < newest) continue;
+      newest = startMs;
+      yield candle;
+    }
+  }
+
+  /**
    * checkHealth asks the standard grpc.health.v1 service whether the gateway
    * (`""`, the default) or one of its services takes traffic; NOT_FOUND for
    * a service it does not serve.
@@ -204,4 +290,11 @@ export class MarketDataClient implements AsyncDisposable {
   #assertOpen(): void {
     if (this.#closing.signal.aborted) throw new ConnectError("client closed", Code.FailedPrecondition);
   }
+}
+
+function timestamp(time: Date | number | undefined): Timestamp | undefined {
+  if (time === undefined) return undefined;
+  const ms = time instanceof Date ? time.getTime() : time;
+  if (!Number.isFinite(ms)) throw new ConnectError(`not a time: ${String(time)}`, Code.InvalidArgument);
+  return timestampFromMs(ms);
 }
