@@ -40,7 +40,12 @@ export interface PostgresHistoryOptions {
  */
 export async function createPostgresHistoryStore(options: PostgresHistoryOptions): Promise<PostgresHistoryStore> {
   const store = new PostgresHistoryStore(options);
-  await store.start();
+  try {
+    await store.start();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   return store;
 }
 
@@ -115,10 +120,12 @@ export class PostgresHistoryStore implements HistoryStore {
           return;
         } catch (error) {
           const code = (error as { code?: unknown }).code;
-          // A deadlock between replicas writing the same ticks, or a partition
-          // another replica dropped for retention: the batch is safe to repeat.
-          if (attempt >= 3 || (code !== "40P01" && code !== "23514")) throw error;
-          if (code === "23514") this.days.clear();
+          // A deadlock between replicas writing the same ticks, a partition
+          // another replica dropped for retention, or a database recreated
+          // empty behind the store: the batch is safe to repeat.
+          if (attempt >= 3 || (code !== "40P01" && code !== "23514" && code !== "42P01")) throw error;
+          this.days.clear();
+          if (code === "42P01") await this.prepare();
         }
       }
     });
@@ -398,6 +405,7 @@ export class PostgresHistoryStore implements HistoryStore {
       this.logger?.info({}, "history database reachable again");
       this.setHealthy(true);
     } catch (error) {
+      if (this.closed) return;
       if (!isUnreachable(error)) this.logger?.warn({ err: error }, "history database answered but could not be prepared");
       const stale = this.sql;
       this.sql = this.connect();

@@ -203,6 +203,16 @@ describe("PostgresHistoryStore", () => {
     });
   });
 
+  it("recreates its schema when the database is recreated empty behind it", async () => {
+    const url = await freshDatabase("recreated_db");
+    const store = await open(url);
+    await store.append(TICKS.slice(0, 2));
+    const sql = client(url);
+    await sql`DROP TABLE ticks, candles_1m, schema_migrations`;
+    await store.append(TICKS.slice(2, 4));
+    assert.deepEqual((await store.ticks(range)).map((t) => t.sequence), [3, 4]);
+  });
+
   it("drops a day's partition once it is older than the retention", async () => {
     const url = await freshDatabase("retention_db");
     const today = Math.floor(Date.now() / DAY) * DAY;
