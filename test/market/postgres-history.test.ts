@@ -263,7 +263,7 @@ describe("PostgresHistoryStore", () => {
 
   it("turns unhealthy when the database dies, rejects at once, and writes again once it is back", async () => {
     const database = await startPostgres();
-    const store = await createPostgresHistoryStore({ url: database.url, retentionDays: 0, probeMs: 100, timeoutMs: 1_000 });
+    const store = await createPostgresHistoryStore({ url: database.url, retentionDays: 0, probeMs: 100, timeoutMs: 1_000, heartbeatMs: 200 });
     const changes: boolean[] = [];
     store.onHealthChange((healthy) => changes.push(healthy));
     try {
@@ -271,9 +271,12 @@ describe("PostgresHistoryStore", () => {
       await store.append(TICKS.slice(0, 3));
 
       await database.kill();
-      await assert.rejects(store.append(TICKS.slice(3, 6)), StoreUnavailableError);
+      // Nothing is asked of the store: its heartbeat alone notices, so readiness follows an idle outage too.
+      const down = Date.now() + 2_000;
+      while (store.healthy && Date.now() < down) await new Promise((resolve) => setTimeout(resolve, 20));
       assert.equal(store.healthy, false);
       const started = Date.now();
+      await assert.rejects(store.append(TICKS.slice(3, 6)), StoreUnavailableError);
       await assert.rejects(store.candles({ ...range, interval: "1m" }), StoreUnavailableError);
       await assert.rejects(store.ticks(range), StoreUnavailableError);
       assert.ok(Date.now() - started < 100, "calls while unhealthy are refused without waiting");
