@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -90,6 +90,13 @@ export async function startPostgres(): Promise<TestPostgres> {
     await exited;
   };
 
+  // A process that ends without stop() (a crashed test, a bench cut short) must not leave a server running.
+  const orphaned = () => {
+    child?.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", orphaned);
+
   await launch();
   return {
     port,
@@ -107,6 +114,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       }
     },
     async stop() {
+      process.removeListener("exit", orphaned);
       // SIGINT is PostgreSQL's fast shutdown: it ends sessions rather than waiting for clients to leave.
       await halt("SIGINT");
       await rm(dir, { recursive: true, force: true });
