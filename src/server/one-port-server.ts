@@ -2,6 +2,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { acceptGrpcWebText } from "./grpc-web-lane/grpc-web-text.js";
+import { createHeaderBlockDeadline } from "./header-block-deadline.js";
 import { createKeepalive, drainUnreadRequests, type KeepaliveOptions } from "./limits.js";
 import { createTlsServer, refuseCleartext, startsTlsHandshake, type TlsSettings } from "./tls.js";
 
@@ -19,6 +20,13 @@ export interface OnePortServerOptions {
    * line) before it is closed, however slowly they trickle in. Default 10000.
    */
   firstByteTimeoutMs?: number;
+  /**
+   * Milliseconds an HTTP/2 request's header block (HEADERS and its
+   * CONTINUATION frames) may take, in all, from its first frame, before
+   * the connection is closed. Default: the HTTP/1.1 server's
+   * headersTimeout, else 10000.
+   */
+  headersTimeoutMs?: number;
   /** Settings for the HTTP/2 server (max concurrent streams, window sizes, ...). */
   http2?: http2.ServerOptions;
   /** Settings for the HTTP/1.1 server. */
@@ -75,12 +83,15 @@ export function createOnePortServer(requestHandler: RequestHandler, options: One
   const acceptsCleartext = secure === undefined || options.tls?.allowCleartext === true;
   const sessions = new Set<http2.Http2Session>();
   const keepalive = options.keepalive === undefined ? undefined : createKeepalive(options.keepalive);
+  // One setting for both protocols: HEADERS_TIMEOUT_MS reaches here as the HTTP/1.1 server's.
+  const headerBlocks = createHeaderBlockDeadline(options.headersTimeoutMs ?? options.http1?.headersTimeout ?? 10_000);
   const trackSession = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     // On the session, not the server: lanes that take streams ahead of the
     // server's request handling (the gRPC lane) get the same reset.
     session.on("stream", resetWhenAnswered);
     keepalive?.watch(session);
+    headerBlocks.watch(session);
     session.once("close", () => sessions.delete(session));
   };
   h2.on("session", trackSession);
@@ -173,6 +184,7 @@ export function createOnePortServer(requestHandler: RequestHandler, options: One
     h2.close();
     secure?.close();
     keepalive?.stop();
+    headerBlocks.stop();
     return closeListener(callback);
   };
   return server;

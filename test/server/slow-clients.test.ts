@@ -80,6 +80,67 @@ function trickleHttp2(
   });
 }
 
+/** frameHeader is an HTTP/2 frame's 9-byte header. */
+function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(streamId, 5);
+  return header;
+}
+
+/**
+ * trickleHeaderBlock opens an h2c connection, starts a request's header
+ * block with HEADERS without END_HEADERS, and then sends one CONTINUATION
+ * of one byte every 300 ms, never ending the block; it tells how long the
+ * server let the connection live and the GOAWAY it sent, if any.
+ */
+function trickleHeaderBlock(
+  port: number,
+): Promise<{ closedAfterMs: number; closedByServer: boolean; continuations: number; goaway: { code: number; debug: string } | undefined }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    const started = Date.now();
+    const received: Buffer[] = [];
+    let continuations = 0;
+    let closedByServer = true;
+    socket.on("data", (chunk: Buffer) => received.push(chunk));
+    socket.on("error", () => {});
+    socket.write(Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"));
+    socket.write(frameHeader(0, 0x4, 0, 0));
+    // :method POST, then a header x whose 227-byte value the CONTINUATION frames carry a byte at a time.
+    const start = Buffer.from([0x83, 0x00, 0x01, 0x78, 0x7f, 0x64]);
+    socket.write(Buffer.concat([frameHeader(start.length, 0x1, 0x1, 1), start]));
+    const timer = setInterval(() => {
+      if (socket.destroyed) return;
+      if (Date.now() - started > TRICKLE_MS) {
+        closedByServer = false;
+        socket.destroy();
+        return;
+      }
+      socket.write(Buffer.concat([frameHeader(1, 0x9, 0, 1), Buffer.from("a")]));
+      continuations++;
+    }, 300);
+    socket.once("close", () => {
+      clearInterval(timer);
+      resolve({ closedAfterMs: Date.now() - started, closedByServer, continuations, goaway: goawayIn(Buffer.concat(received)) });
+    });
+  });
+}
+
+/** goawayIn finds the GOAWAY among the frames a server sent, after its SETTINGS. */
+function goawayIn(bytes: Buffer): { code: number; debug: string } | undefined {
+  for (let at = 0; at + 9 <= bytes.length; ) {
+    const length = bytes.readUIntBE(at, 3);
+    if (bytes[at + 3] === 0x7 && at + 9 + length <= bytes.length) {
+      return { code: bytes.readUInt32BE(at + 13), debug: bytes.toString("utf8", at + 17, at + 9 + length) };
+    }
+    at += 9 + length;
+  }
+  return undefined;
+}
+
 /** A body long enough to trickle for longer than TRICKLE_MS. */
 const longRequest = () => {
   const message = toBinary(GetSnapshotRequestSchema, create(GetSnapshotRequestSchema, { symbolId: 13 }));
@@ -114,6 +175,30 @@ describe("slow clients against the one port's deadlines", () => {
     const result = await trickle(gateway.port, head, body);
     assert.ok(result.closedByServer, "the server let the trickling client stay");
     assert.ok(result.closedAfterMs < TRICKLE_MS / 2, `closed after ${result.closedAfterMs} ms`);
+  });
+
+  it("closes an HTTP/2 connection whose header block trickles in CONTINUATION frames, at the deadline, serving others meanwhile", async () => {
+    const trickled = trickleHeaderBlock(gateway.port);
+    // Another connection is served while the block trickles.
+    const session = http2.connect(gateway.baseUrl);
+    const [ok] = await Promise.all([
+      new Promise<number | undefined>((resolve, reject) => {
+        const stream = session.request({ ":method": "GET", ":path": "/healthz" });
+        stream.on("response", (h) => resolve(h[":status"]));
+        stream.on("error", reject);
+        stream.resume();
+      }),
+      new Promise((resolve) => setTimeout(resolve, DEADLINE_MS / 2)),
+    ]);
+    session.close();
+    assert.equal(ok, 200);
+    const result = await trickled;
+    assert.ok(result.closedByServer, "the server let the trickling client stay");
+    // nghttp2 itself ends a block after 8 CONTINUATION frames (2.4 s here): this must come first.
+    assert.ok(result.closedAfterMs < DEADLINE_MS + 800, `closed after ${result.closedAfterMs} ms`);
+    assert.ok(result.continuations < 8, `${result.continuations} CONTINUATION frames sent`);
+    assert.equal(result.goaway?.code, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    assert.match(result.goaway?.debug ?? "", /header block not completed within 400 ms/);
   });
 
   it("keeps serving callers that are not slow", async () => {
