@@ -232,6 +232,16 @@ describe("PostgresHistoryStore", () => {
     assert.deepEqual(await restarted.ticks(all), [kept]);
     assert.deepEqual((await restarted.candles({ ...all, interval: "1d" })).map((c) => c.lastSequence), [2]);
     assert.deepEqual(await restarted.enforceRetention(), [], "nothing left to drop");
+
+    // A store that keeps running drops a day on its periodic check.
+    const running = await createPostgresHistoryStore({ url, retentionDays: 3, retentionCheckMs: 100 });
+    stores.push(running);
+    // The append succeeding shows the partition was there: ticks has no default partition.
+    await running.append([tick(1, 3, today - 9 * DAY, 7, 1)]);
+    const gone = `ticks_${new Date(today - 9 * DAY).toISOString().slice(0, 10).replaceAll("-", "")}`;
+    const deadline = Date.now() + 3_000;
+    while ((await partitions()).includes(gone) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(!(await partitions()).includes(gone), "the periodic check dropped it");
   });
 
   it("gives up on a database that stops answering within its timeout, and starts afresh on new connections", async () => {
