@@ -220,8 +220,9 @@ describe("PostgresHistoryStore", () => {
     const old = tick(1, 1, today - 10 * DAY + 1000, 5, 1);
     const kept = tick(1, 2, today - 2 * DAY + 1000, 6, 1);
     await writer.append([old, kept]);
+    const sql = client(url);
     const partitions = async () =>
-      (await client(url)<{ name: string }[]>`SELECT relname AS name FROM pg_inherits JOIN pg_class ON oid = inhrelid ORDER BY 1`).map((r) => r.name);
+      (await sql<{ name: string }[]>`SELECT relname AS name FROM pg_inherits JOIN pg_class ON oid = inhrelid ORDER BY 1`).map((r) => r.name);
     const oldName = `ticks_${new Date(old.timeMs).toISOString().slice(0, 10).replaceAll("-", "")}`;
     assert.ok((await partitions()).includes(oldName));
 
