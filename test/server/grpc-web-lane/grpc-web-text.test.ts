@@ -73,6 +73,29 @@ describe("grpc-web-text", () => {
     assert.equal(decoded[0], 0, "a message frame, not a trailer");
   });
 
+  it("streams a server stream over HTTP/1.1 too, each chunk base64 by itself", async () => {
+    const controller = new AbortController();
+    const response = await fetch(gateway.baseUrl + SUBSCRIBE, {
+      method: "POST",
+      headers: TEXT,
+      body: new Uint8Array(base64(subscribe([13, 25]))),
+      signal: controller.signal,
+    });
+    assert.equal(response.headers.get("content-type"), "application/grpc-web-text+proto");
+    const reader = response.body!.getReader();
+    const decoded: Buffer[] = [];
+    while (Buffer.concat(decoded).length < 2 * 5 + 2) {
+      const { value } = await reader.read();
+      assert.ok(value !== undefined, "the stream ended early");
+      decoded.push(decodeText(Buffer.from(value).toString("latin1")));
+    }
+    controller.abort();
+    const first = Buffer.concat(decoded);
+    assert.equal(first[0], 0, "a message frame, not a trailer");
+    const second = first.subarray(5 + first.readUInt32BE(1));
+    assert.equal(second[0], 0, "a second message frame");
+  });
+
   it("answers curl over HTTP/1.1 and h2c, as a grpc-web client without a library would call", async () => {
     for (const protocol of ["--http1.1", "--http2-prior-knowledge"]) {
       const { stdout } = await promisify(execFile)("curl", [
