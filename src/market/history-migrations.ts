@@ -80,6 +80,8 @@ export const MIGRATION_LOCK = 0x73746f636b696679n;
  */
 export async function migrateHistory(sql: Sql, migrations: readonly HistoryMigration[] = HISTORY_MIGRATIONS): Promise<number[]> {
   return await sql.begin(async (tx) => {
+    // A step may take longer than the statement timeout the connection keeps for queries.
+    await tx`SET LOCAL statement_timeout = 0`;
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK.toString()}::bigint)`;
     await tx`
       CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -54,11 +54,13 @@ export async function createPostgresHistoryStore(options: PostgresHistoryOptions
  * folds the ticks it inserts into 1-minute candles in the same statement,
  * so a batch written twice, by a retry or by two replicas, counts once.
  *
- * A dead or frozen database is noticed within timeoutMs (connect_timeout
- * is 2 s, and every query and batch is raced against the timeout): the
- * store turns unhealthy, rejects calls at once with StoreUnavailableError,
- * drops its connections and tries again every probeMs until a query
- * answers.
+ * A dead or frozen database is noticed within timeoutMs, 3 s by default:
+ * connect_timeout is 2 s, every query and batch is raced against the
+ * timeout, and the server's statement_timeout is the same, so a query the
+ * store gave up on does not keep running there. Then the store turns
+ * unhealthy, rejects calls at once with StoreUnavailableError, drops its
+ * connections and tries again every probeMs until a query answers. A
+ * database that nobody asks anything of is checked every heartbeatMs.
  */
 export class PostgresHistoryStore implements HistoryStore {
   private readonly url: string;
@@ -218,7 +220,13 @@ export class PostgresHistoryStore implements HistoryStore {
       connect_timeout: 2,
       idle_timeout: 60,
       onnotice: () => undefined,
-      connection: { application_name: "stockify-history", TimeZone: "UTC" },
+      connection: {
+        application_name: "stockify-history",
+        TimeZone: "UTC",
+        statement_timeout: this.timeoutMs,
+        // A transaction the store abandoned on a timeout must not hold its locks for long.
+        idle_in_transaction_session_timeout: this.timeoutMs * 2,
+      },
     });
   }
 
@@ -498,14 +506,16 @@ function partitionDay(name: string): number | undefined {
 /**
  * isUnreachable tells a database that cannot be reached or is going away
  * (the client's connection errors, socket errors, the server's classes 08,
- * 53 and 57P) from an error in what was asked of it.
+ * 53 and 57P) or too slow to answer within the bound (the client's timeout,
+ * the server's statement_timeout: 57014) from an error in what was asked of
+ * it.
  */
 function isUnreachable(error: unknown): boolean {
   if (error instanceof TimeoutError) return true;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return false;
   if (code.startsWith("CONNECT") || code.startsWith("E")) return true;
-  return code.startsWith("08") || code.startsWith("53") || code.startsWith("57P");
+  return code.startsWith("08") || code.startsWith("53") || code.startsWith("57P") || code === "57014";
 }
 
 function errorMessage(error: unknown): string {
