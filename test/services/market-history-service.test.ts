@@ -296,3 +296,18 @@ describe("MarketHistoryService", () => {
     assert.match(metrics, /^stockify_history_queue_ticks 0$/m);
   });
 });
+
+describe("MarketHistoryService with HISTORY=off", () => {
+  it("is not served, and nothing is kept", async () => {
+    const gateway = await startGateway({ HISTORY: "off" });
+    try {
+      const health = createClient(Health, createGrpcTransport({ baseUrl: gateway.baseUrl }));
+      await expectCode(health.check({ service: "stockify.v1.MarketHistoryService" }), Code.NotFound);
+      assert.equal((await fetch(`${gateway.baseUrl}/v1/symbols/13/candles?interval=1m`)).status, 404);
+      const metrics = await (await fetch(`${gateway.baseUrl}/metrics`)).text();
+      assert.doesNotMatch(metrics, /^stockify_history_store_up/m);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
