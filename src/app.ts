@@ -12,6 +12,7 @@ import type { HistoryStore } from "./market/history-store.js";
 import { HistoryWriter } from "./market/history-writer.js";
 import { LiveCandles } from "./market/live-candles.js";
 import { MemoryHistoryStore } from "./market/memory-history.js";
+import { createPostgresHistoryStore } from "./market/postgres-history.js";
 import { MemorySnapshotStore } from "./market/memory-store.js";
 import { createRedisSnapshotStore } from "./market/redis-store.js";
 import { MarketSimulator } from "./market/simulator.js";
@@ -118,7 +119,15 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
 
   const streamBudget = new StreamBudget(config.streamBufferBudgetBytes, () => metrics.streamEvicted());
   const historyConfig = config.history;
-  const historyStore = historyConfig === undefined ? undefined : (options.historyStore ?? new MemoryHistoryStore());
+  // A database that cannot be reached does not hold the start up: the store
+  // comes back unhealthy and keeps trying, and live prices start without it.
+  const historyStore =
+    historyConfig === undefined
+      ? undefined
+      : (options.historyStore ??
+        (historyConfig.databaseUrl === undefined
+          ? new MemoryHistoryStore()
+          : await createPostgresHistoryStore({ url: historyConfig.databaseUrl, retentionDays: historyConfig.retentionDays, logger: app.log })));
   const metrics = new GatewayMetrics({
     hubSubscriptions: () => market.hub.subscriptionCount,
     streamBufferedBytes: () => streamBudget.bytes,
