@@ -25,7 +25,7 @@ export interface HistoryConfig {
   flushMs: number;
   /** How long a durable acknowledgement waits for its commit. */
   ackTimeoutMs: number;
-  /** Days of ticks the database keeps. */
+  /** Days of ticks the database keeps; 0 keeps everything. */
   retentionDays: number;
 }
 
@@ -278,7 +278,7 @@ function historyConfig(env: Env): HistoryConfig | undefined {
     batchTicks: integer(env, "HISTORY_BATCH_TICKS", 5000, 1, 1_000_000),
     flushMs: integer(env, "HISTORY_FLUSH_MS", 50, 0, 60_000),
     ackTimeoutMs: integer(env, "HISTORY_ACK_TIMEOUT_MS", 5000, 1, 3_600_000),
-    retentionDays: integer(env, "HISTORY_RETENTION_DAYS", 30, 1, 36_500),
+    retentionDays: integer(env, "HISTORY_RETENTION_DAYS", 30, 0, 36_500),
   };
   return enabled ? config : undefined;
 }

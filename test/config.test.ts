@@ -170,3 +170,47 @@ describe("loadConfig: security and limits", () => {
     rejects({ TLS_CLEARTEXT: "maybe" }, /^TLS_CLEARTEXT must be one of refuse, accept/);
   });
 });
+
+describe("loadConfig, history settings", () => {
+  it("keeps history in memory by default, asynchronously, dropping when the queue is full", () => {
+    assert.deepEqual(loadConfig({}).history, {
+      databaseUrl: undefined,
+      ack: "async",
+      queueTicks: 500_000,
+      queuePolicy: "drop",
+      batchTicks: 5000,
+      flushMs: 50,
+      ackTimeoutMs: 5000,
+      retentionDays: 30,
+    });
+    assert.equal(loadConfig({ HISTORY: "off", DATABASE_URL: "postgresql://db/stockify" }).history, undefined);
+  });
+
+  it("reads the database URL and the writer's settings", () => {
+    const history = loadConfig({
+      DATABASE_URL: "postgresql://u:p@db:5432/stockify",
+      HISTORY_ACK: "durable",
+      HISTORY_QUEUE_POLICY: "backpressure",
+      HISTORY_QUEUE_TICKS: "1000",
+      HISTORY_RETENTION_DAYS: "7",
+    }).history;
+    assert.equal(history?.databaseUrl, "postgresql://u:p@db:5432/stockify");
+    assert.equal(history?.ack, "durable");
+    assert.equal(history?.queuePolicy, "backpressure");
+    assert.equal(history?.queueTicks, 1000);
+    assert.equal(history?.retentionDays, 7);
+  });
+
+  it("refuses a URL that is not postgresql:// or postgres://, without echoing its password, and values out of range", () => {
+    for (const url of ["mysql://db/x", "db:5432", "postgresql://", "postgres://user:s3cret@"]) {
+      assert.throws(
+        () => loadConfig({ DATABASE_URL: url }),
+        (error: unknown) => error instanceof ConfigError && /DATABASE_URL/.test(error.message) && !error.message.includes("s3cret"),
+        url,
+      );
+    }
+    assert.throws(() => loadConfig({ HISTORY_ACK: "sync" }), /HISTORY_ACK must be one of async, durable/);
+    assert.throws(() => loadConfig({ HISTORY_QUEUE_POLICY: "block" }), /HISTORY_QUEUE_POLICY must be one of drop, backpressure/);
+    assert.throws(() => loadConfig({ HISTORY_RETENTION_DAYS: "-1" }), /HISTORY_RETENTION_DAYS must be an integer from 0/);
+  });
+});
