@@ -1,7 +1,16 @@
 import { createRequire } from "node:module";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { createLogUpdate } from "log-update";
-import { DEFAULT_BASE_URL, MarketDataClient, type FieldMode, type ReconnectEvent, type Snapshot } from "@stockify/client";
+import {
+  CANDLE_INTERVALS,
+  DEFAULT_BASE_URL,
+  MarketDataClient,
+  type CandleInterval,
+  type FieldMode,
+  type ReconnectEvent,
+  type Snapshot,
+} from "@stockify/client";
+import { candleHeader, candleJson, candleRow, candleStartMs, candleTable } from "./candle-view.js";
 import { depthTable, snapshotJson, snapshotTable, symbolTable } from "./snapshot-view.js";
 
 /**
@@ -28,12 +37,17 @@ interface GlobalOptions {
 /** How often `watch` redraws its table at most, in milliseconds. */
 const REDRAW_MS = 100;
 
+/** The most recent bars a candle stream starts with, as the gateway caps them. */
+const MAX_RECENT_BARS = 5000;
+
+const INTERVAL_MS: Record<CandleInterval, number> = { "1s": 1000, "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000 };
+
 // From src/ and from dist/ alike, the package's manifest is one folder up.
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
 /**
  * createProgram builds the `stockify` command: `get`, `batch`, `symbols`,
- * `watch`, `health` and `completion`, with `--url`, `--token` and `--json`
+ * `watch`, `candles`, `health` and `completion`, with `--url`, `--token` and `--json`
  * for every one, and `--version`.
  */
 export function createProgram(io: CliIo): Command {
@@ -162,6 +176,64 @@ export function createProgram(io: CliIo): Command {
     );
 
   program
+    .command("candles")
+    .description("print OHLCV bars of one symbol, today's by default; --follow keeps printing the bar in progress")
+    .argument("<symbol-id>", "symbol id, e.g. 13 (NIFTY 50)", positiveInteger)
+    .addOption(new Option("--interval <width>", "width of each bar").choices(CANDLE_INTERVALS).default("1m"))
+    .option("--from <time>", "first bar to print, ISO 8601 (e.g. 2026-12-01T09:15:00Z; no zone means local time); default 00:00 UTC today", isoTime)
+    .addOption(new Option("--to <time>", "end of the range, exclusive, ISO 8601; default now").argParser(isoTime).conflicts("follow"))
+    .option("--follow", `after the bars, print each change of the bar in progress until interrupted (Ctrl-C); starts at most ${MAX_RECENT_BARS} bars back`)
+    .option("--limit <n>", "with --follow, stop after this many bars and changes", positiveInteger)
+    .option("--json", "print proto3 JSON, one bar per line, for scripts")
+    .action(
+      (
+        symbolId: number,
+        options: { interval: CandleInterval; from?: number; to?: number; follow?: boolean; limit?: number; json?: boolean },
+      ) =>
+        withClient(async (client, globals) => {
+          const { interval, from, to, follow, limit } = options;
+          // --json reads naturally after the command too: `stockify candles 13 --json`.
+          const json = globals.json === true || options.json === true;
+          if (follow !== true) {
+            const candles = await client.getCandles(symbolId, { interval, start: from, end: to });
+            if (json) for (const candle of candles) print(candleJson(candle));
+            else print(candleTable(candles));
+            if (candles.length === 0) io.stderr.write(`no ${interval} bars for symbol ${symbolId} in this range\n`);
+            return;
+          }
+          // The stream starts the given number of intervals back, so --from
+          // becomes a count of bars, counted from the start of today by default.
+          const width = INTERVAL_MS[interval];
+          const now = Date.now();
+          const since = from ?? now - (now % 86_400_000);
+          const recentCount = Math.min(MAX_RECENT_BARS, Math.max(1, Math.floor(now / width) - Math.floor(since / width) + 1));
+          // A wrong address fails at once; a gateway lost later is waited for.
+          await client.connect();
+          const tty = (io.stdout as { isTTY?: boolean }).isTTY === true;
+          const onReconnect = (event: ReconnectEvent) => io.stderr.write(`reconnecting (attempt ${event.attempt}): ${event.error.message}\n`);
+          let shown: number | undefined;
+          let received = 0;
+          if (!json) print(candleHeader());
+          try {
+            for await (const candle of client.streamCandles(symbolId, interval, { recentCount, signal: io.interrupt, onReconnect })) {
+              if (json) print(candleJson(candle));
+              else if (!tty) print(candleRow(candle));
+              else {
+                // A terminal keeps one line per bar: the bar in progress is
+                // rewritten in place, and a new bar starts a new line.
+                const start = candleStartMs(candle);
+                io.stdout.write(`${shown === undefined ? "" : start === shown ? "\r\u001b[2K" : "\n"}${candleRow(candle)}`);
+                shown = start;
+              }
+              if (limit !== undefined && ++received >= limit) break;
+            }
+          } finally {
+            if (shown !== undefined) io.stdout.write("\n");
+          }
+        }),
+    );
+
+  program
     .command("health")
     .description("ask grpc.health.v1 whether the gateway (or one service) is serving; exit 1 if not")
     .argument("[service]", "a service name, e.g. stockify.v1.MarketDataService", "")
@@ -220,6 +292,14 @@ complete -F _stockify stockify
 function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("expected a positive integer");
+  return parsed;
+}
+
+function isoTime(value: string): number {
+  const parsed = Date.parse(value);
+  if (!/^\d{4}-\d\d-\d\d/.test(value) || Number.isNaN(parsed)) {
+    throw new InvalidArgumentError("expected an ISO 8601 time, e.g. 2026-12-01T09:15:00Z");
+  }
   return parsed;
 }
 
