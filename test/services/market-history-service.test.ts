@@ -1,12 +1,21 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, createClient, type Client } from "@connectrpc/connect";
+import { Code, createClient, type Client, type HandlerContext } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { EventSourceParserStream, type EventSourceMessage } from "eventsource-parser/stream";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "../../src/gen/grpc/health/v1/health_pb.js";
-import { MarketHistoryService } from "../../src/gen/stockify/v1/market_history_service_pb.js";
+import {
+  MarketHistoryService,
+  type StreamCandlesRequest,
+  type StreamCandlesResponse,
+} from "../../src/gen/stockify/v1/market_history_service_pb.js";
+import { LiveCandles } from "../../src/market/live-candles.js";
+import { Market } from "../../src/market/market.js";
+import { MemorySnapshotStore } from "../../src/market/memory-store.js";
+import { type PushedStream, pushMessages } from "../../src/pipeline/pushed-stream.js";
+import { createMarketHistoryService } from "../../src/services/market-history-service.js";
 import type { Candle, CandleQuery, HistoryStore, TickQuery, TickRecord } from "../../src/market/history-store.js";
 import { MemoryHistoryStore } from "../../src/market/memory-history.js";
 import type { Tick } from "../../src/market/snapshot.js";
@@ -309,5 +318,43 @@ describe("MarketHistoryService with HISTORY=off", () => {
     } finally {
       await gateway.close();
     }
+  });
+});
+
+describe("StreamCandles for a reader that does not keep up", () => {
+  it("holds back the latest state of the bar in progress, not every change", async () => {
+    const market = new Market(new MemorySnapshotStore());
+    await market.ingest([{ symbolId: SYMBOL, symbol: "SLOW", ltp: 100, volume: 1, exchangeTimeMs: T0 }]);
+    const live = new LiveCandles(market.store);
+    const service = createMarketHistoryService(market, new MemoryHistoryStore(), live);
+    const abort = new AbortController();
+    const stream = service.streamCandles({ symbolId: SYMBOL, interval: "1m", recentCount: 0 } as StreamCandlesRequest, {
+      signal: abort.signal,
+    } as HandlerContext) as PushedStream<StreamCandlesResponse>;
+    const batches: StreamCandlesResponse[][] = [];
+    // A sink that takes one batch, then waits to be resumed.
+    const control = stream[pushMessages]({
+      push(messages) {
+        batches.push([...messages]);
+        return false;
+      },
+      end() {},
+    });
+    await waitFor(() => live.watched === 1, 5000, "the stream to watch its bar");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 1; i <= 50; i++) await market.ingest([{ symbolId: SYMBOL, ltp: 100 + i, volume: 1, exchangeTimeMs: T0 + i }]);
+    assert.equal(batches.length, 1);
+    assert.equal(batches[0]![0]!.candle!.close, 101);
+    control.resume();
+    // Forty-nine changes later, one state: the latest.
+    assert.equal(batches.length, 2);
+    assert.deepEqual(
+      batches[1]!.map((r) => [r.candle!.close, Number(r.candle!.tickCount)]),
+      [[150, 50]],
+    );
+    control.cancel();
+    assert.equal(live.watched, 0);
+    live.close();
+    await market.close();
   });
 });
