@@ -2,8 +2,10 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
+import { MarketHistoryService } from "../../src/gen/stockify/v1/market_history_service_pb.js";
+import { CandleChart, type PriceBar } from "./candle-chart.js";
+import { CandleFeed } from "./candle-feed.js";
 import { LiveTable } from "./live-table.js";
-import { PriceChart, type PricePoint } from "./price-chart.js";
 import { SnapshotFeed, type FeedState } from "./snapshot-feed.js";
 
 // The page talks to the gateway that served it unless `?gateway=` names
@@ -21,20 +23,46 @@ if (token !== null) {
     return next(req);
   });
 }
-const client = createClient(MarketDataService, createConnectTransport({ baseUrl, interceptors }));
+const transport = createConnectTransport({ baseUrl, interceptors });
+const client = createClient(MarketDataService, transport);
+
+/** The chart's bars: one minute wide, today's from the gateway's history. */
+const INTERVAL = "1m";
+const INTERVAL_MS = 60_000;
 
 const status = document.querySelector<HTMLElement>("#status")!;
 const select = document.querySelector<HTMLSelectElement>("#symbol-select")!;
 const caption = document.querySelector<HTMLElement>("#chart-caption")!;
-const chart = new PriceChart(document.querySelector<HTMLCanvasElement>("#chart")!);
-const history = new Map<number, PricePoint[]>();
+const chart = new CandleChart(document.querySelector<HTMLCanvasElement>("#chart")!, INTERVAL_MS);
+// Bars folded from the live prices the page sees, per symbol: the chart's
+// source when the gateway keeps no history.
+const seen = new Map<number, PriceBar[]>();
 const names = new Map<number, string>();
 let charted: number | undefined;
+let historyServed = true;
+
+const candles = new CandleFeed(createClient(MarketHistoryService, transport), {
+  interval: INTERVAL,
+  onBars(symbolId, bars, fresh) {
+    if (symbolId !== charted) return;
+    if (fresh) chart.reset(bars);
+    else for (const bar of bars) chart.upsert(bar);
+  },
+  onBar(symbolId, bar) {
+    if (symbolId === charted) chart.upsert(bar);
+  },
+  onUnavailable(symbolId, reason) {
+    historyServed = false;
+    if (symbolId !== charted) return;
+    chart.reset(seen.get(symbolId) ?? []);
+    caption.textContent = `${names.get(symbolId) ?? symbolId}: 1-minute bars since this page opened (no history: ${reason})`;
+  },
+});
 
 const table = new LiveTable(document.querySelector<HTMLTableSectionElement>("#rows")!, {
   onRemove: (symbolId) => {
     table.remove(symbolId);
-    history.delete(symbolId);
+    seen.delete(symbolId);
     if (charted === symbolId) showChart(table.symbolIds[0]);
     feed.follow(table.symbolIds);
   },
@@ -44,13 +72,11 @@ const table = new LiveTable(document.querySelector<HTMLTableSectionElement>("#ro
 const feed = new SnapshotFeed(client, {
   onSnapshot(snapshot) {
     table.update(snapshot);
-    const points = history.get(snapshot.symbolId) ?? [];
     const time = snapshot.exchangeTime === undefined ? Date.now() : timestampMs(snapshot.exchangeTime);
-    const point = { time, price: snapshot.ltp };
-    points.push(point);
-    if (points.length > 240) points.shift();
-    history.set(snapshot.symbolId, points);
-    if (snapshot.symbolId === charted) chart.push(point);
+    const bars = seen.get(snapshot.symbolId) ?? [];
+    seen.set(snapshot.symbolId, bars);
+    const bar = foldPrice(bars, time, snapshot.ltp);
+    if (!historyServed && snapshot.symbolId === charted) chart.upsert(bar);
   },
   onState(state: FeedState, detail?: string) {
     status.dataset.state = state;
@@ -61,8 +87,24 @@ const feed = new SnapshotFeed(client, {
 function showChart(symbolId: number | undefined): void {
   charted = symbolId;
   if (symbolId !== undefined) table.select(symbolId);
-  chart.reset(symbolId === undefined ? [] : (history.get(symbolId) ?? []));
-  caption.textContent = symbolId === undefined ? "" : `${names.get(symbolId) ?? symbolId}: last traded price`;
+  chart.reset(historyServed && symbolId !== undefined ? [] : (seen.get(symbolId ?? 0) ?? []));
+  caption.textContent = symbolId === undefined ? "" : `${names.get(symbolId) ?? symbolId}: today's 1-minute bars`;
+  if (historyServed) candles.show(symbolId, () => chart.last?.time);
+}
+
+/** foldPrice adds a live price to the bar of its minute, and returns that bar. */
+function foldPrice(bars: PriceBar[], time: number, price: number): PriceBar {
+  const start = time - (time % INTERVAL_MS);
+  const last = bars.at(-1);
+  if (last !== undefined && last.time === start) {
+    const bar = { ...last, high: Math.max(last.high, price), low: Math.min(last.low, price), close: price };
+    bars[bars.length - 1] = bar;
+    return bar;
+  }
+  const bar = { time: start, open: price, high: price, low: price, close: price };
+  if (last === undefined || last.time < start) bars.push(bar);
+  if (bars.length > 1440) bars.shift();
+  return bar;
 }
 
 document.querySelector<HTMLFormElement>("#picker")!.addEventListener("submit", (event) => {
