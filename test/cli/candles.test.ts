@@ -13,8 +13,8 @@ interface Result {
 }
 
 /** Runs the command in this process, as main.ts does, capturing its output. */
-function inProcess(args: string[]) {
-  const stdout = new PassThrough();
+function inProcess(args: string[], { tty = false } = {}) {
+  const stdout = Object.assign(new PassThrough(), { isTTY: tty });
   const stderr = new PassThrough();
   const result: Result = { code: 0, stdout: "", stderr: "" };
   stdout.on("data", (chunk: Buffer) => (result.stdout += chunk.toString()));
@@ -107,6 +107,27 @@ describe("stockify candles", () => {
     assert.match(lines[0]!, /^Time \(UTC\) +Open +High +Low +Close +Volume +Ticks$/);
     assert.equal(lines.length, 3);
     assert.match(lines[1]!, /52,100\.00 +52,180\.50 +52,050\.25 +52,120\.00 +2,000 +4$/);
+  });
+
+  it("--follow in a terminal rewrites the bar in progress in place and starts a line for each new bar", async () => {
+    const { result, done, interrupt } = inProcess(["--url", gateway.baseUrl, "candles", "27", "--follow"], { tty: true });
+    try {
+      await waitFor(() => result.stdout.includes("23,850.00"), 10_000, "the seed's bar");
+      // The seed's minute, whenever the gateway started.
+      const seeded = (await gateway.app.market.get(27))!.exchangeTimeMs;
+      const minute = seeded - (seeded % MINUTE);
+      await gateway.app.market.ingest([{ symbolId: 27, ltp: 23860, volume: 1, exchangeTimeMs: Math.max(seeded, minute + 59_000) }]);
+      await waitFor(() => result.stdout.includes("23,860.00"), 10_000, "the change");
+      await gateway.app.market.ingest([{ symbolId: 27, ltp: 23870, volume: 1, exchangeTimeMs: minute + MINUTE + 1_000 }]);
+      await waitFor(() => result.stdout.includes("23,870.00"), 10_000, "the new bar");
+    } finally {
+      interrupt.abort();
+      await done;
+    }
+    assert.equal(result.code, 0, result.stderr);
+    const text = stripVTControlCharacters(result.stdout);
+    // The change replaced the seed's line; the new bar began a line of its own.
+    assert.match(text, /23,850\.00 +10 +1\r.*23,860\.00 +11 +2\n.*23,870\.00 +1 +1\n$/);
   });
 
   it("rejects an unknown interval, a time that is not ISO 8601, --to with --follow, and an unknown symbol", async () => {
