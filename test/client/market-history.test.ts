@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { MarketDataClient, type Candle, type CandleInterval } from "../../packages/client/src/index.js";
+import { crashable } from "../support/crash.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 
 const MINUTE = 60_000;
@@ -81,6 +82,49 @@ describe("MarketDataClient history", () => {
       if (seen.at(-1)!.close === 110) break;
     }
     assert.deepEqual(seen.at(-1), { startMs: second, open: 102, high: 110, low: 102, close: 110, volume: 10, ticks: 2 });
+  });
+
+  it("streamCandles reconnects after a gateway crash and skips the recent bars it already yielded", async () => {
+    const down = await startGateway({ HISTORY_ACK: "durable" });
+    const { crash } = crashable(down);
+    const reconnecting = new MarketDataClient({ baseUrl: down.baseUrl, retry: { initialBackoffMs: 50, maxBackoffMs: 200 } });
+    let back: TestGateway | undefined;
+    try {
+      const write = (gateway: TestGateway, ltp: number, at: number) =>
+        gateway.app.market.ingest([{ symbolId: 27, ltp, volume: 1, exchangeTimeMs: at }]);
+      await write(down, 23800, first + 1_000);
+      await write(down, 23810, second + 1_000);
+      const seen: Array<{ startMs: number; close: number; afterReconnect: boolean }> = [];
+      let reconnects = 0;
+      const stream = reconnecting.streamCandles(27, "1m", { recentCount: 10, onReconnect: () => reconnects++ });
+      for await (const candle of stream) {
+        seen.push({ startMs: bar(candle).startMs, close: candle.close, afterReconnect: reconnects > 0 });
+        if (seen.length === 2) {
+          await crash();
+          // The same port, with history that holds both minutes again (the
+          // second changed) before it listens.
+          back = await startGateway(
+            { HISTORY_ACK: "durable", PORT: String(down.port) },
+            {
+              seed: [
+                { symbolId: 27, symbol: "FIN NIFTY", ltp: 23800, volume: 1, exchangeTimeMs: first + 1_000 },
+                { symbolId: 27, ltp: 23820, volume: 1, exchangeTimeMs: second + 2_000 },
+              ],
+            },
+          );
+        }
+        if (candle.close === 23820) break;
+      }
+      assert.ok(reconnects >= 1, "the stream reconnected");
+      assert.deepEqual(
+        seen.filter((s) => s.afterReconnect).map((s) => s.startMs),
+        [second],
+        "after the reconnect only the newest bar came again",
+      );
+    } finally {
+      await reconnecting.close();
+      await back?.close();
+    }
   });
 
   it("rejects an unknown interval with INVALID_ARGUMENT and an unknown symbol with NOT_FOUND", async () => {
