@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { crashable } from "../support/crash.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { requireTool } from "../support/required-tool.js";
 
@@ -29,9 +30,12 @@ describe("dashboard candle chart in Chromium", () => {
 
   describe("with history", () => {
     let gateway: TestGateway;
+    let restarted: TestGateway | undefined;
+    let crash: () => Promise<void>;
     const first = Math.floor(Date.now() / MINUTE) * MINUTE - 3 * MINUTE;
     before(async () => {
       gateway = await startGateway({ HISTORY_ACK: "durable" });
+      crash = crashable(gateway).crash;
       const ticks = [
         { ltp: 24300, at: first + 1_000 },
         { ltp: 24390, at: first + 30_000 },
@@ -40,9 +44,12 @@ describe("dashboard candle chart in Chromium", () => {
       ];
       for (const { ltp, at } of ticks) await gateway.app.market.ingest([{ symbolId: 13, ltp, volume: 1, exchangeTimeMs: at }]);
     });
-    after(async () => gateway?.close());
+    after(async () => {
+      await restarted?.close();
+      await gateway?.close();
+    });
 
-    it("opens on today's 1m bars from GetCandles, grows as ticks arrive, and reloads for another symbol", async () => {
+    it("opens on today's 1m bars from GetCandles, grows as ticks arrive, reloads for another symbol, and recovers after a gateway restart", async () => {
       const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
       const errors: string[] = [];
       page.on("pageerror", (error) => errors.push(error.message));
@@ -78,6 +85,18 @@ describe("dashboard candle chart in Chromium", () => {
         await waitForBars(page, 1);
         assert.deepEqual(reads.at(-1), { symbolId: 25, candles: 1 });
         assert.match(await page.locator("#chart-caption").textContent() ?? "", /BANK NIFTY: today's 1-minute bars/);
+
+        // The gateway dies and comes back on the same port: the chart's
+        // stream is reopened and grows again.
+        await crash();
+        restarted = await startGateway({ HISTORY_ACK: "durable", PORT: String(gateway.port) });
+        const later = Math.floor(Date.now() / MINUTE) * MINUTE + 2 * MINUTE;
+        await restarted.app.market.ingest([{ symbolId: 25, ltp: 52150, volume: 1, exchangeTimeMs: later }]);
+        await waitForBars(page, 2);
+        await restarted.app.market.ingest([{ symbolId: 25, ltp: 52160.5, volume: 1, exchangeTimeMs: later + 1_000 }]);
+        await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>("#chart")?.dataset.lastClose === "52160.5", undefined, {
+          timeout: 15_000,
+        });
         assert.deepEqual(errors, []);
       } finally {
         await page.close();

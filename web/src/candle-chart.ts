@@ -16,6 +16,8 @@ const UP_COLOR = "#22c55e";
 const DOWN_COLOR = "#f87171";
 /** The narrowest slot a bar gets, in CSS pixels: below it the oldest bars are left out. */
 const MIN_SLOT_PX = 5;
+/** The fewest intervals the time axis spans. */
+const MIN_SLOTS = 30;
 /** Most bars kept: a day of 1-minute bars. */
 const CAPACITY = 1440;
 
@@ -100,7 +102,9 @@ export class CandleChart {
     // labels that then narrow it are only those bars' prices.
     const fits = Math.max(1, Math.floor((width - 96) / MIN_SLOT_PX));
     const end = this.#bars.at(-1)!.time + step;
-    const start = Math.max(this.#bars[0]!.time, end - fits * step);
+    // A few bars get room for a time axis rather than filling the width.
+    const slots = Math.min(fits, Math.max(MIN_SLOTS, (end - this.#bars[0]!.time) / step));
+    const start = end - slots * step;
     const bars = this.#bars.filter((bar) => bar.time >= start);
     const priceTicks = niceTicks(Math.min(...bars.map((b) => b.low)), Math.max(...bars.map((b) => b.high)), Math.max(2, Math.floor(height / 48)));
     const low = priceTicks[0]!;

@@ -6,6 +6,9 @@ import type { PriceBar } from "./candle-chart.js";
 /** Errors that trying again cannot cure. */
 const FINAL = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.InvalidArgument, Code.NotFound, Code.Unimplemented]);
 
+/** Refusals about the one symbol; the others concern every symbol. */
+const SYMBOL_ONLY = new Set([Code.InvalidArgument, Code.NotFound]);
+
 const DAY_MS = 86_400_000;
 
 /**
@@ -18,8 +21,12 @@ export interface CandleFeedOptions {
   onBars(symbolId: number, bars: PriceBar[], fresh: boolean): void;
   /** A bar from the live stream: a new one, or the new state of the bar in progress. */
   onBar(symbolId: number, bar: PriceBar): void;
-  /** The gateway serves no history (or refuses it): the caller charts what it sees live instead. */
-  onUnavailable(symbolId: number, reason: string): void;
+  /**
+   * The gateway refused history for this symbol, or serves none at all
+   * (`everywhere`: no service, or a token without access to it): the
+   * caller charts what it sees live instead.
+   */
+  onUnavailable(symbolId: number, reason: string, everywhere: boolean): void;
 }
 
 /**
@@ -78,7 +85,7 @@ export class CandleFeed {
         if (signal.aborted) return;
         const refusal = ConnectError.from(error);
         if (FINAL.has(refusal.code)) {
-          this.#options.onUnavailable(symbolId, refusal.message);
+          this.#options.onUnavailable(symbolId, refusal.message, !SYMBOL_ONLY.has(refusal.code));
           return;
         }
       }

@@ -39,7 +39,10 @@ const chart = new CandleChart(document.querySelector<HTMLCanvasElement>("#chart"
 const seen = new Map<number, PriceBar[]>();
 const names = new Map<number, string>();
 let charted: number | undefined;
+// False once the gateway has refused history for every symbol.
 let historyServed = true;
+// Whether the charted symbol's bars come from the live prices.
+let chartFromLive = false;
 
 const candles = new CandleFeed(createClient(MarketHistoryService, transport), {
   interval: INTERVAL,
@@ -51,11 +54,12 @@ const candles = new CandleFeed(createClient(MarketHistoryService, transport), {
   onBar(symbolId, bar) {
     if (symbolId === charted) chart.upsert(bar);
   },
-  onUnavailable(symbolId, reason) {
-    historyServed = false;
+  onUnavailable(symbolId, reason, everywhere) {
+    if (everywhere) historyServed = false;
     if (symbolId !== charted) return;
+    chartFromLive = true;
     chart.reset(seen.get(symbolId) ?? []);
-    caption.textContent = `${names.get(symbolId) ?? symbolId}: 1-minute bars since this page opened (no history: ${reason})`;
+    caption.textContent = `${liveCaption(symbolId)} (no history: ${reason})`;
   },
 });
 
@@ -76,7 +80,7 @@ const feed = new SnapshotFeed(client, {
     const bars = seen.get(snapshot.symbolId) ?? [];
     seen.set(snapshot.symbolId, bars);
     const bar = foldPrice(bars, time, snapshot.ltp);
-    if (!historyServed && snapshot.symbolId === charted) chart.upsert(bar);
+    if (chartFromLive && snapshot.symbolId === charted) chart.upsert(bar);
   },
   onState(state: FeedState, detail?: string) {
     status.dataset.state = state;
@@ -87,9 +91,14 @@ const feed = new SnapshotFeed(client, {
 function showChart(symbolId: number | undefined): void {
   charted = symbolId;
   if (symbolId !== undefined) table.select(symbolId);
-  chart.reset(historyServed && symbolId !== undefined ? [] : (seen.get(symbolId ?? 0) ?? []));
-  caption.textContent = symbolId === undefined ? "" : `${names.get(symbolId) ?? symbolId}: today's 1-minute bars`;
-  if (historyServed) candles.show(symbolId, () => chart.last?.time);
+  chartFromLive = !historyServed;
+  chart.reset(chartFromLive && symbolId !== undefined ? (seen.get(symbolId) ?? []) : []);
+  caption.textContent = symbolId === undefined ? "" : chartFromLive ? liveCaption(symbolId) : `${names.get(symbolId) ?? symbolId}: today's 1-minute bars`;
+  candles.show(chartFromLive ? undefined : symbolId, () => chart.last?.time);
+}
+
+function liveCaption(symbolId: number): string {
+  return `${names.get(symbolId) ?? symbolId}: 1-minute bars since this page opened`;
 }
 
 /** foldPrice adds a live price to the bar of its minute, and returns that bar. */
