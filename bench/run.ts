@@ -1,4 +1,4 @@
-// npm run bench -- [unary|rest|seed|streaming|reliability ...] [--quick] [--duration S]
+// npm run bench -- [unary|rest|seed|streaming|reliability|history ...] [--quick] [--duration S]
 //   [--only gateway,grpc-js] [--subscribers 1,100,1000] [--idle-streams N]
 //   [--feed-rows a,b,c,d,e] [--feed-streams 1000] [--feed-ticks 1000] ...
 //   (the external-feed scenario's sizes: see FeedSettings in lib/settings.ts)
@@ -38,6 +38,8 @@ for (const suite of settings.suites) {
   if (suite === "seed") results.seed = await seedSuite(settings, log);
   if (suite === "streaming") results.streaming = await streamingSuite(settings, log);
   if (suite === "reliability") results.reliability = await reliabilitySuite(settings, log);
+  // Loaded only when asked for: it brings a PostgreSQL client and server.
+  if (suite === "history") results.history = await (await import("./suites/history.js")).historySuite(settings, log);
   results.suiteSeconds[suite] = Math.round((Date.now() - suiteStarted) / 1000);
   log(`${suite}: ${results.suiteSeconds[suite]}s`);
 }

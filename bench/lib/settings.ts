@@ -1,8 +1,11 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-/** The bench's suites, in the order a full run takes them. */
-export const SUITES = ["unary", "rest", "seed", "streaming", "reliability"] as const;
+/** The bench's suites, in the order a run takes them. */
+export const SUITES = ["unary", "rest", "seed", "streaming", "reliability", "history"] as const;
+
+// History starts a PostgreSQL server of its own: it runs when named.
+const DEFAULT_SUITES = SUITES.filter((suite) => suite !== "history");
 
 /** SuiteName names one suite. */
 export type SuiteName = (typeof SUITES)[number];
@@ -33,8 +36,26 @@ export interface BenchSettings {
   feed: FeedSettings;
   /** The reliability suite's sizes (--reliability-*, BENCH_RELIABILITY_*); see ReliabilitySettings. */
   reliability: ReliabilitySettings;
+  /** The history suite's sizes (--history-*, BENCH_HISTORY_*); see HistorySettings. */
+  history: HistorySettings;
   /** Directory of results (BENCH_OUT, --out). Default bench/results. */
   outDir: string;
+}
+
+/**
+ * HistorySettings size the history suite.
+ */
+export interface HistorySettings {
+  /** Live streams beside the ingest. Default 100. */
+  streams: number;
+  /** Symbols the producer feeds and each stream follows. Default 100. */
+  symbols: number;
+  /** Ticks per second the producer sends while history is written. Default 50,000. */
+  ticksPerSecond: number;
+  /** Calls per query latency figure. Default 200. */
+  queries: number;
+  /** Ticks each embedded candidate ingests. Default 300,000 (50 symbols, one day). */
+  embeddedTicks: number;
 }
 
 /**
@@ -120,6 +141,11 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
       "reliability-healthy": { type: "string", default: env.BENCH_RELIABILITY_HEALTHY },
       "reliability-stuck": { type: "string", default: env.BENCH_RELIABILITY_STUCK },
       "reliability-ticks": { type: "string", default: env.BENCH_RELIABILITY_TICKS },
+      "history-streams": { type: "string", default: env.BENCH_HISTORY_STREAMS },
+      "history-symbols": { type: "string", default: env.BENCH_HISTORY_SYMBOLS },
+      "history-ticks": { type: "string", default: env.BENCH_HISTORY_TICKS },
+      "history-queries": { type: "string", default: env.BENCH_HISTORY_QUERIES },
+      "history-embedded-ticks": { type: "string", default: env.BENCH_HISTORY_EMBEDDED_TICKS },
       out: { type: "string", default: env.BENCH_OUT },
     },
   });
@@ -132,7 +158,7 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
     if (!(FEED_ROWS as readonly string[]).includes(row)) throw new Error(`unknown feed row "${row}"; the rows are ${FEED_ROWS.join(", ")}`);
   }
   return {
-    suites: positionals.length === 0 ? [...SUITES] : SUITES.filter((s) => positionals.includes(s)),
+    suites: positionals.length === 0 ? [...DEFAULT_SUITES] : SUITES.filter((s) => positionals.includes(s)),
     quick,
     durationS: positive("duration", values.duration, quick ? 3 : 10),
     warmupS: positive("warmup", values.warmup, quick ? 1 : 2, true),
@@ -161,6 +187,13 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
       healthyStreams: positive("reliability-healthy", values["reliability-healthy"], 100),
       stuckStreams: positive("reliability-stuck", values["reliability-stuck"], 500),
       ticksPerSecond: positive("reliability-ticks", values["reliability-ticks"], 1000),
+    },
+    history: {
+      streams: positive("history-streams", values["history-streams"], 100),
+      symbols: positive("history-symbols", values["history-symbols"], 100),
+      ticksPerSecond: positive("history-ticks", values["history-ticks"], 50_000),
+      queries: positive("history-queries", values["history-queries"], 200),
+      embeddedTicks: positive("history-embedded-ticks", values["history-embedded-ticks"], 300_000),
     },
     outDir: values.out ?? fileURLToPath(new URL("../results", import.meta.url)),
   };

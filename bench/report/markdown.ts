@@ -1,4 +1,5 @@
 import type { MachineInfo } from "../lib/machine.js";
+import type { HistoryResults } from "../suites/history.js";
 import type { ReliabilityResults } from "../suites/reliability.js";
 import type { RestResults } from "../suites/rest.js";
 import { SEED_CLAIMS, type SeedResults } from "../suites/seed.js";
@@ -18,6 +19,7 @@ export interface BenchResults {
   seed?: SeedResults;
   streaming?: StreamingResults;
   reliability?: ReliabilityResults;
+  history?: HistoryResults;
   elapsedS?: number;
   /** Seconds each suite took, set-up included. */
   suiteSeconds?: Record<string, number>;
@@ -46,6 +48,7 @@ export function renderReport(results: BenchResults): string {
   if (results.rest !== undefined) out.push(...restSection(results.rest));
   if (results.streaming !== undefined) out.push(...externalFeedSection(results.streaming.externalFeed), ...streamingSection(results.streaming));
   if (results.reliability !== undefined) out.push(...reliabilitySection(results.reliability));
+  if (results.history !== undefined) out.push(...historySection(results.history));
   if (results.elapsedS !== undefined) {
     const suites = Object.entries(results.suiteSeconds ?? {}).map(([suite, seconds]) => `${suite} ${seconds} s`);
     out.push(`The run took ${results.elapsedS} s${suites.length > 0 ? ` (${suites.join(", ")})` : ""}.`, "");
@@ -324,6 +327,43 @@ function reliabilitySection(r: ReliabilityResults): string[] {
     "",
   ];
   return lines;
+}
+
+function historySection(r: HistoryResults): string[] {
+  const t = r.targets;
+  const met = (ok: boolean) => (ok ? "met" : "missed");
+  const q = r.queries;
+  const pg = r.ingest.find((run) => run.setup === "PostgreSQL")!.run;
+  return [
+    "## History: the embedded default, ingest into PostgreSQL beside live streams, reads",
+    "",
+    `| Embedded candidate (${fmt(r.embeddedTicks, 0)} ticks, batches of 5,000) | ticks/s | main-loop delay p99 while ingesting | day of 1m bars p50 / p99 | page of 1,000 ticks p50 / p99 | RSS |`,
+    "|---|--:|--:|--:|--:|--:|",
+    ...r.embedded.map(
+      (e) =>
+        `| ${e.candidate === "memory" ? "in-memory window, in process" : "PGlite on a worker thread"} | ${rate(e.ticksPerSecond)} | ${ms(e.loopDelayP99Ms)} | ` +
+        `${ms(e.dayOf1mBars.p50Ms)} / ${ms(e.dayOf1mBars.p99Ms)} | ${ms(e.ticksPage1000.p50Ms)} / ${ms(e.ticksPage1000.p99Ms)} | ${e.rssMiB} MiB |`,
+    ),
+    "",
+    `| ${pg.streams} live streams, ${rate(pg.offeredTicksPerSecond)} ticks/s scheduled | ticks/s sent | delivered msg/s | p50 ms | p99 ms | server cores |`,
+    "|---|--:|--:|--:|--:|--:|",
+    ...r.ingest.map(
+      ({ setup, run }) =>
+        `| history ${setup === "history off" ? "off" : `in ${setup === "PostgreSQL" ? "PostgreSQL" : "the in-memory window"}`} | ${rate(run.sentTicksPerSecond)} | ${rate(run.deliveredPerSecond)} | ` +
+        `${fmt(run.latency.p50Ms)} | ${fmt(run.latency.p99Ms)} | ${fmt(run.serverCores ?? Number.NaN)} |`,
+    ),
+    "",
+    `| Figure | measured | target | |`,
+    "|---|--:|--:|---|",
+    `| ticks/s written to PostgreSQL (${fmt(r.written.ticks, 0)} rows over ${fmt(r.written.spanS, 1)} s of feed) | ${rate(r.written.perSecond)} | ≥ ${rate(t.ticksPerSecond)} | ${met(r.written.perSecond >= t.ticksPerSecond)} |`,
+    `| live p99, history in PostgreSQL over history off | ${r.liveP99IncreasePercent >= 0 ? "+" : ""}${fmt(r.liveP99IncreasePercent, 1)}% | < ${t.liveP99IncreasePercent}% | ${met(r.liveP99IncreasePercent < t.liveP99IncreasePercent)} |`,
+    `| GetCandles, ${q.bars} 1m bars, p50 (pgbench floor ${ms(q.floorCandles.p50Ms)}) | ${ms(q.getCandles.p50Ms)} | ≤ ${t.getCandlesDayP50Ms} ms | ${met(q.getCandles.p50Ms <= t.getCandlesDayP50Ms)} |`,
+    `| GetCandles p99 (pgbench floor ${ms(q.floorCandles.p99Ms)}) | ${ms(q.getCandles.p99Ms)} | ≤ ${t.getCandlesDayP99Ms} ms | ${met(q.getCandles.p99Ms <= t.getCandlesDayP99Ms)} |`,
+    `| GetTicks, page of ${q.rows}, p50 (pgbench floor ${ms(q.floorTicks.p50Ms)}) | ${ms(q.getTicks.p50Ms)} | ≤ ${t.getTicksPageP50Ms} ms | ${met(q.getTicks.p50Ms <= t.getTicksPageP50Ms)} |`,
+    "",
+    `Load average ${r.loadAverage} when the suite ended.`,
+    "",
+  ];
 }
 
 function rate(value: number): string {

@@ -195,12 +195,18 @@ export async function externalFeedSuite(settings: BenchSettings, log: (line: str
   return results;
 }
 
-async function measureRow(
-  settings: BenchSettings,
-  row: FeedRow,
-  peer: (typeof FEED_PEERS)[number],
-  symbolIds: number[],
-): Promise<FeedRun> {
+/** FeedPeer is a server the scenario runs against: its script and environment. */
+export interface FeedPeer {
+  readonly peer: string;
+  readonly script: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * measureRow measures one row on one peer, on a fresh server process: the
+ * history suite measures its own rows this way too.
+ */
+export async function measureRow(settings: BenchSettings, row: FeedRow, peer: FeedPeer, symbolIds: number[]): Promise<FeedRun> {
   const ticksPerCall = Math.max(1, Math.round((row.ticksPerSecond * FEED_INTERVAL_MS) / 1000));
   const server = await startChild(peer.script, { env: { ...peer.env } });
   let overLimit: string | undefined;
