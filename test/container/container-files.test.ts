@@ -40,6 +40,12 @@ describe("docker-compose.yml", () => {
     assert.equal(command[command.indexOf("--appendonly") + 1], "yes");
   });
 
+  it("keeps history in the compose file's PostgreSQL", async () => {
+    const { gateway, postgres } = await composeServices();
+    assert.ok(postgres, "no postgres service");
+    assert.match(gateway?.environment?.DATABASE_URL ?? "", /^postgresql:\/\/[^@]+@postgres:5432\//);
+  });
+
   it("runs every service read-only, without capabilities, within resource limits", async () => {
     for (const [name, service] of Object.entries(await composeServices())) {
       assert.equal(service.read_only, true, `${name} has a writable root`);
@@ -47,7 +53,8 @@ describe("docker-compose.yml", () => {
       assert.ok(service.security_opt?.includes("no-new-privileges:true"), `${name} may gain privileges`);
       const limits = service.deploy?.resources?.limits;
       assert.ok(limits?.cpus && limits.memory, `${name} has no CPU or memory limit`);
-      if (service.image !== undefined) assert.match(service.image, /:\d+\.\d+\.\d+/, `${name}'s image is not pinned to a version`);
+      // PostgreSQL's releases are major.minor: the minor is the patch level.
+      if (service.image !== undefined) assert.match(service.image, /:\d+\.\d+(\.\d+)?(-|$)/, `${name}'s image is not pinned to a version`);
     }
   });
 });
