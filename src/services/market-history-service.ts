@@ -106,15 +106,8 @@ export function createMarketHistoryService(
           afterStartMs: cursor?.after,
         }),
       );
-      const page = bars.length > pageSize ? bars.slice(0, pageSize) : bars;
-      const last = page.at(-1);
-      return create(GetCandlesResponseSchema, {
-        candles: page.map(candleMessage),
-        nextPageToken:
-          bars.length > pageSize && last !== undefined
-            ? encodePageToken(key, { after: last.startMs, startMs: range.startMs, endMs: range.endMs })
-            : "",
-      });
+      const { page, nextPageToken } = splitPage(bars, pageSize, (last) => encodePageToken(key, { after: last.startMs, startMs: range.startMs, endMs: range.endMs }));
+      return create(GetCandlesResponseSchema, { candles: page.map(candleMessage), nextPageToken });
     },
 
     async getTicks(request: GetTicksRequest) {
@@ -133,15 +126,8 @@ export function createMarketHistoryService(
           afterSequence: cursor?.after,
         }),
       );
-      const page = ticks.length > pageSize ? ticks.slice(0, pageSize) : ticks;
-      const last = page.at(-1);
-      return create(GetTicksResponseSchema, {
-        ticks: page.map(tickMessage),
-        nextPageToken:
-          ticks.length > pageSize && last !== undefined
-            ? encodePageToken(key, { after: last.sequence, startMs: range.startMs, endMs: range.endMs })
-            : "",
-      });
+      const { page, nextPageToken } = splitPage(ticks, pageSize, (last) => encodePageToken(key, { after: last.sequence, startMs: range.startMs, endMs: range.endMs }));
+      return create(GetTicksResponseSchema, { ticks: page.map(tickMessage), nextPageToken });
     },
 
     streamCandles(request: StreamCandlesRequest, context: HandlerContext) {
@@ -296,4 +282,12 @@ function tickMessage(tick: TickRecord) {
     bidSize: BigInt(tick.bidSize),
     askSize: BigInt(tick.askSize),
   });
+}
+
+// Queries ask for one row past the page: its presence says another page
+// follows, without a count query; the token resumes after the page's last row.
+function splitPage<T>(rows: T[], pageSize: number, tokenAfter: (last: T) => string): { page: T[]; nextPageToken: string } {
+  if (rows.length <= pageSize) return { page: rows, nextPageToken: "" };
+  const page = rows.slice(0, pageSize);
+  return { page, nextPageToken: tokenAfter(page[pageSize - 1]!) };
 }
