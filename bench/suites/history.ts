@@ -229,11 +229,20 @@ async function pgbenchFloor(url: string, symbolId: number, dayStartMs: number, q
   }
 }
 
+// The text of PostgresHistoryStore's two reads (candleRows for 1m, ticks),
+// with the values the gateway's first page binds: one row past the page.
 function floorQueries(symbolId: number, startMs: number, endMs: number): { candles: string; ticks: string } {
-  const start = new Date(startMs).toISOString();
-  const end = new Date(endMs).toISOString();
+  const start = `'${new Date(startMs).toISOString()}'::timestamptz`;
+  const end = `'${new Date(endMs).toISOString()}'::timestamptz`;
   return {
-    candles: `SELECT * FROM candles_1m WHERE symbol_id = ${symbolId} AND bucket >= '${start}' AND bucket < '${end}' ORDER BY bucket LIMIT 1500`,
-    ticks: `SELECT * FROM ticks WHERE symbol_id = ${symbolId} AND exchange_time >= '${start}' AND exchange_time < '${end}' ORDER BY sequence LIMIT 1000`,
+    candles:
+      "SELECT (extract(epoch FROM bucket) * 1000)::float8 AS start_ms, open, high, low, close, volume, " +
+      "tick_count::float8 AS tick_count, last_sequence::float8 AS last_sequence FROM candles_1m " +
+      `WHERE symbol_id = ${symbolId} AND bucket >= ${start} AND bucket < ${end} ORDER BY bucket LIMIT 1501`,
+    ticks:
+      "SELECT sequence::float8 AS sequence, (extract(epoch FROM exchange_time) * 1000)::float8 AS time_ms, " +
+      "price, quantity, bid, ask, bid_size, ask_size FROM ticks " +
+      `WHERE symbol_id = ${symbolId} AND exchange_time >= ${start} AND exchange_time < ${end} AND sequence > -1 ` +
+      "ORDER BY ticks.sequence LIMIT 1001",
   };
 }
