@@ -45,6 +45,36 @@ const control = (authorization?: string) =>
 const get = (symbolId: number) => create(GetSnapshotRequestSchema, { symbolId });
 
 describe("createCallPipeline", () => {
+  it("gives every request and response the same accessor functions, not closures of their own", async () => {
+    // Per-call getter closures give each object a map of its own, which kept
+    // every call alive past the young-generation collections under load.
+    const requests: object[] = [];
+    const responses: object[] = [];
+    const capture: Interceptor = (next) => async (req) => {
+      requests.push(req);
+      const res = await next(req);
+      responses.push(res);
+      return res;
+    };
+    const pipeline = createCallPipeline(specs.getSnapshot, [capture]);
+    await pipeline.unary(control("Bearer a"), get(21));
+    await pipeline.unary(control("Bearer b"), get(22));
+    const getter = (o: object, name: string) => Object.getOwnPropertyDescriptor(o, name)?.get;
+    for (const name of ["signal", "header"]) {
+      assert.equal(typeof getter(requests[0]!, name), "function");
+      assert.equal(getter(requests[0]!, name), getter(requests[1]!, name), `request ${name}`);
+    }
+    for (const name of ["header", "trailer"]) {
+      assert.equal(typeof getter(responses[0]!, name), "function");
+      assert.equal(getter(responses[0]!, name), getter(responses[1]!, name), `response ${name}`);
+    }
+    // Each still answers for its own call.
+    assert.equal((requests[0] as { header: Headers }).header.get("authorization"), "Bearer a");
+    assert.equal((requests[1] as { header: Headers }).header.get("authorization"), "Bearer b");
+    // A spread copy (as interceptors make) keeps the values.
+    assert.equal(({ ...requests[1] } as { header: Headers }).header.get("authorization"), "Bearer b");
+  });
+
   it("runs the interceptors outermost first, then the implementation", async () => {
     const order: string[] = [];
     const named =
