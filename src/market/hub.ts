@@ -30,6 +30,9 @@ export interface SymbolSlot {
  */
 export const FRESH_LIMIT = 64;
 
+// How often what parked streams miss is counted into the conflation metrics.
+const SETTLE_INTERVAL_MS = 1000;
+
 // Batches compared with a new one: streams alike are flushed one after
 // another, so the last few are where a match is.
 const SHARE_LOOKBACK = 4;
@@ -66,6 +69,8 @@ export class Hub {
   readonly #flushWindowMs: number;
   readonly #heartbeatMs: number;
   readonly #subscriptions = new Set<Subscription>();
+  readonly #parked = new Set<Subscription>();
+  #settleTimer: NodeJS.Timeout | undefined;
   readonly #cohorts = new Map<string, Cohort>();
   #dirty: SymbolSlot[] = [];
   #ready: Subscription[] = [];
@@ -146,7 +151,8 @@ export class Hub {
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
-    this.#immediate = this.#timer = this.#heartbeatTimer = undefined;
+    if (this.#settleTimer !== undefined) clearInterval(this.#settleTimer);
+    this.#immediate = this.#timer = this.#heartbeatTimer = this.#settleTimer = undefined;
   }
 
   /** @internal The slot of a symbol, made when its first interest arrives. */
@@ -218,6 +224,35 @@ export class Hub {
       clearInterval(this.#heartbeatTimer);
       this.#heartbeatTimer = undefined;
     }
+  }
+
+  /**
+   * @internal Takes a stream that cannot be written to out of the cycles'
+   * way (its interests already left their slots); what it misses is
+   * counted now and then, at a cost per second rather than per cycle.
+   */
+  park(subscription: Subscription): void {
+    this.#parked.add(subscription);
+    if (this.#settleTimer === undefined) {
+      this.#settleTimer = setInterval(() => {
+        for (const parked of this.#parked) parked.settle();
+      }, SETTLE_INTERVAL_MS);
+      this.#settleTimer.unref();
+    }
+  }
+
+  /** @internal Forgets a parked stream that drained or closed. */
+  unpark(subscription: Subscription): void {
+    this.#parked.delete(subscription);
+    if (this.#parked.size === 0 && this.#settleTimer !== undefined) {
+      clearInterval(this.#settleTimer);
+      this.#settleTimer = undefined;
+    }
+  }
+
+  /** Streams parked because they cannot be written to. */
+  get parkedCount(): number {
+    return this.#parked.size;
   }
 
   /**

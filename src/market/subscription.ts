@@ -98,6 +98,10 @@ export class Subscription {
   #sink: SubscriptionSink | undefined;
   #queued = false;
   #blocked = false;
+  // A blocked stream under "conflate" is parked: its interests leave their
+  // slots, so that delivery cycles pass it by at no cost, and what it
+  // missed is read from the slots' latest snapshots when it drains.
+  #parked = false;
   #behind = 0;
   #conflated = 0;
   #closed = false;
@@ -145,12 +149,16 @@ export class Subscription {
 
   /** Updates replaced by newer ones of the same symbol before they were delivered. */
   get conflatedCount(): number {
+    if (this.#parked) this.settle();
     return this.#conflated;
   }
 
   /** Symbols that changed and wait for delivery. */
   get pending(): number {
-    return this.#pending.length;
+    if (!this.#parked) return this.#pending.length;
+    let changed = 0;
+    for (const interest of this.#interests.values()) if (interest.pending || isBehind(interest)) changed++;
+    return changed;
   }
 
   /** True once closed, by the owner or by the overflow policy. */
@@ -181,7 +189,7 @@ export class Subscription {
         removed: false,
       };
       this.#interests.set(id, interest);
-      this.#hub.register(interest);
+      if (!this.#parked) this.#hub.register(interest);
       if (!this.#internal) this.#hub.count(interest.slot, 1);
       added.push(id);
     }
@@ -234,6 +242,7 @@ export class Subscription {
     }
     this.#sink = sink;
     this.#blocked = false;
+    if (this.#parked) this.#unpark();
     if (this.#joinCohort()) return;
     if (this.#pending.length > 0) this.#enqueue();
   }
@@ -243,12 +252,19 @@ export class Subscription {
     if (!this.#blocked || this.#closed) return;
     this.#blocked = false;
     this.#behind = 0;
+    if (this.#parked) this.#unpark();
     if (this.#pending.length > 0) this.#enqueue();
   }
 
   /** Ends the subscription and releases every symbol; the sink hears of it with the error, if any. */
   close(error?: unknown): void {
     if (this.#closed) return;
+    // What a parked stream missed is counted before it goes.
+    if (this.#parked) {
+      this.settle();
+      this.#parked = false;
+      this.#hub.unpark(this);
+    }
     this.#closed = true;
     const cohort = this.#cohort;
     this.#cohort = undefined;
@@ -339,7 +355,7 @@ export class Subscription {
     pending.length = kept;
     if (updates !== undefined) {
       this.#lastActivity = now;
-      if (!sink.deliver(this.#hub.share(updates)) && !this.#closed) this.#blocked = true;
+      if (!sink.deliver(this.#hub.share(updates)) && !this.#closed) this.#block();
     }
     if (kept > 0 && !this.#blocked && !this.#closed) {
       this.#queued = true;
@@ -353,7 +369,20 @@ export class Subscription {
     // A cohort member's heartbeats come from its cohort, with its updates.
     if (sink === undefined || this.#cohort !== undefined || this.#blocked || now - this.#lastActivity < heartbeatMs) return;
     this.#lastActivity = now;
-    if (!sink.heartbeat() && !this.#closed) this.#blocked = true;
+    if (!sink.heartbeat() && !this.#closed) this.#block();
+  }
+
+  /**
+   * @internal Counts what a parked stream has missed so far (called by the
+   * hub now and then, and before its count is read): every update of a
+   * symbol past the last delivered but the newest, which it will be sent.
+   */
+  settle(): void {
+    for (const interest of this.#interests.values()) {
+      const latest = interest.slot.latest;
+      if (latest === undefined || interest.sent === 0) continue;
+      this.#skip(interest, latest.sequence - interest.sent - 1 - interest.skipped);
+    }
   }
 
   /** @internal The interest in one symbol, for the cohort this subscription stands for. */
@@ -445,12 +474,40 @@ export class Subscription {
         interest.last = lead.last;
         interest.lastSentAt = lead.lastSentAt;
       }
-      this.#hub.register(interest);
     }
     cohort.leave(this);
     if (blocked) {
-      this.#blocked = true;
       this.#behind = 0;
+      this.#block();
+      if (this.#parked) return;
+    }
+    for (const interest of this.#interests.values()) this.#hub.register(interest);
+  }
+
+  #block(): void {
+    this.#blocked = true;
+    // Under "close" every update is counted against the buffer as it comes,
+    // so the stream stays in the cycles; a cohort's own subscription never blocks.
+    if (this.#overflow !== "conflate" || this.#internal || this.#parked) return;
+    this.#parked = true;
+    for (const interest of this.#interests.values()) this.#hub.unregister(interest);
+    this.#hub.park(this);
+  }
+
+  #unpark(): void {
+    this.#parked = false;
+    this.#hub.unpark(this);
+    this.settle();
+    for (const interest of this.#interests.values()) {
+      this.#hub.register(interest);
+      const latest = interest.slot.latest;
+      // The store came back numbering afresh while the stream was parked:
+      // what it has is taken as seen, as the hub's resync does.
+      if (latest !== undefined && latest.sequence < interest.sent) interest.sent = latest.sequence - 1;
+      if (!interest.pending && isBehind(interest)) {
+        interest.pending = true;
+        this.#pending.push(interest);
+      }
     }
   }
 
@@ -466,4 +523,9 @@ export class Subscription {
     this.#queued = true;
     this.#hub.enqueue(this);
   }
+}
+
+function isBehind(interest: Interest): boolean {
+  const latest = interest.slot.latest;
+  return latest !== undefined && latest.sequence > interest.sent;
 }

@@ -97,6 +97,51 @@ describe("Subscription", () => {
     assert.equal(subscription.closed, false);
   });
 
+  it("takes a stream that cannot be written to out of the delivery cycles until it drains, counting what it misses", async (t) => {
+    let conflations = 0;
+    const setupResult = setup(t, [1, 2], { onConflate: (skipped) => (conflations += skipped) });
+    const { hub, publish, subscription, sink } = setupResult;
+    await block(setupResult, 1);
+    // Parked: no interest left in the slots the cycles walk.
+    assert.equal(hub.parkedCount, 1);
+    assert.equal(hub.slotOf(1).interests.size, 0);
+    assert.equal(hub.slotOf(2).interests.size, 0);
+    assert.equal(hub.subscriberCount(1), 1, "still a receiver of the symbol");
+    for (let i = 0; i < 5; i++) {
+      publish(1);
+      await turn();
+    }
+    assert.equal(conflations, 0, "nothing counted per cycle while parked");
+    assert.equal(subscription.pending, 1);
+    // Reading the count settles it: 1#2..1#5 gave way to 1#6.
+    assert.equal(subscription.conflatedCount, 4);
+    assert.equal(conflations, 4);
+
+    sink.accepting = true;
+    subscription.resume();
+    await turn();
+    assert.equal(hub.parkedCount, 0);
+    assert.equal(hub.slotOf(1).interests.size, 1);
+    assert.deepEqual(sink.sequencesOf(1), [1, 6]);
+    assert.equal(subscription.conflatedCount, 4, "the jump is counted once");
+    publish(2);
+    await turn();
+    assert.deepEqual(sink.sequencesOf(2), [1], "back in the cycles");
+  });
+
+  it("keeps a stream under the close policy in the cycles, counting every update against its buffer", async (t) => {
+    const setupResult = setup(t, [1], { overflow: "close", bufferSize: 3 });
+    const { hub, publish, sink } = setupResult;
+    await block(setupResult, 1);
+    assert.equal(hub.parkedCount, 0);
+    assert.equal(hub.slotOf(1).interests.size, 1);
+    for (let i = 0; i < 5; i++) {
+      publish(1);
+      await turn();
+    }
+    assert.ok(sink.closes[0] instanceof SlowConsumerError);
+  });
+
   it("hands a stream that keeps up every update of a cycle, and only the latest past FRESH_LIMIT, counting the rest", async (t) => {
     let conflations = 0;
     const { publish, subscription, sink } = setup(t, [1], { onConflate: (skipped) => (conflations += skipped) });
