@@ -320,6 +320,9 @@ function reliabilitySection(r: ReliabilityResults): string[] {
     "|------|------:|-------:|-------:|-------:|-------:|",
     latencyRow("alone", s.alone.latency),
     latencyRow(`beside ${s.stuckStreams} stuck subscribers`, s.withStuck.latency),
+    latencyRow("alone again, the stuck ones gone", s.afterStuck.latency),
+    "",
+    `Healthy p99 beside the stuck subscribers over the mean of the two runs alone: ${fmt(s.p99Ratio, 2)}× (target under 1.1×: ${s.p99Ratio < 1.1 ? "met" : "missed"}).`,
     "",
     `Gateway RSS ${mib(s.alone.rssBytes)} alone, ${mib(s.withStuck.rssBytes)} with the stuck ones; stockify_stream_buffered_bytes ` +
       `${mib(s.alone.bufferedBytes)} then ${mib(s.withStuck.bufferedBytes)}; ${s.withStuck.evictions} budget evictions; ` +

@@ -74,6 +74,10 @@ export interface StuckRun {
   ticksPerSecond: number;
   alone: { latency: LatencySummary; rssBytes?: number; bufferedBytes: number };
   withStuck: { latency: LatencySummary; rssBytes?: number; bufferedBytes: number; evictions: number; endedHealthyStreams: number };
+  /** Alone again once the stuck ones are gone: with the first, the baseline the stuck run is compared with. */
+  afterStuck: { latency: LatencySummary; rssBytes?: number; bufferedBytes: number };
+  /** Healthy p99 beside the stuck ones over the mean of the two runs alone (target under 1.1). */
+  p99Ratio: number;
 }
 
 const GAUGES = ["grpc_active_streams", "stockify_hub_subscriptions", "stockify_stream_buffered_bytes", "stockify_stream_budget_evictions_total"];
@@ -115,7 +119,10 @@ export async function reliabilitySuite(settings: BenchSettings, log: (line: stri
   const frozenStore = await measureFrozenStore(r.freezeS * 1000);
   log(`reliability: /readyz 200 for ${frozenStore.readyForMs} ms of a ${frozenStore.freezeMs} ms freeze; first call ${frozenStore.firstCallMs} ms, then ${frozenStore.callAfterMs} ms`);
   const stuck = await measureStuck(settings, r.healthyStreams, r.stuckStreams, r.ticksPerSecond);
-  log(`reliability: ${stuck.healthyStreams} healthy streams p99 ${stuck.alone.latency.p99Ms} ms alone, ${stuck.withStuck.latency.p99Ms} ms beside ${stuck.stuckStreams} stuck`);
+  log(
+    `reliability: ${stuck.healthyStreams} healthy streams p99 ${stuck.alone.latency.p99Ms} ms alone, ${stuck.withStuck.latency.p99Ms} ms beside ${stuck.stuckStreams} stuck, ` +
+      `${stuck.afterStuck.latency.p99Ms} ms alone again: ${stuck.p99Ratio}× (target under 1.1×)`,
+  );
   return { resets, bomb, frozenStore, stuck, loadAverage: round(loadavg()[0]!, 2) };
 }
 
@@ -303,10 +310,17 @@ async function measureStuck(settings: BenchSettings, healthy: number, stuck: num
     };
     const { evictions: _e, endedHealthyStreams: _n, ...alone } = await measure();
     const stuckInit: FanoutClientInit = { port, streams: 0, streamsPerSession: 1, symbolIds, stalledStreams: stuck };
-    children.push(await startChild("clients/fanout-client.ts", { init: { ...stuckInit }, readyTimeoutMs: 120_000 }));
+    const stuckClient = await startChild("clients/fanout-client.ts", { init: { ...stuckInit }, readyTimeoutMs: 120_000 });
+    children.push(stuckClient);
     const withStuck = await measure();
+    // Alone again: the machine's drift over the run shows in both baselines, not in the comparison.
+    await stuckClient.request("close", {}, 10_000).catch(() => undefined);
+    await stuckClient.stop();
+    const { evictions: _e2, endedHealthyStreams: _n2, ...afterStuck } = await measure();
     await producer.request("end", {}, 10_000).catch(() => undefined);
-    return { healthyStreams: healthy, stuckStreams: stuck, ticksPerSecond, alone, withStuck };
+    const baseline = (alone.latency.p99Ms + afterStuck.latency.p99Ms) / 2;
+    const p99Ratio = round(withStuck.latency.p99Ms / baseline, 2);
+    return { healthyStreams: healthy, stuckStreams: stuck, ticksPerSecond, alone, withStuck, afterStuck, p99Ratio };
   } finally {
     await Promise.all(children.map((c) => c.request("close", {}, 10_000).catch(() => undefined)));
     await Promise.all(children.map((c) => c.stop()));
