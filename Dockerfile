@@ -49,4 +49,5 @@ EXPOSE 50051
 # restart policy handles that.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 CMD ["node", "bin/healthcheck.js"]
 # main.js handles SIGTERM itself (drain, then exit 0), so node can be PID 1.
-CMD ["node", "--enable-source-maps", "dist/main.js"]
+# GATEWAY_NODE_FLAGS (src/node-flags.ts): V8 reads them only at start-up.
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=4", "dist/main.js"]

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { GATEWAY_NODE_FLAGS } from "../../src/node-flags.js";
 
 /**
  * ChildMessage is what a bench child and the runner exchange over IPC: a
@@ -47,7 +48,7 @@ export interface StartChildOptions {
 export async function startChild(script: string, options: StartChildOptions = {}): Promise<Child> {
   const file = fileURLToPath(new URL(`../${script}`, import.meta.url));
   const child: ChildProcess = fork(file, [], {
-    execArgv: ["--import", "tsx", ...profileFlags(script), ...(options.nodeFlags ?? [])],
+    execArgv: ["--import", "tsx", ...peerFlags(script), ...profileFlags(script), ...(options.nodeFlags ?? [])],
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -154,6 +155,13 @@ export function initMessage<T>(): Promise<T> {
     };
     process.on("message", onMessage);
   });
+}
+
+// Every server peer (the gateway and the ones it is compared with) runs
+// with the Node flags the gateway ships with, so that a ratio compares
+// servers, not V8 settings.
+function peerFlags(script: string): readonly string[] {
+  return script.startsWith("peers/") ? GATEWAY_NODE_FLAGS : [];
 }
 
 // BENCH_PROFILE_DIR=DIR profiles every peer (not the load clients) with

@@ -63,7 +63,7 @@ describe("Dockerfile", () => {
   it("runs the compiled gateway from a version-pinned base, with OCI labels and a readiness healthcheck", async () => {
     const dockerfile = await readFile(resolve(ROOT, "Dockerfile"), "utf8");
     assert.match(dockerfile, /^ARG NODE_IMAGE=node:\d+\.\d+\.\d+-/m);
-    assert.match(dockerfile, /^CMD \["node", "--enable-source-maps", "dist\/main\.js"\]$/m);
+    assert.match(dockerfile, /^CMD \["node", "--enable-source-maps", "--max-semi-space-size=4", "dist\/main\.js"\]$/m);
     assert.doesNotMatch(dockerfile, /tsx/);
     for (const label of ["title", "description", "version", "licenses"]) assert.match(dockerfile, new RegExp(`org\\.opencontainers\\.image\\.${label}=`));
     assert.match(dockerfile, /^HEALTHCHECK .*bin\/healthcheck\.js/m);
