@@ -24,7 +24,7 @@ export interface LoadResult {
  */
 export interface H2loadOptions {
   url: string;
-  /** Request body (a framed gRPC request, for gRPC). */
+  /** Request body (a framed gRPC request, for gRPC); empty for a GET. */
   body: Uint8Array;
   headers: Record<string, string>;
   connections: number;
@@ -51,7 +51,8 @@ export async function runH2load(options: H2loadOptions): Promise<LoadResult> {
       "-t", "1",
       "-D", String(options.durationS),
       `--warm-up-time=${options.warmupS ?? 1}`,
-      "-d", bodyFile,
+      // No body: h2load sends a GET.
+      ...(options.body.byteLength > 0 ? ["-d", bodyFile] : []),
       `--log-file=${logFile}`,
       ...Object.entries(options.headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]),
       options.url,

@@ -1,6 +1,7 @@
 // A plain Fastify JSON route as the REST peer: the same seeded market, the
-// domain snapshot sent as JSON, nothing else.
-import Fastify from "fastify";
+// domain snapshot sent as JSON, nothing else. Over HTTP/1.1, or over h2c
+// with PEER_HTTP2=1.
+import Fastify, { type FastifyInstance } from "fastify";
 import { Market } from "../../src/market/market.js";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
 import { serveParent } from "../lib/child.js";
@@ -8,7 +9,9 @@ import { seedTicks } from "./bench-market.js";
 
 const market = new Market(new MemorySnapshotStore());
 await market.ingest(seedTicks());
-const app = Fastify({ logger: false });
+// PEER_HTTP2=1 serves the same route over cleartext HTTP/2 (h2c) instead.
+// (Typed as the HTTP/1.1 instance: the route is the same on both.)
+const app = (process.env.PEER_HTTP2 === "1" ? Fastify({ logger: false, http2: true }) : Fastify({ logger: false })) as FastifyInstance;
 app.get<{ Params: { symbolId: string } }>("/v1/snapshots/:symbolId", async (request, reply) => {
   const snapshot = await market.get(Number(request.params.symbolId));
   if (snapshot === undefined) return reply.code(404).send({ message: "unknown symbol" });

@@ -69,8 +69,21 @@ function unarySection(unary: UnaryResults): string[] {
         `${fmt(p.single.requestsPerSecond, 0)} | ${fmt(p.single.latency.p50Ms)} | ${fmt(p.single.latency.p99Ms)} | ${p.loaded.failed + p.single.failed} |`,
     );
   }
+  const peer = (name: string) => unary.peers.find((p) => p.peer === name);
+  const gateway = peer("gateway");
+  const grpcJs = peer("grpc-js");
   lines.push(
     "",
+    ...targetsTable([
+      ["req/s, gateway / grpc-js", unary.ratios["gateway/grpc-js"], 1.25],
+      ["calls per CPU-second, gateway / grpc-js", unary.ratios["calls per CPU-second, gateway/grpc-js"], 1.25],
+      ["req/s, gateway / bare node:http2", unary.ratios["gateway/http2-ceiling"], 0.7],
+      [
+        "p99 at -c 16 -m 8, grpc-js / gateway (at least 1: no worse)",
+        gateway === undefined || grpcJs === undefined ? Number.NaN : grpcJs.loaded.latency.p99Ms / gateway.loaded.latency.p99Ms,
+        1,
+      ],
+    ]),
     `Ratios: ${ratios(unary.ratios)}. Server CPU per call is the server process's CPU time over the loaded run divided by its calls; ` +
       "calls per CPU-second compare peers as if each had a core to itself, which moves less than req/s on a shared machine.",
     "",
@@ -140,7 +153,22 @@ function restSection(rest: RestResults): string[] {
         `${fmt(t.single.requestsPerSecond, 0)} | ${fmt(t.single.latency.p50Ms)} | ${fmt(t.single.latency.p99Ms)} | ${t.loaded.failed + t.single.failed} |`,
     );
   }
-  lines.push("", `Ratios of loaded req/s: ${ratios(rest.ratios)}.`, "");
+  lines.push(
+    "",
+    ...targetsTable([
+      ["REST GET / plain Fastify", rest.ratios["gateway-rest/fastify"], 0.8],
+      ["Connect JSON (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-json/fastify"], 0.6],
+      ["Connect binary (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-proto/fastify"], 0.6],
+      ["Connect GET, JSON (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-get/fastify"], 0.6],
+      ["Connect JSON (HTTP/2) / plain Fastify", rest.ratios["gateway-connect-json-h2/fastify"], 0.6],
+      ["gRPC-Web binary (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-grpc-web/fastify"], 0.6],
+    ]),
+    `The same route of plain Fastify over HTTP/2 (h2c, one call in flight per connection) is what Node's HTTP/2 costs before any gateway work: ` +
+      `Connect JSON (HTTP/2) / plain Fastify (HTTP/2) ${fmt(rest.ratios["gateway-connect-json-h2/fastify-h2"] ?? Number.NaN, 2)}×.`,
+    "",
+    `Ratios of loaded req/s: ${ratios(rest.ratios)}.`,
+    "",
+  );
   return lines;
 }
 
@@ -415,6 +443,20 @@ function smaller(part: number, whole: number): string {
 }
 
 /** ratios lists "a/b" ratios that were measured. */
+// Each ratio beside its target: the figures the per-request cost is held to.
+function targetsTable(rows: [label: string, value: number | undefined, atLeast: number][]): string[] {
+  return [
+    "| Ratio | measured | target | |",
+    "|-------|---------:|-------:|-|",
+    ...rows.map(([label, value, atLeast]) => {
+      const measured = value === undefined || Number.isNaN(value) ? "not run" : `${fmt(value, 2)}×`;
+      const verdict = value === undefined || Number.isNaN(value) ? "" : value >= atLeast ? "met" : "missed";
+      return `| ${label} | ${measured} | ≥ ${fmt(atLeast, 2)}× | ${verdict} |`;
+    }),
+    "",
+  ];
+}
+
 export function ratios(values: Record<string, number>): string {
   const known = Object.entries(values).filter(([, v]) => Number.isFinite(v));
   return known.length === 0 ? "not measured (a peer was left out)" : known.map(([k, v]) => `${k} ${v}×`).join(", ");

@@ -1,3 +1,4 @@
+import * as http2 from "node:http2";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { startChild } from "../lib/child.js";
 import { runH2load, runWrk, type LoadResult, type WrkOptions } from "../lib/load-tools.js";
@@ -38,6 +39,8 @@ interface Target {
   request: Omit<WrkOptions, "connections" | "durationS" | "warmupS">;
   /** Measured over HTTP/2 with h2load (-c 16 -m 1, one call in flight per connection, as wrk's), not wrk. Default false. */
   http2?: boolean;
+  /** The server speaks only HTTP/2 (h2c), so its answer is checked over HTTP/2. Default false. */
+  h2Only?: boolean;
 }
 
 const GET_SNAPSHOT = `/${MarketDataService.typeName}/${MarketDataService.method.getSnapshot.name}`;
@@ -84,7 +87,7 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
   let gatewayRest = false;
   const measure = async (port: number, target: Target) => {
     const url = `http://127.0.0.1:${port}${target.request.url}`;
-    await checkAnswer({ ...target.request, url });
+    await (target.h2Only ? checkAnswerH2(url) : checkAnswer({ ...target.request, url }));
     const common = { ...target.request, url, durationS: settings.durationS, warmupS: settings.warmupS };
     const tool = target.http2 ? "h2load -m 1" : "wrk";
     log(`rest: ${target.target}, ${tool} -c ${REST_CONNECTIONS} and -c 1 for ${settings.durationS}s each`);
@@ -141,6 +144,20 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
     } finally {
       await fastify.stop();
     }
+    // The same route over h2c: what one call in flight per HTTP/2
+    // connection costs Node (and Fastify) before any gateway work.
+    const fastifyH2 = await startChild("peers/fastify-json.ts", { env: { PEER_HTTP2: "1" } });
+    try {
+      await measure(fastifyH2.ready.port as number, {
+        target: "fastify-h2",
+        label: "plain Fastify JSON route (HTTP/2)",
+        request: { url: `/v1/snapshots/${BENCH_SYMBOL_ID}` },
+        http2: true,
+        h2Only: true,
+      });
+    } finally {
+      await fastifyH2.stop();
+    }
   }
   const rate = (target: string) => targets.find((t) => t.target === target)?.loaded.requestsPerSecond;
   return {
@@ -148,6 +165,7 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
     targets,
     ratios: {
       "gateway-rest/fastify": ratio(rate("gateway-rest"), rate("fastify")),
+      "gateway-connect-json-h2/fastify-h2": ratio(rate("gateway-connect-json-h2"), rate("fastify-h2")),
       ...Object.fromEntries(
         ["json", "proto", "get", "json-h2", "grpc-web"].flatMap((kind) => [
           [`gateway-connect-${kind}/fastify`, ratio(rate(`gateway-connect-${kind}`), rate("fastify"))],
@@ -157,6 +175,28 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
       ),
     },
   };
+}
+
+async function checkAnswerH2(url: string): Promise<void> {
+  const target = new URL(url);
+  const session = http2.connect(target.origin);
+  try {
+    const text = await new Promise<string>((resolve, reject) => {
+      session.once("error", reject);
+      const stream = session.request({ ":path": target.pathname });
+      let status = 0;
+      stream.once("response", (headers) => (status = Number(headers[":status"])));
+      stream.setEncoding("utf8");
+      let body = "";
+      stream.on("data", (chunk: string) => (body += chunk));
+      stream.once("end", () => (status === 200 ? resolve(body) : reject(new Error(`GET ${url} over HTTP/2 answered ${status}: ${body.slice(0, 200)}`))));
+      stream.once("error", reject);
+    });
+    const symbolId = (JSON.parse(text) as { symbolId?: unknown }).symbolId;
+    if (symbolId !== BENCH_SYMBOL_ID) throw new Error(`GET ${url} over HTTP/2 answered ${text.slice(0, 200)}`);
+  } finally {
+    session.close();
+  }
 }
 
 async function checkAnswer(request: Target["request"]): Promise<void> {

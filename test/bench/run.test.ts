@@ -80,6 +80,8 @@ describe("npm run bench (tiny settings)", () => {
       assert.ok(Number.isFinite(results.rest.ratios[`gateway-connect-${kind}/connect-handler-${kind}`]));
     }
     assert.ok(targets.includes("fastify"));
+    assert.ok(targets.includes("fastify-h2"), "the plain Fastify route over HTTP/2");
+    assert.ok(Number.isFinite(results.rest.ratios["gateway-connect-json-h2/fastify-h2"]));
     assert.equal(targets.includes("gateway-rest"), results.rest.gatewayRest);
     for (const target of results.rest.targets) {
       assert.equal(target.loaded.tool, target.target.endsWith("-h2") ? "h2load" : "wrk");
@@ -166,6 +168,8 @@ describe("npm run bench (tiny settings)", () => {
     assert.ok(r.frozenStore.readyForMs >= 0 && r.frozenStore.firstCallMs >= 0);
     assertLatency(r.stuck.alone.latency, "healthy subscribers alone");
     assertLatency(r.stuck.withStuck.latency, "healthy subscribers beside stuck ones");
+    assertLatency(r.stuck.afterStuck.latency, "healthy subscribers alone again");
+    assert.ok(Number.isFinite(r.stuck.p99Ratio) && r.stuck.p99Ratio > 0, `p99 ratio ${r.stuck.p99Ratio}`);
   });
 
   it("writes a markdown report with every section and an SVG chart", () => {
@@ -184,6 +188,11 @@ describe("npm run bench (tiny settings)", () => {
     assert.match(report, /\| gateway \(lean gRPC lane, one port\) \| [\d,]+ \|/);
     assert.match(report, /\| \(a\) 6 streams × 4 symbols, 200 ticks\/s \| [\d,]+ of [\d,]+ msg\/s delivered, p50 [\d.]+ ms/);
     assert.match(report, /\| row a, gateway vs grpc-js \| \*\*[\d.]+×\*\* delivered msg\/s \|/);
+    // Each per-request ratio beside its target.
+    assert.match(report, /\| req\/s, gateway \/ grpc-js \| [\d.]+× \| ≥ 1\.25× \| (met|missed) \|/);
+    assert.match(report, /\| REST GET \/ plain Fastify \| [\d.]+× \| ≥ 0\.80× \| (met|missed) \|/);
+    assert.match(report, /\| gRPC-Web binary \(HTTP\/1\.1\) \/ plain Fastify \| [\d.]+× \| ≥ 0\.60× \| (met|missed) \|/);
+    assert.match(report, /Healthy p99 beside the stuck subscribers over the mean of the two runs alone: [\d.]+× \(target under 1\.1×: (met|missed)\)/);
     assert.match(chart, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     const feedRowA = results.streaming.externalFeed.runs.filter((r: { row: string }) => r.row === "a").length;
     const bars =
