@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { isMessage, type Message } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { GetSnapshotResponseSchema } from "../gen/stockify/v1/market_data_service_pb.js";
+import type { Snapshot } from "../gen/stockify/v1/snapshot_pb.js";
+import { identityCache } from "../pipeline/identity-cache.js";
 
 /**
  * CACHE_CONTROL is what a REST GET answer says to caches: keep it, but ask
@@ -18,12 +20,15 @@ export const CACHE_CONTROL = "no-cache";
  * of its bytes, which is strong by construction.
  */
 export function entityTag(message: Message, body: string): string {
-  if (isMessage(message, GetSnapshotResponseSchema) && message.snapshot !== undefined) {
-    const { symbolId, sequence, exchangeTime } = message.snapshot;
-    return `"${symbolId}.${sequence}.${exchangeTime === undefined ? 0 : timestampMs(exchangeTime)}"`;
-  }
+  if (isMessage(message, GetSnapshotResponseSchema) && message.snapshot !== undefined) return snapshotTag(message.snapshot);
   return `"${createHash("sha256").update(body).digest("base64url").slice(0, 32)}"`;
 }
+
+// A shared (frozen) snapshot message is tagged once, not once per read.
+const snapshotTag = identityCache(
+  ({ symbolId, sequence, exchangeTime }: Snapshot) => `"${symbolId}.${sequence}.${exchangeTime === undefined ? 0 : timestampMs(exchangeTime)}"`,
+  { frozenOnly: true },
+);
 
 /**
  * ifNoneMatchHits tells whether an `If-None-Match` header names the tag,

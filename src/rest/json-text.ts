@@ -25,9 +25,18 @@ const messageJsonText = identityCache(
  * and mutate a plain one.
  */
 export function responseJsonText(binding: HttpBinding, message: Message): string {
-  if (binding.responseBody !== undefined) {
+  const field = binding.responseBody;
+  if (field !== undefined) {
+    // A message field is written as that message on its own, so a shared
+    // one (a snapshot read by every caller until it changes) is written once.
+    if (field.fieldKind === "message" && field.oneof === undefined) {
+      const value = (message as unknown as Record<string, unknown>)[field.localName];
+      if (value === undefined) return "null";
+      // Wrapper types are held unwrapped: those take the general path.
+      if (isMessage(value, field.message)) return messageJsonText(value, field.message);
+    }
     const json = toJson(binding.method.output, message, JSON_OPTIONS) as JsonObject;
-    return JSON.stringify(json[binding.responseBody.jsonName] ?? null);
+    return JSON.stringify(json[field.jsonName] ?? null);
   }
   return messageJsonText(message, binding.method.output);
 }

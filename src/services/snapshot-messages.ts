@@ -13,11 +13,13 @@ import type { DepthLevel, MarketDepth, Snapshot, Tick } from "../market/snapshot
 import { identityCache } from "../pipeline/identity-cache.js";
 
 // Snapshots are immutable and fanned out to many streams: convert each one
-// once per mode, whoever asks first.
+// once per mode, whoever asks first. The message is frozen, all the way
+// down: shared by every stream and call, it must not change, and what is
+// derived from a frozen message (its JSON text, its frames) may be kept.
 const messages: Readonly<Record<FieldMode, (snapshot: Snapshot) => SnapshotMessage>> = {
-  ltp: identityCache((snapshot: Snapshot) => ltpMessage(snapshot)),
-  quote: identityCache((snapshot: Snapshot) => quoteMessage(snapshot, false)),
-  full: identityCache((snapshot: Snapshot) => quoteMessage(snapshot, true)),
+  ltp: identityCache((snapshot: Snapshot) => frozen(ltpMessage(snapshot))),
+  quote: identityCache((snapshot: Snapshot) => frozen(quoteMessage(snapshot, false))),
+  full: identityCache((snapshot: Snapshot) => frozen(quoteMessage(snapshot, true))),
 };
 
 /**
@@ -76,6 +78,19 @@ function quoteMessage(snapshot: Snapshot, withDepth: boolean): SnapshotMessage {
     // "no book yet" from "not asked for".
     depth: withDepth ? depthMessage(snapshot.depth) : undefined,
   });
+}
+
+function frozen(message: SnapshotMessage): SnapshotMessage {
+  if (message.exchangeTime !== undefined) Object.freeze(message.exchangeTime);
+  const depth = message.depth;
+  if (depth !== undefined) {
+    for (const level of depth.bids) Object.freeze(level);
+    for (const level of depth.asks) Object.freeze(level);
+    Object.freeze(depth.bids);
+    Object.freeze(depth.asks);
+    Object.freeze(depth);
+  }
+  return Object.freeze(message);
 }
 
 function depthMessage(depth: MarketDepth): MarketDepthMessage {

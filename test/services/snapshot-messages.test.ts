@@ -86,6 +86,17 @@ describe("snapshotMessage", () => {
     assert.deepEqual([bookless.depth.bids.length, bookless.depth.asks.length], [0, 0]);
   });
 
+  it("freezes the shared message all the way down, so what is derived from it may be kept", () => {
+    const full = snapshotMessage({ ...TYPICAL }, "full");
+    for (const part of [full, full.exchangeTime, full.depth, full.depth!.bids, full.depth!.asks, full.depth!.bids[0], full.depth!.asks[0]]) {
+      assert.ok(Object.isFrozen(part));
+    }
+    assert.throws(() => {
+      (full as { ltp: number }).ltp = 1;
+    }, TypeError);
+    assert.ok(Object.isFrozen(snapshotMessage({ ...TYPICAL }, "ltp")));
+  });
+
   it("converts each snapshot once per mode", () => {
     const snapshot = { ...TYPICAL };
     for (const mode of ["ltp", "quote", "full"] as const) {
