@@ -59,16 +59,16 @@ export interface GatewayLane {
 }
 
 /**
- * GATEWAY_LANES: every transport against the default gateway (gRPC on the
- * lean lane), and gRPC again with the lean lane off (Connect's handler), so
- * both lanes pass the same tests.
+ * GATEWAY_LANES: every transport against the default gateway (gRPC,
+ * Connect and gRPC-Web on their lean lanes), and every transport again
+ * with the lanes off (Connect's handler), so both pass the same tests.
  */
 export const GATEWAY_LANES: GatewayLane[] = [
-  { name: "gRPC on the lean lane", env: {}, transports: TRANSPORTS },
+  { name: "the lean lanes", env: {}, transports: TRANSPORTS },
   {
-    name: "gRPC on Connect's handler",
-    env: { GRPC_LANE: "off" },
-    transports: TRANSPORTS.filter((t) => t.name.startsWith("gRPC over")),
+    name: "lanes off: Connect's handler",
+    env: { GRPC_LANE: "off", CONNECT_LANE: "off", GRPC_WEB_LANE: "off" },
+    transports: TRANSPORTS,
   },
 ];
 
