@@ -94,11 +94,12 @@ export function mountRestRoutes(
   // Answered before the body is read: a stream sent to a path nobody serves
   // (a gRPC client's reflection call, say) may never end its body, and
   // must not wait for it to hear 404.
-  app.addHook("onRequest", async (request) => {
-    if (!request.is404) return;
+  // A callback hook, not an async one: every request passes it.
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (!request.is404) return done();
     const path = request.url.split("?", 1)[0]!;
-    if (ENCODED_COLON.test(path)) return;
-    throw new HttpStatusError(`no route for ${request.method} ${truncated(path)}`, Code.NotFound, 404);
+    if (ENCODED_COLON.test(path)) return done();
+    done(new HttpStatusError(`no route for ${request.method} ${truncated(path)}`, Code.NotFound, 404));
   });
   app.setNotFoundHandler((request, reply) => {
     // find-my-way does not decode "%3A", which clients (and some proxies)

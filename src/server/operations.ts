@@ -21,8 +21,10 @@ async function operations(app: FastifyInstance): Promise<void> {
   registerMetricsRoute(app, metrics);
   // Callers may bring their own request id (x-request-id); either way the
   // response carries the id the log lines of the call show.
-  app.addHook("onRequest", async (request, reply) => {
+  // (A callback hook, not an async one: no promise on every request.)
+  app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
+    done();
   });
   // Closing starts with telling balancers to go elsewhere and ending the
   // streams that would otherwise hold the server open forever.
