@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { create, createFileRegistry, type DescMethod, type Message } from "@bufbuild/protobuf";
+import { create, createFileRegistry, equals, type DescMethod, type Message } from "@bufbuild/protobuf";
 import {
   FieldDescriptorProto_Label as Label,
   FieldDescriptorProto_Type as Type,
@@ -98,6 +98,27 @@ describe("request message from path, query and body", () => {
     assert.equal(timestampMs(m.at!), Date.parse("2026-01-02T03:04:05.250Z"));
     assert.equal(build(plain, "/probes", "color=1").color, 1);
     assert.equal(build(plain, "/probes", "ratio=NaN").ratio, Number.NaN);
+  });
+
+  it("builds a path-only request directly, the same message as from the path and a query", () => {
+    const byCount = binding("/probes/{count}");
+    const byFlag = binding("/probes/{flag}/flag");
+    for (const text of ["13", "-0", "-2147483648", "2147483647"]) {
+      const direct = build(byCount, `/probes/${text}`);
+      // A query takes the general path (JSON, then fromJson): it must agree.
+      const general = build(byCount, `/probes/${text}`, "ratio=0");
+      assert.ok(equals(Probe, direct as unknown as Message, general as unknown as Message), text);
+      assert.ok(Object.is(direct.count, Number(text) + 0), text);
+    }
+    assert.equal(build(byFlag, "/probes/true/flag").flag, true);
+    for (const [text, why] of [
+      ["abc", /path parameter count: "abc" is not a int32/],
+      ["2147483648", /path parameter count: 2147483648 is out of range for int32/],
+      ["1.5", /is not a int32/],
+      ["0013", /"0013" is not a number as proto3 JSON writes one/],
+    ] as const) {
+      assert.throws(() => build(byCount, `/probes/${text}`), (error: Error) => error instanceof RequestInputError && why.test(error.message), text);
+    }
   });
 
   it("repeats a parameter for a repeated field, keeping 64-bit values exact", () => {
