@@ -4,6 +4,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { Market } from "../../src/market/market.js";
 import { MemorySnapshotStore } from "../../src/market/memory-store.js";
+import { allocationSampler } from "../lib/allocation-sampler.js";
 import { serveParent } from "../lib/child.js";
 import { seedTicks } from "./bench-market.js";
 
@@ -21,4 +22,4 @@ await app.listen({ host: "127.0.0.1", port: 0 });
 const address = app.server.address();
 if (address === null || typeof address === "string") throw new Error("fastify did not bind a TCP port");
 process.once("SIGTERM", () => void app.close().then(() => process.exit(0)));
-serveParent({ port: address.port }, {});
+serveParent({ port: address.port }, allocationSampler());

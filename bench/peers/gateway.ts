@@ -2,6 +2,7 @@
 // store, listening on a free loopback port. Any gateway setting can be
 // passed in the environment (see benchConfig).
 import { buildApp } from "../../src/app.js";
+import { allocationSampler } from "../lib/allocation-sampler.js";
 import { serveParent } from "../lib/child.js";
 import { benchConfig, marketControl, seedTicks } from "./bench-market.js";
 
@@ -14,4 +15,4 @@ await app.listen({ host: config.host, port: 0 });
 const address = app.server.address();
 if (address === null || typeof address === "string") throw new Error("gateway did not bind a TCP port");
 process.once("SIGTERM", () => void app.close().then(() => process.exit(0)));
-serveParent({ port: address.port }, marketControl(app.market));
+serveParent({ port: address.port }, { ...marketControl(app.market), ...allocationSampler() });

@@ -1,10 +1,13 @@
 import * as http2 from "node:http2";
 import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
-import { startChild } from "../lib/child.js";
+import { startChild, type Child } from "../lib/child.js";
 import { runH2load, runWrk, type LoadResult, type WrkOptions } from "../lib/load-tools.js";
 import { wants, type BenchSettings } from "../lib/settings.js";
 import { ratio } from "../lib/stats.js";
 import { BENCH_SYMBOL_ID } from "../peers/bench-market.js";
+
+/** Most seconds of the run whose heap allocations are sampled (no longer than a measurement). */
+const ALLOCATION_RUN_S = 2;
 
 /** Connections of the loaded HTTP/1.1 runs (one request in flight on each). */
 export const REST_CONNECTIONS = 16;
@@ -18,6 +21,8 @@ export interface RestTargetResult {
   request: string;
   loaded: LoadResult;
   single: LoadResult;
+  /** Heap allocations per call, from V8's sampling heap profiler over a short run of its own. */
+  allocations: { bytesPerCall: number };
 }
 
 /**
@@ -85,7 +90,8 @@ function connectTargets(prefix: string, label: string): Target[] {
 export async function restSuite(settings: BenchSettings, log: (line: string) => void): Promise<RestResults> {
   const targets: RestTargetResult[] = [];
   let gatewayRest = false;
-  const measure = async (port: number, target: Target) => {
+  const measure = async (server: Child, target: Target) => {
+    const port = server.ready.port as number;
     const url = `http://127.0.0.1:${port}${target.request.url}`;
     await (target.h2Only ? checkAnswerH2(url) : checkAnswer({ ...target.request, url }));
     const common = { ...target.request, url, durationS: settings.durationS, warmupS: settings.warmupS };
@@ -105,9 +111,18 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
         : runWrk({ ...common, connections });
     const loaded = await run(REST_CONNECTIONS);
     const single = await run(1);
+    // Allocations come from a run of their own: sampling slows the server.
+    await server.request("alloc-start");
+    const allocationS = Math.min(ALLOCATION_RUN_S, settings.durationS);
+    const sampled = await (target.http2
+      ? runH2load({ url, body: Buffer.from(common.body ?? "", "latin1"), headers: common.headers ?? {}, connections: REST_CONNECTIONS, inFlight: 1, durationS: allocationS, warmupS: 0 })
+      : runWrk({ ...common, connections: REST_CONNECTIONS, durationS: allocationS, warmupS: 0 }));
+    const heap = await server.request("alloc-stop");
+    const calls = Math.max(1, sampled.succeeded);
+    const allocations = { bytesPerCall: Math.round(Number(heap.bytes) / calls) };
     log(`rest: ${target.target}: ${loaded.requestsPerSecond} req/s loaded, p50 ${single.latency.p50Ms} ms alone`);
     const method = target.request.method ?? "GET";
-    targets.push({ target: target.target, label: target.label, request: `${method} ${target.request.url}`, loaded, single });
+    targets.push({ target: target.target, label: target.label, request: `${method} ${target.request.url}`, loaded, single, allocations });
   };
 
   if (wants(settings, "gateway")) {
@@ -117,9 +132,9 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
       const restPath = `/v1/snapshots/${BENCH_SYMBOL_ID}`;
       gatewayRest = (await fetch(`http://127.0.0.1:${port}${restPath}`)).ok;
       if (gatewayRest) {
-        await measure(port, { target: "gateway-rest", label: "gateway REST (JSON, HTTP/1.1)", request: { url: restPath } });
+        await measure(gateway, { target: "gateway-rest", label: "gateway REST (JSON, HTTP/1.1)", request: { url: restPath } });
       }
-      for (const target of connectTargets("gateway-connect", "gateway")) await measure(port, target);
+      for (const target of connectTargets("gateway-connect", "gateway")) await measure(gateway, target);
     } finally {
       await gateway.stop();
     }
@@ -128,7 +143,7 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
   if (wants(settings, "gateway-connect-handler")) {
     const gateway = await startChild("peers/gateway.ts", { env: { CONNECT_LANE: "off", GRPC_WEB_LANE: "off" } });
     try {
-      for (const target of connectTargets("connect-handler", "gateway, lanes off,")) await measure(gateway.ready.port as number, target);
+      for (const target of connectTargets("connect-handler", "gateway, lanes off,")) await measure(gateway, target);
     } finally {
       await gateway.stop();
     }
@@ -136,7 +151,7 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
   if (wants(settings, "fastify")) {
     const fastify = await startChild("peers/fastify-json.ts");
     try {
-      await measure(fastify.ready.port as number, {
+      await measure(fastify, {
         target: "fastify",
         label: "plain Fastify JSON route",
         request: { url: `/v1/snapshots/${BENCH_SYMBOL_ID}` },
@@ -148,7 +163,7 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
     // connection costs Node (and Fastify) before any gateway work.
     const fastifyH2 = await startChild("peers/fastify-json.ts", { env: { PEER_HTTP2: "1" } });
     try {
-      await measure(fastifyH2.ready.port as number, {
+      await measure(fastifyH2, {
         target: "fastify-h2",
         label: "plain Fastify JSON route (HTTP/2)",
         request: { url: `/v1/snapshots/${BENCH_SYMBOL_ID}` },

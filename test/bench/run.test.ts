@@ -87,6 +87,7 @@ describe("npm run bench (tiny settings)", () => {
       assert.equal(target.loaded.tool, target.target.endsWith("-h2") ? "h2load" : "wrk");
       assert.ok(target.loaded.succeeded > 0 && target.single.succeeded > 0, `${target.target} answered no call`);
       assert.equal(target.loaded.failed + target.single.failed, 0);
+      assert.ok(target.allocations.bytesPerCall > 0, `${target.target}: no heap allocations sampled`);
     }
   });
 
