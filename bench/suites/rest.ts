@@ -97,7 +97,7 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
     const common = { ...target.request, url, durationS: settings.durationS, warmupS: settings.warmupS };
     const tool = target.http2 ? "h2load -m 1" : "wrk";
     log(`rest: ${target.target}, ${tool} -c ${REST_CONNECTIONS} and -c 1 for ${settings.durationS}s each`);
-    const run = (connections: number) =>
+    const run = (connections: number, durationS = common.durationS, warmupS = common.warmupS) =>
       target.http2
         ? runH2load({
             url,
@@ -105,18 +105,15 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
             headers: common.headers ?? {},
             connections,
             inFlight: 1,
-            durationS: common.durationS,
-            warmupS: common.warmupS,
+            durationS,
+            warmupS,
           })
-        : runWrk({ ...common, connections });
+        : runWrk({ ...common, connections, durationS, warmupS });
     const loaded = await run(REST_CONNECTIONS);
     const single = await run(1);
     // Allocations come from a run of their own: sampling slows the server.
     await server.request("alloc-start");
-    const allocationS = Math.min(ALLOCATION_RUN_S, settings.durationS);
-    const sampled = await (target.http2
-      ? runH2load({ url, body: Buffer.from(common.body ?? "", "latin1"), headers: common.headers ?? {}, connections: REST_CONNECTIONS, inFlight: 1, durationS: allocationS, warmupS: 0 })
-      : runWrk({ ...common, connections: REST_CONNECTIONS, durationS: allocationS, warmupS: 0 }));
+    const sampled = await run(REST_CONNECTIONS, Math.min(ALLOCATION_RUN_S, settings.durationS), 0);
     const heap = await server.request("alloc-stop");
     const calls = Math.max(1, sampled.succeeded);
     const allocations = { bytesPerCall: Math.round(Number(heap.bytes) / calls) };
