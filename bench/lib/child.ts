@@ -158,10 +158,13 @@ export function initMessage<T>(): Promise<T> {
 }
 
 // The gateway runs with the Node flags it ships with (npm start, the
-// container), as users run it; the servers it is compared with run on
-// Node's defaults, as theirs do.
+// container), as users run it, then any in BENCH_GATEWAY_NODE_FLAGS
+// (`--trace-gc`, say; a later flag overrides an earlier one); the servers
+// it is compared with run on Node's defaults, as theirs do.
 function peerFlags(script: string): readonly string[] {
-  return script === "peers/gateway.ts" ? GATEWAY_NODE_FLAGS : [];
+  if (script !== "peers/gateway.ts") return [];
+  const extra = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? "").split(" ").filter((flag) => flag !== "");
+  return [...GATEWAY_NODE_FLAGS, ...extra];
 }
 
 // BENCH_PROFILE_DIR=DIR profiles every peer (not the load clients) with
