@@ -1,4 +1,4 @@
-// npm run bench -- [unary|rest|seed|streaming|reliability|history ...] [--quick] [--duration S]
+// npm run bench -- [unary|rest|seed|streaming|reliability|history ...] [--quick] [--duration S] [--rounds N]
 //   [--only gateway,grpc-js] [--subscribers 1,100,1000] [--idle-streams N]
 //   [--feed-rows a,b,c,d,e] [--feed-streams 1000] [--feed-ticks 1000] ...
 //   (the external-feed scenario's sizes: see FeedSettings in lib/settings.ts)
@@ -26,6 +26,7 @@ const results: BenchResults = {
     quick: settings.quick,
     durationS: settings.durationS,
     warmupS: settings.warmupS,
+    rounds: settings.rounds,
     only: settings.only,
   },
 };

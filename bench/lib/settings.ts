@@ -20,6 +20,12 @@ export interface BenchSettings {
   durationS: number;
   /** Seconds of load before each measurement. Default 2, 1 with --quick. */
   warmupS: number;
+  /**
+   * Rounds of the unary and rest suites' loaded runs (BENCH_ROUNDS,
+   * --rounds): every target is measured once per round, and ratios are
+   * the median of the rounds' ratios. Default 3, 1 with --quick.
+   */
+  rounds: number;
   /** Peers to run (--only gateway,grpc-js); empty means all. */
   only: string[];
   /** Subscriber counts of the streaming throughput runs. Default 1, 100, 1000. */
@@ -119,6 +125,7 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
       quick: { type: "boolean", default: env.BENCH_QUICK === "1" },
       duration: { type: "string", default: env.BENCH_DURATION },
       warmup: { type: "string", default: env.BENCH_WARMUP },
+      rounds: { type: "string", default: env.BENCH_ROUNDS },
       only: { type: "string", default: env.BENCH_ONLY },
       subscribers: { type: "string", default: env.BENCH_SUBSCRIBERS },
       "idle-streams": { type: "string", default: env.BENCH_IDLE_STREAMS },
@@ -162,6 +169,7 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
     quick,
     durationS: positive("duration", values.duration, quick ? 3 : 10),
     warmupS: positive("warmup", values.warmup, quick ? 1 : 2, true),
+    rounds: Math.ceil(positive("rounds", values.rounds, quick ? 1 : 3)),
     only: values.only === undefined || values.only === "" ? [] : values.only.split(","),
     subscribers: values.subscribers === undefined ? [1, 100, 1000] : values.subscribers.split(",").map((v) => positive("subscribers", v, 1)),
     idleStreams: positive("idle-streams", values["idle-streams"], 10_000),

@@ -13,7 +13,7 @@ import type { UnaryResults } from "../suites/unary.js";
  */
 export interface BenchResults {
   machine: MachineInfo;
-  settings: { suites: string[]; quick: boolean; durationS: number; warmupS: number; only: string[] };
+  settings: { suites: string[]; quick: boolean; durationS: number; warmupS: number; rounds: number; only: string[] };
   unary?: UnaryResults;
   rest?: RestResults;
   seed?: SeedResults;
@@ -38,6 +38,7 @@ export function renderReport(results: BenchResults): string {
     "",
     `Loopback only; every server and load generator in its own process; ${results.settings.durationS} s per measurement` +
       ` after ${results.settings.warmupS} s of warm-up${results.settings.quick ? " (quick run)" : ""}.` +
+      ` The unary and rest suites measure their loaded runs in ${results.settings.rounds} round${results.settings.rounds === 1 ? "" : "s"}, every target once per round, and give each ratio as the median of the rounds' ratios.` +
       " The machine is shared with other work, so figures move from run to run: compare peers within one run, not across runs.",
     "",
     "![chart](chart.svg)",
@@ -60,12 +61,12 @@ function unarySection(unary: UnaryResults): string[] {
   const lines = [
     `## gRPC unary: \`${unary.method}\` with h2load`,
     "",
-    "| Peer | req/s (-c 16 -m 8) | p50 ms | p99 ms | server CPU µs/call | req/s (1 in flight) | p50 ms | p99 ms | failed |",
-    "|------|-------------------:|-------:|-------:|-------------------:|--------------------:|-------:|-------:|-------:|",
+    "| Peer | req/s (-c 16 -m 8), median round | each round | p50 ms | p99 ms | server CPU µs/call | req/s (1 in flight) | p50 ms | p99 ms | failed |",
+    "|------|-------------------:|-----------:|-------:|-------:|-------------------:|--------------------:|-------:|-------:|-------:|",
   ];
   for (const p of unary.peers) {
     lines.push(
-      `| ${p.label} | ${fmt(p.loaded.requestsPerSecond, 0)} | ${fmt(p.loaded.latency.p50Ms)} | ${fmt(p.loaded.latency.p99Ms)} | ${fmt(p.cpuUsPerCall, 1)} | ` +
+      `| ${p.label} | ${fmt(p.loaded.requestsPerSecond, 0)} | ${p.rounds.map((r) => fmt(r, 0)).join(", ")} | ${fmt(p.loaded.latency.p50Ms)} | ${fmt(p.loaded.latency.p99Ms)} | ${fmt(p.cpuUsPerCall, 1)} | ` +
         `${fmt(p.single.requestsPerSecond, 0)} | ${fmt(p.single.latency.p50Ms)} | ${fmt(p.single.latency.p99Ms)} | ${p.loaded.failed + p.single.failed} |`,
     );
   }
@@ -75,9 +76,9 @@ function unarySection(unary: UnaryResults): string[] {
   lines.push(
     "",
     ...targetsTable([
-      ["req/s, gateway / grpc-js", unary.ratios["gateway/grpc-js"], 1.25],
-      ["calls per CPU-second, gateway / grpc-js", unary.ratios["calls per CPU-second, gateway/grpc-js"], 1.25],
-      ["req/s, gateway / bare node:http2", unary.ratios["gateway/http2-ceiling"], 0.7],
+      ["req/s, gateway / grpc-js", unary.ratios["gateway/grpc-js"], 1.25, unary.spread["gateway/grpc-js"]],
+      ["calls per CPU-second, gateway / grpc-js", unary.ratios["calls per CPU-second, gateway/grpc-js"], 1.25, unary.spread["calls per CPU-second, gateway/grpc-js"]],
+      ["req/s, gateway / bare node:http2", unary.ratios["gateway/http2-ceiling"], 0.7, unary.spread["gateway/http2-ceiling"]],
       [
         "p99 at -c 16 -m 8, grpc-js / gateway (at least 1: no worse)",
         gateway === undefined || grpcJs === undefined ? Number.NaN : grpcJs.loaded.latency.p99Ms / gateway.loaded.latency.p99Ms,
@@ -145,12 +146,12 @@ function restSection(rest: RestResults): string[] {
     "Connect's unary calls (JSON and binary, POST and GET) and gRPC-Web's on the gateway's lean lanes and, with `CONNECT_LANE=off GRPC_WEB_LANE=off` (lanes off), on Connect's handler; the HTTP/2 rows by h2load with one call in flight per connection, as wrk has.",
     "Heap bytes per call are V8's sampling heap profiler's estimate of everything allocated (short-lived objects included) over a run of their own at -c 16 (2 s at most), divided by its calls.",
     "",
-    "| Target | request | req/s (-c 16) | p50 ms | p99 ms | req/s (-c 1) | p50 ms | p99 ms | heap B/call | failed |",
-    "|--------|---------|--------------:|-------:|-------:|-------------:|-------:|-------:|------------:|-------:|",
+    "| Target | request | req/s (-c 16), median round | each round | p50 ms | p99 ms | req/s (-c 1) | p50 ms | p99 ms | heap B/call | failed |",
+    "|--------|---------|--------------:|-----------:|-------:|-------:|-------------:|-------:|-------:|------------:|-------:|",
   ];
   for (const t of rest.targets) {
     lines.push(
-      `| ${t.label} | \`${t.request}\` | ${fmt(t.loaded.requestsPerSecond, 0)} | ${fmt(t.loaded.latency.p50Ms)} | ${fmt(t.loaded.latency.p99Ms)} | ` +
+      `| ${t.label} | \`${t.request}\` | ${fmt(t.loaded.requestsPerSecond, 0)} | ${t.rounds.map((r) => fmt(r, 0)).join(", ")} | ${fmt(t.loaded.latency.p50Ms)} | ${fmt(t.loaded.latency.p99Ms)} | ` +
         `${fmt(t.single.requestsPerSecond, 0)} | ${fmt(t.single.latency.p50Ms)} | ${fmt(t.single.latency.p99Ms)} | ` +
         `${fmt(t.allocations.bytesPerCall, 0)} | ${t.loaded.failed + t.single.failed} |`,
     );
@@ -158,12 +159,12 @@ function restSection(rest: RestResults): string[] {
   lines.push(
     "",
     ...targetsTable([
-      ["REST GET / plain Fastify", rest.ratios["gateway-rest/fastify"], 0.8],
-      ["Connect JSON (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-json/fastify"], 0.6],
-      ["Connect binary (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-proto/fastify"], 0.6],
-      ["Connect GET, JSON (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-get/fastify"], 0.6],
-      ["Connect JSON (HTTP/2) / plain Fastify", rest.ratios["gateway-connect-json-h2/fastify"], 0.6],
-      ["gRPC-Web binary (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-grpc-web/fastify"], 0.6],
+      ["REST GET / plain Fastify", rest.ratios["gateway-rest/fastify"], 0.8, rest.spread["gateway-rest/fastify"]],
+      ["Connect JSON (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-json/fastify"], 0.6, rest.spread["gateway-connect-json/fastify"]],
+      ["Connect binary (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-proto/fastify"], 0.6, rest.spread["gateway-connect-proto/fastify"]],
+      ["Connect GET, JSON (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-get/fastify"], 0.6, rest.spread["gateway-connect-get/fastify"]],
+      ["Connect JSON (HTTP/2) / plain Fastify", rest.ratios["gateway-connect-json-h2/fastify"], 0.6, rest.spread["gateway-connect-json-h2/fastify"]],
+      ["gRPC-Web binary (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-grpc-web/fastify"], 0.6, rest.spread["gateway-connect-grpc-web/fastify"]],
     ]),
     `The same route of plain Fastify over HTTP/2 (h2c, one call in flight per connection) is what Node's HTTP/2 costs before any gateway work: ` +
       `Connect JSON (HTTP/2) / plain Fastify (HTTP/2) ${fmt(rest.ratios["gateway-connect-json-h2/fastify-h2"] ?? Number.NaN, 2)}×.`,
@@ -446,14 +447,16 @@ function smaller(part: number, whole: number): string {
 
 /** ratios lists "a/b" ratios that were measured. */
 // Each ratio beside its target: the figures the per-request cost is held to.
-function targetsTable(rows: [label: string, value: number | undefined, atLeast: number][]): string[] {
+// The verdict goes by the median of the rounds; the spread shows how far one round could mislead.
+function targetsTable(rows: [label: string, value: number | undefined, atLeast: number, spread?: [number, number]][]): string[] {
   return [
-    "| Ratio | measured | target | |",
-    "|-------|---------:|-------:|-|",
-    ...rows.map(([label, value, atLeast]) => {
+    "| Ratio | measured (median of the rounds) | lowest–highest round | target | |",
+    "|-------|---------:|---------:|-------:|-|",
+    ...rows.map(([label, value, atLeast, spread]) => {
       const measured = value === undefined || Number.isNaN(value) ? "not run" : `${fmt(value, 2)}×`;
+      const range = spread === undefined || Number.isNaN(spread[0]) ? "" : `${fmt(spread[0], 2)}–${fmt(spread[1], 2)}×`;
       const verdict = value === undefined || Number.isNaN(value) ? "" : value >= atLeast ? "met" : "missed";
-      return `| ${label} | ${measured} | ≥ ${fmt(atLeast, 2)}× | ${verdict} |`;
+      return `| ${label} | ${measured} | ${range} | ≥ ${fmt(atLeast, 2)}× | ${verdict} |`;
     }),
     "",
   ];

@@ -3,7 +3,7 @@ import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service
 import { startChild, type Child } from "../lib/child.js";
 import { runH2load, runWrk, type LoadResult, type WrkOptions } from "../lib/load-tools.js";
 import { wants, type BenchSettings } from "../lib/settings.js";
-import { ratio } from "../lib/stats.js";
+import { inRounds, medianIndex, roundRatio, splitRatios, type RoundRatio } from "../lib/rounds.js";
 import { BENCH_SYMBOL_ID } from "../peers/bench-market.js";
 
 /** Most seconds of the run whose heap allocations are sampled (no longer than a measurement). */
@@ -19,7 +19,10 @@ export interface RestTargetResult {
   target: string;
   label: string;
   request: string;
+  /** The loaded run (-c 16) of the median round (by req/s). */
   loaded: LoadResult;
+  /** Loaded req/s of every round, in round order. */
+  rounds: number[];
   single: LoadResult;
   /** Heap allocations per call, from V8's sampling heap profiler over a short run of its own. */
   allocations: { bytesPerCall: number };
@@ -35,7 +38,10 @@ export interface RestResults {
   /** False when the gateway answered no REST route, so only Connect JSON was measured. */
   gatewayRest: boolean;
   targets: RestTargetResult[];
+  /** Loaded req/s of one target over another's: the median of the rounds' ratios. */
   ratios: Record<string, number>;
+  /** The lowest and highest round of each ratio. */
+  spread: Record<string, [min: number, max: number]>;
 }
 
 interface Target {
@@ -84,109 +90,103 @@ function connectTargets(prefix: string, label: string): Target[] {
 }
 
 /**
- * restSuite runs wrk against the gateway's JSON paths and the plain Fastify
- * peer, each server in its own process.
+ * restSuite starts the gateway (lanes on and off) and the plain Fastify
+ * peers, each in its own process, and runs wrk (h2load for the HTTP/2
+ * rows) against every target: the loaded runs in rounds (every target
+ * once per round, so that they share the machine's drift), then one run
+ * of each with one connection, and one with the heap sampled.
  */
 export async function restSuite(settings: BenchSettings, log: (line: string) => void): Promise<RestResults> {
-  const targets: RestTargetResult[] = [];
+  const servers: Child[] = [];
+  const items: { server: Child; target: Target; url: string }[] = [];
   let gatewayRest = false;
-  const measure = async (server: Child, target: Target) => {
-    const port = server.ready.port as number;
-    const url = `http://127.0.0.1:${port}${target.request.url}`;
+  const add = async (server: Child, target: Target) => {
+    const url = `http://127.0.0.1:${server.ready.port as number}${target.request.url}`;
     await (target.h2Only ? checkAnswerH2(url) : checkAnswer({ ...target.request, url }));
-    const common = { ...target.request, url, durationS: settings.durationS, warmupS: settings.warmupS };
-    const tool = target.http2 ? "h2load -m 1" : "wrk";
-    log(`rest: ${target.target}, ${tool} -c ${REST_CONNECTIONS} and -c 1 for ${settings.durationS}s each`);
-    const run = (connections: number, durationS = common.durationS, warmupS = common.warmupS) =>
-      target.http2
-        ? runH2load({
-            url,
-            body: Buffer.from(common.body ?? "", "latin1"),
-            headers: common.headers ?? {},
-            connections,
-            inFlight: 1,
-            durationS,
-            warmupS,
-          })
-        : runWrk({ ...common, connections, durationS, warmupS });
-    const loaded = await run(REST_CONNECTIONS);
-    const single = await run(1);
-    // Allocations come from a run of their own: sampling slows the server.
-    await server.request("alloc-start");
-    const sampled = await run(REST_CONNECTIONS, Math.min(ALLOCATION_RUN_S, settings.durationS), 0);
-    const heap = await server.request("alloc-stop");
-    const calls = Math.max(1, sampled.succeeded);
-    const allocations = { bytesPerCall: Math.round(Number(heap.bytes) / calls) };
-    log(`rest: ${target.target}: ${loaded.requestsPerSecond} req/s loaded, p50 ${single.latency.p50Ms} ms alone`);
-    const method = target.request.method ?? "GET";
-    targets.push({ target: target.target, label: target.label, request: `${method} ${target.request.url}`, loaded, single, allocations });
+    items.push({ server, target, url });
   };
-
-  if (wants(settings, "gateway")) {
-    const gateway = await startChild("peers/gateway.ts");
-    try {
-      const port = gateway.ready.port as number;
+  const start = async (script: string, env?: Record<string, string>) => {
+    const child = await startChild(script, { env });
+    servers.push(child);
+    return child;
+  };
+  try {
+    if (wants(settings, "gateway")) {
+      const gateway = await start("peers/gateway.ts");
       const restPath = `/v1/snapshots/${BENCH_SYMBOL_ID}`;
-      gatewayRest = (await fetch(`http://127.0.0.1:${port}${restPath}`)).ok;
-      if (gatewayRest) {
-        await measure(gateway, { target: "gateway-rest", label: "gateway REST (JSON, HTTP/1.1)", request: { url: restPath } });
-      }
-      for (const target of connectTargets("gateway-connect", "gateway")) await measure(gateway, target);
-    } finally {
-      await gateway.stop();
+      gatewayRest = (await fetch(`http://127.0.0.1:${gateway.ready.port as number}${restPath}`)).ok;
+      if (gatewayRest) await add(gateway, { target: "gateway-rest", label: "gateway REST (JSON, HTTP/1.1)", request: { url: restPath } });
+      for (const target of connectTargets("gateway-connect", "gateway")) await add(gateway, target);
     }
-  }
-  // The same calls on Connect's own handler, in the same run: what the lean lanes save.
-  if (wants(settings, "gateway-connect-handler")) {
-    const gateway = await startChild("peers/gateway.ts", { env: { CONNECT_LANE: "off", GRPC_WEB_LANE: "off" } });
-    try {
-      for (const target of connectTargets("connect-handler", "gateway, lanes off,")) await measure(gateway, target);
-    } finally {
-      await gateway.stop();
+    // The same calls on Connect's own handler, in the same run: what the lean lanes save.
+    if (wants(settings, "gateway-connect-handler")) {
+      const gateway = await start("peers/gateway.ts", { CONNECT_LANE: "off", GRPC_WEB_LANE: "off" });
+      for (const target of connectTargets("connect-handler", "gateway, lanes off,")) await add(gateway, target);
     }
-  }
-  if (wants(settings, "fastify")) {
-    const fastify = await startChild("peers/fastify-json.ts");
-    try {
-      await measure(fastify, {
-        target: "fastify",
-        label: "plain Fastify JSON route",
-        request: { url: `/v1/snapshots/${BENCH_SYMBOL_ID}` },
-      });
-    } finally {
-      await fastify.stop();
-    }
-    // The same route over h2c: what one call in flight per HTTP/2
-    // connection costs Node (and Fastify) before any gateway work.
-    const fastifyH2 = await startChild("peers/fastify-json.ts", { env: { PEER_HTTP2: "1" } });
-    try {
-      await measure(fastifyH2, {
+    if (wants(settings, "fastify")) {
+      const fastify = await start("peers/fastify-json.ts");
+      await add(fastify, { target: "fastify", label: "plain Fastify JSON route", request: { url: `/v1/snapshots/${BENCH_SYMBOL_ID}` } });
+      // The same route over h2c: what one call in flight per HTTP/2
+      // connection costs Node (and Fastify) before any gateway work.
+      const fastifyH2 = await start("peers/fastify-json.ts", { PEER_HTTP2: "1" });
+      await add(fastifyH2, {
         target: "fastify-h2",
         label: "plain Fastify JSON route (HTTP/2)",
         request: { url: `/v1/snapshots/${BENCH_SYMBOL_ID}` },
         http2: true,
         h2Only: true,
       });
-    } finally {
-      await fastifyH2.stop();
     }
-  }
-  const rate = (target: string) => targets.find((t) => t.target === target)?.loaded.requestsPerSecond;
-  return {
-    gatewayRest,
-    targets,
-    ratios: {
-      "gateway-rest/fastify": ratio(rate("gateway-rest"), rate("fastify")),
-      "gateway-connect-json-h2/fastify-h2": ratio(rate("gateway-connect-json-h2"), rate("fastify-h2")),
+
+    const run = ({ target, url }: (typeof items)[number], connections: number, durationS = settings.durationS, warmupS = settings.warmupS) =>
+      target.http2
+        ? runH2load({
+            url,
+            body: Buffer.from(target.request.body ?? "", "latin1"),
+            headers: target.request.headers ?? {},
+            connections,
+            inFlight: 1,
+            durationS,
+            warmupS,
+          })
+        : runWrk({ ...target.request, url, connections, durationS, warmupS });
+    const tool = (target: Target) => (target.http2 ? "h2load -m 1" : "wrk");
+    const loadedRuns = await inRounds(items, settings.rounds, (item, round) => {
+      log(`rest: round ${round + 1} of ${settings.rounds}, ${item.target.target}, ${tool(item.target)} -c ${REST_CONNECTIONS} for ${settings.durationS}s`);
+      return run(item, REST_CONNECTIONS);
+    });
+    const targets: RestTargetResult[] = [];
+    for (const [i, item] of items.entries()) {
+      const { server, target } = item;
+      log(`rest: ${target.target}, ${tool(target)} -c 1 for ${settings.durationS}s, then the heap sampled`);
+      const single = await run(item, 1);
+      // Allocations come from a run of their own: sampling slows the server.
+      await server.request("alloc-start");
+      const sampled = await run(item, REST_CONNECTIONS, Math.min(ALLOCATION_RUN_S, settings.durationS), 0);
+      const heap = await server.request("alloc-stop");
+      const allocations = { bytesPerCall: Math.round(Number(heap.bytes) / Math.max(1, sampled.succeeded)) };
+      const rounds = loadedRuns[i]!.map((loaded) => loaded.requestsPerSecond);
+      const loaded = loadedRuns[i]![medianIndex(rounds)]!;
+      log(`rest: ${target.target}: ${rounds.join(", ")} req/s loaded, p50 ${single.latency.p50Ms} ms alone`);
+      const method = target.request.method ?? "GET";
+      targets.push({ target: target.target, label: target.label, request: `${method} ${target.request.url}`, loaded, rounds, single, allocations });
+    }
+    const rates = (target: string) => targets.find((t) => t.target === target)?.rounds;
+    const all: Record<string, RoundRatio> = {
+      "gateway-rest/fastify": roundRatio(rates("gateway-rest"), rates("fastify")),
+      "gateway-connect-json-h2/fastify-h2": roundRatio(rates("gateway-connect-json-h2"), rates("fastify-h2")),
       ...Object.fromEntries(
         ["json", "proto", "get", "json-h2", "grpc-web"].flatMap((kind) => [
-          [`gateway-connect-${kind}/fastify`, ratio(rate(`gateway-connect-${kind}`), rate("fastify"))],
-          [`connect-handler-${kind}/fastify`, ratio(rate(`connect-handler-${kind}`), rate("fastify"))],
-          [`gateway-connect-${kind}/connect-handler-${kind}`, ratio(rate(`gateway-connect-${kind}`), rate(`connect-handler-${kind}`))],
+          [`gateway-connect-${kind}/fastify`, roundRatio(rates(`gateway-connect-${kind}`), rates("fastify"))],
+          [`connect-handler-${kind}/fastify`, roundRatio(rates(`connect-handler-${kind}`), rates("fastify"))],
+          [`gateway-connect-${kind}/connect-handler-${kind}`, roundRatio(rates(`gateway-connect-${kind}`), rates(`connect-handler-${kind}`))],
         ]),
       ),
-    },
-  };
+    };
+    return { gatewayRest, targets, ...splitRatios(all) };
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
 }
 
 async function checkAnswerH2(url: string): Promise<void> {

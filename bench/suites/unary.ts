@@ -1,12 +1,12 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { GetSnapshotRequestSchema, MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
-import { startChild } from "../lib/child.js";
+import { startChild, type Child } from "../lib/child.js";
 import { cpuPer, processCpuMs } from "../lib/process-cpu.js";
 import { checkGetSnapshot } from "../lib/grpc-check.js";
 import { grpcFrame } from "../lib/grpc-frame.js";
 import { runH2load, type LoadResult } from "../lib/load-tools.js";
 import { wants, type BenchSettings } from "../lib/settings.js";
-import { ratio } from "../lib/stats.js";
+import { inRounds, median, medianIndex, roundRatio, splitRatios, type RoundRatio } from "../lib/rounds.js";
 import { BENCH_SYMBOL_ID } from "../peers/bench-market.js";
 
 /** Connections and requests in flight per connection of the loaded runs. */
@@ -32,9 +32,12 @@ export const GRPC_PEERS = [
 export interface UnaryPeerResult {
   peer: string;
   label: string;
+  /** The loaded run of the median round (by req/s). */
   loaded: LoadResult;
+  /** Loaded req/s of every round, in round order. */
+  rounds: number[];
   single: LoadResult;
-  /** Server CPU time per call of the loaded run, in microseconds (Linux only). */
+  /** Server CPU time per call of the loaded runs, in microseconds: the median of the rounds (Linux only). */
   cpuUsPerCall?: number;
 }
 
@@ -44,56 +47,66 @@ export interface UnaryPeerResult {
 export interface UnaryResults {
   method: string;
   peers: UnaryPeerResult[];
-  /** Loaded req/s of one peer over another's, e.g. "gateway/grpc-js". */
+  /** Loaded req/s of one peer over another's, e.g. "gateway/grpc-js": the median of the rounds' ratios. */
   ratios: Record<string, number>;
+  /** The lowest and highest round of each ratio. */
+  spread: Record<string, [min: number, max: number]>;
 }
 
 /**
- * unarySuite runs h2load against each gRPC peer in turn, each in its own
- * process, with the same framed GetSnapshot request.
+ * unarySuite starts every gRPC peer, each in its own process, and runs
+ * h2load against them with the same framed GetSnapshot request: the
+ * loaded runs in rounds (every peer once per round, so that they share
+ * the machine's drift), then one run of each with one call in flight.
  */
 export async function unarySuite(settings: BenchSettings, log: (line: string) => void): Promise<UnaryResults> {
   const method = MarketDataService.method.getSnapshot;
   const path = `/${MarketDataService.typeName}/${method.name}`;
   const body = grpcFrame(toBinary(GetSnapshotRequestSchema, create(GetSnapshotRequestSchema, { symbolId: BENCH_SYMBOL_ID })));
   const headers = { "content-type": "application/grpc", te: "trailers" };
-  const peers: UnaryPeerResult[] = [];
-  for (const { peer, label, script, env } of GRPC_PEERS) {
-    if (!wants(settings, peer)) continue;
-    const child = await startChild(script, { env });
-    try {
-      const port = child.ready.port as number;
-      await checkGetSnapshot(port);
-      const url = `http://127.0.0.1:${port}${path}`;
-      const common = { url, body, headers, durationS: settings.durationS, warmupS: settings.warmupS };
-      log(`unary: ${peer}, h2load -c ${UNARY_LOAD.connections} -m ${UNARY_LOAD.inFlight} for ${settings.durationS}s`);
-      const cpuBefore = processCpuMs(child.pid);
-      const loaded = await runH2load({ ...common, ...UNARY_LOAD });
-      const cpuUsPerCall = cpuPer(cpuBefore, processCpuMs(child.pid), loaded.succeeded);
-      log(`unary: ${peer}, h2load -c 1 -m 1 for ${settings.durationS}s`);
-      const single = await runH2load({ ...common, connections: 1, inFlight: 1 });
-      log(`unary: ${peer}: ${loaded.requestsPerSecond} req/s loaded, p50 ${single.latency.p50Ms} ms alone`);
-      peers.push({ peer, label, loaded, single, cpuUsPerCall });
-    } finally {
-      await child.stop();
+  const started: { peer: (typeof GRPC_PEERS)[number]; child: Child; url: string }[] = [];
+  try {
+    for (const peer of GRPC_PEERS) {
+      if (!wants(settings, peer.peer)) continue;
+      const child = await startChild(peer.script, { env: peer.env });
+      started.push({ peer, child, url: `http://127.0.0.1:${child.ready.port as number}${path}` });
+      await checkGetSnapshot(child.ready.port as number);
     }
+    const common = { body, headers, durationS: settings.durationS, warmupS: settings.warmupS };
+    const loadedRuns = await inRounds(started, settings.rounds, async ({ peer, child, url }, round) => {
+      log(`unary: round ${round + 1} of ${settings.rounds}, ${peer.peer}, h2load -c ${UNARY_LOAD.connections} -m ${UNARY_LOAD.inFlight} for ${settings.durationS}s`);
+      const cpuBefore = processCpuMs(child.pid);
+      const loaded = await runH2load({ ...common, url, ...UNARY_LOAD });
+      return { loaded, cpuUsPerCall: cpuPer(cpuBefore, processCpuMs(child.pid), loaded.succeeded) };
+    });
+    const peers: UnaryPeerResult[] = [];
+    for (const [i, { peer, url }] of started.entries()) {
+      log(`unary: ${peer.peer}, h2load -c 1 -m 1 for ${settings.durationS}s`);
+      const single = await runH2load({ ...common, url, connections: 1, inFlight: 1 });
+      const runs = loadedRuns[i]!;
+      const rounds = runs.map((run) => run.loaded.requestsPerSecond);
+      const cpu = runs.map((run) => run.cpuUsPerCall).filter((us): us is number => us !== undefined);
+      const loaded = runs[medianIndex(rounds)]!.loaded;
+      log(`unary: ${peer.peer}: ${rounds.join(", ")} req/s loaded, p50 ${single.latency.p50Ms} ms alone`);
+      peers.push({ peer: peer.peer, label: peer.label, loaded, rounds, single, cpuUsPerCall: cpu.length === 0 ? undefined : median(cpu) });
+    }
+    // Calls per CPU-second (what throughput would be with a core to
+    // itself) come from each round's CPU figures, like the rates.
+    const rates = (name: string) => peers.find((p) => p.peer === name)?.rounds;
+    const efficiency = (name: string) => {
+      const i = started.findIndex((s) => s.peer.peer === name);
+      return i < 0 ? undefined : loadedRuns[i]!.map((run) => (run.cpuUsPerCall === undefined || run.cpuUsPerCall === 0 ? Number.NaN : 1 / run.cpuUsPerCall));
+    };
+    const all: Record<string, RoundRatio> = {
+      "gateway/grpc-js": roundRatio(rates("gateway"), rates("grpc-js")),
+      "gateway/gateway-connect": roundRatio(rates("gateway"), rates("gateway-connect")),
+      "calls per CPU-second, gateway/grpc-js": roundRatio(efficiency("gateway"), efficiency("grpc-js")),
+      "calls per CPU-second, gateway/http2-ceiling": roundRatio(efficiency("gateway"), efficiency("http2-ceiling")),
+      "gateway/http2-ceiling": roundRatio(rates("gateway"), rates("http2-ceiling")),
+      "grpc-js/http2-ceiling": roundRatio(rates("grpc-js"), rates("http2-ceiling")),
+    };
+    return { method: `${MarketDataService.typeName}/${method.name}`, peers, ...splitRatios(all) };
+  } finally {
+    await Promise.all(started.map(({ child }) => child.stop()));
   }
-  const rate = (peer: string) => peers.find((p) => p.peer === peer)?.loaded.requestsPerSecond;
-  // Calls per CPU-second: what throughput would be with a core to itself.
-  const efficiency = (peer: string) => {
-    const us = peers.find((p) => p.peer === peer)?.cpuUsPerCall;
-    return us === undefined || us === 0 ? undefined : 1 / us;
-  };
-  return {
-    method: `${MarketDataService.typeName}/${method.name}`,
-    peers,
-    ratios: {
-      "gateway/grpc-js": ratio(rate("gateway"), rate("grpc-js")),
-      "gateway/gateway-connect": ratio(rate("gateway"), rate("gateway-connect")),
-      "calls per CPU-second, gateway/grpc-js": ratio(efficiency("gateway"), efficiency("grpc-js")),
-      "calls per CPU-second, gateway/http2-ceiling": ratio(efficiency("gateway"), efficiency("http2-ceiling")),
-      "gateway/http2-ceiling": ratio(rate("gateway"), rate("http2-ceiling")),
-      "grpc-js/http2-ceiling": ratio(rate("grpc-js"), rate("http2-ceiling")),
-    },
-  };
 }
