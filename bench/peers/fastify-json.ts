@@ -2,12 +2,14 @@
 // domain snapshot sent as JSON, nothing else. Over HTTP/1.1, or over h2c
 // with PEER_HTTP2=1.
 import Fastify, { type FastifyInstance } from "fastify";
-import { Market } from "../../src/market/market.js";
-import { MemorySnapshotStore } from "../../src/market/memory-store.js";
 import { allocationSampler } from "../lib/allocation-sampler.js";
+import { importBuilt } from "../lib/built.js";
 import { serveParent } from "../lib/child.js";
 import { seedTicks } from "./bench-market.js";
 
+// The market as the gateway's build has it, like the gateway peer's.
+const { Market } = await importBuilt<typeof import("../../src/market/market.js")>("market/market.js");
+const { MemorySnapshotStore } = await importBuilt<typeof import("../../src/market/memory-store.js")>("market/memory-store.js");
 const market = new Market(new MemorySnapshotStore());
 await market.ingest(seedTicks());
 // PEER_HTTP2=1 serves the same route over cleartext HTTP/2 (h2c) instead.

@@ -1,11 +1,12 @@
-// The real gateway (src/app.ts) as a bench peer: simulator off, seeded
-// store, listening on a free loopback port. Any gateway setting can be
-// passed in the environment (see benchConfig).
-import { buildApp } from "../../src/app.js";
+// The real gateway as a bench peer, built as `npm start` runs it
+// (dist/app.js): simulator off, seeded store, listening on a free loopback
+// port. Any gateway setting can be passed in the environment (see benchConfig).
+import { importBuilt } from "../lib/built.js";
 import { allocationSampler } from "../lib/allocation-sampler.js";
 import { serveParent } from "../lib/child.js";
 import { benchConfig, marketControl, seedTicks } from "./bench-market.js";
 
+const { buildApp } = await importBuilt<typeof import("../../src/app.js")>("app.js");
 const config = benchConfig();
 const app = await buildApp(config, { logger: false });
 // With REDIS_URL the store connects in the background.

@@ -8,17 +8,20 @@ import { once } from "node:events";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service_pb.js";
-import { MarketFeedService } from "../../src/gen/stockify/v1/market_feed_service_pb.js";
-import { Market } from "../../src/market/market.js";
-import { MemorySnapshotStore } from "../../src/market/memory-store.js";
-import { createMarketDataService } from "../../src/services/market-data-service.js";
-import { createMarketFeedService } from "../../src/services/market-feed-service.js";
+import { importBuilt } from "../lib/built.js";
 import { serveParent } from "../lib/child.js";
 import { benchConfig, marketControl, seedTicks } from "./bench-market.js";
 import { createNaiveFanout } from "./naive-fanout.js";
 
 type AnyImpl = Record<string, (request: unknown, context: HandlerContext) => unknown>;
+
+// The service code as the gateway's build has it, like the gateway peer's.
+const { MarketDataService } = await importBuilt<typeof import("../../src/gen/stockify/v1/market_data_service_pb.js")>("gen/stockify/v1/market_data_service_pb.js");
+const { MarketFeedService } = await importBuilt<typeof import("../../src/gen/stockify/v1/market_feed_service_pb.js")>("gen/stockify/v1/market_feed_service_pb.js");
+const { Market } = await importBuilt<typeof import("../../src/market/market.js")>("market/market.js");
+const { MemorySnapshotStore } = await importBuilt<typeof import("../../src/market/memory-store.js")>("market/memory-store.js");
+const { createMarketDataService } = await importBuilt<typeof import("../../src/services/market-data-service.js")>("services/market-data-service.js");
+const { createMarketFeedService } = await importBuilt<typeof import("../../src/services/market-feed-service.js")>("services/market-feed-service.js");
 
 const config = benchConfig();
 const market = new Market(new MemorySnapshotStore(), {
