@@ -54,7 +54,7 @@ export function createMarketDataService(
       if (snapshot === undefined) {
         throw new ConnectError(`unknown symbol: ${request.symbolId}`, Code.NotFound);
       }
-      return create(GetSnapshotResponseSchema, { snapshot: snapshotMessage(snapshot) });
+      return getSnapshotResponse(snapshot);
     },
 
     async getBatchSnapshots(request: GetBatchSnapshotsRequest) {
@@ -235,6 +235,13 @@ function symbolError(symbolIds: number[], reason: string): StreamMarketDataRespo
 // Every stream of a symbol in one mode sends the same response for an
 // update: one frozen object, so that a lane can encode it once for all.
 // Each cache holds, per object, one slot per field mode.
+// One frozen answer per snapshot: every caller reads the same one until the
+// symbol moves, so the lanes encode it once (their serializers keep the
+// bytes of frozen messages).
+const getSnapshotResponse = identityCache((snapshot: Snapshot) =>
+  Object.freeze(create(GetSnapshotResponseSchema, { snapshot: snapshotMessage(snapshot) })),
+);
+
 const MODE_SLOTS: Readonly<Record<FieldMode, number>> = { ltp: 0, quote: 1, full: 2 };
 const subscribeResponses = identityCache((_snapshot: Snapshot): SubscribeSnapshotsResponse[] => []);
 const streamResponses = identityCache((_snapshot: Snapshot): StreamMarketDataResponse[] => []);

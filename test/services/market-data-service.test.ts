@@ -59,6 +59,18 @@ for (const lane of GATEWAY_LANES) describe(`MarketDataService (${lane.name})`, (
         assert.ok(snapshot!.exchangeTime !== undefined);
       });
 
+      it("answers twice from one encoding, and from a new one once the symbol moved", async () => {
+        // Symbol 27 is this test's alone: the others read 13 and 25.
+        const first = await client.getSnapshot({ symbolId: 27 });
+        const again = await client.getSnapshot({ symbolId: 27 });
+        assert.deepEqual(again, first);
+        const ltp = first.snapshot!.ltp + 1;
+        await gateway.app.market.ingest([{ symbolId: 27, ltp, volume: 1 }]);
+        const moved = await client.getSnapshot({ symbolId: 27 });
+        assert.equal(moved.snapshot?.ltp, ltp);
+        assert.ok(moved.snapshot!.sequence > first.snapshot!.sequence);
+      });
+
       it("answers NOT_FOUND for an unknown symbol and INVALID_ARGUMENT for 0", async () => {
         const notFound = await expectCode(client.getSnapshot({ symbolId: 424242 }), Code.NotFound);
         assert.match(notFound.rawMessage, /424242/);

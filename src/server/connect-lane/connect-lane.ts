@@ -12,6 +12,7 @@ import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { createCallPipeline, type CallPipeline } from "../../pipeline/call-pipeline.js";
 import { deadlineHasPassed } from "../../pipeline/deadline-gate.js";
+import { withFrozenOutputCache } from "../../pipeline/frozen-output-serialization.js";
 import { proto3JsonOptions } from "../../pipeline/proto3-json.js";
 import type { ServiceRegistration } from "../../pipeline/service-registry.js";
 import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOptions } from "../grpc-lane/grpc-lane-options.js";
@@ -177,7 +178,7 @@ function methodTable(registrations: readonly ServiceRegistration[], opt: Resolve
       methods.set(`/${service.typeName}/${spec.method.name}`, {
         pipeline: createCallPipeline(spec, opt.interceptors),
         // Connect's own serializers, with the same limits: the same bytes and the same errors.
-        serialization: createMethodSerializationLookup(spec.method, undefined, proto3JsonOptions(spec.method.input), opt),
+        serialization: withFrozenOutputCache(createMethodSerializationLookup(spec.method, undefined, proto3JsonOptions(spec.method.input), opt)),
         get: spec.method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
       });
     }

@@ -12,6 +12,7 @@ import type * as http2 from "node:http2";
 import type { Readable } from "node:stream";
 import { createCallPipeline, type CallPipeline } from "../../pipeline/call-pipeline.js";
 import { deadlineHasPassed } from "../../pipeline/deadline-gate.js";
+import { withFrozenOutputCache } from "../../pipeline/frozen-output-serialization.js";
 import { proto3JsonOptions } from "../../pipeline/proto3-json.js";
 import type { ServiceRegistration } from "../../pipeline/service-registry.js";
 import { UnaryCall } from "../connect-lane/unary-call.js";
@@ -144,7 +145,7 @@ function methodTable(registrations: readonly ServiceRegistration[], opt: Resolve
         pipeline: createCallPipeline(spec, opt.interceptors),
         // Connect's own serializers, with the same limits and the JSON rules
         // Connect's handler is given (connect-routes.ts): the same bytes and errors.
-        serialization: createMethodSerializationLookup(spec.method, undefined, proto3JsonOptions(spec.method.input), opt),
+        serialization: withFrozenOutputCache(createMethodSerializationLookup(spec.method, undefined, proto3JsonOptions(spec.method.input), opt)),
       });
     }
   }
