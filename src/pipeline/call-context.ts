@@ -78,6 +78,12 @@ export class CallControl {
   }
 
   /** The request headers if anything asked for them. */
+  /** The call's signal when it was aborted; undefined otherwise, without building a signal no one asked for. */
+  get abortedSignal(): AbortSignal | undefined {
+    const signal = this.controller?.signal;
+    return signal?.aborted === true ? signal : undefined;
+  }
+
   get requestHeaderIfAny(): Headers | undefined {
     return this.request;
   }

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { SlowConsumerError } from "../market/errors.js";
 import { isPushedStream, observePushed } from "./pushed-stream.js";
 import { callIdentityKey } from "./call-identity.js";
+import { abortedSignalOf } from "./call-pipeline.js";
 import { callProtocol, type CallProtocol } from "./call-protocol.js";
 import { protocolSlot, STATUS_NAMES, type CallSlot, type GatewayMetrics } from "./gateway-metrics.js";
 
@@ -118,10 +119,11 @@ function finish(call: ObservedCall, error: unknown): void {
     if (code === Code.ResourceExhausted && error instanceof ConnectError && error.cause instanceof SlowConsumerError) {
       call.metrics.slowConsumerClosed();
     }
-  } else if (call.request.signal.aborted) {
+  } else {
     // A stream the client cancelled (or whose deadline passed) ends
     // quietly on the server side; count it as what it was.
-    code = ConnectError.from(call.request.signal.reason, Code.Canceled).code;
+    const aborted = abortedSignalOf(call.request);
+    if (aborted !== undefined) code = ConnectError.from(aborted.reason, Code.Canceled).code;
   }
   // Connect words a connection reset under a stream as INTERNAL (the
   // HTTP/2 code Node gives the streams of a dead connection), and writing

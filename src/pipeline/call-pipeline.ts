@@ -63,6 +63,18 @@ export function createCallPipeline(spec: MethodImplSpec, interceptors: readonly 
 }
 
 /**
+ * abortedSignalOf gives a request's signal when the call was aborted, and
+ * undefined otherwise. For a request the pipeline built it asks the call
+ * itself, so that a call nobody aborted never builds its signal (an
+ * AbortController per call, for nothing).
+ */
+export function abortedSignalOf(req: { readonly signal: AbortSignal }): AbortSignal | undefined {
+  const call = (req as Partial<WithCall>)[pipelineCallKey];
+  if (call !== undefined) return call.control.abortedSignal;
+  return req.signal.aborted ? req.signal : undefined;
+}
+
+/**
  * normalize makes a message of what an implementation returned (a message
  * or an init object), as Connect does.
  */

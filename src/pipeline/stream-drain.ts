@@ -1,6 +1,8 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { isPushedStream, pushedStream, pushMessages, type PushedStream } from "./pushed-stream.js";
 
+type Next = Parameters<Interceptor>[0];
+
 /**
  * StreamDrain ends the streams in flight with UNAVAILABLE when the gateway
  * shuts down, and refuses calls that arrive after, so that clients
@@ -16,9 +18,14 @@ export class StreamDrain {
   #error: ConnectError | undefined;
 
   /** The interceptor that tracks streams; put it in the shared chain. */
-  readonly interceptor: Interceptor = (next) => async (req) => {
-    if (this.#error !== undefined) throw this.#error;
+  readonly interceptor: Interceptor = (next) => (req) => {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    // Unary calls pass straight through: no promise of this interceptor's own.
     if (req.method.methodKind === "unary") return next(req);
+    return this.#tracked(next, req);
+  };
+
+  async #tracked(next: Next, req: Parameters<Next>[0]): ReturnType<Next> {
     let input: { interrupt(error: unknown): void } | undefined;
     if (req.stream) {
       const source = req.message;
@@ -39,7 +46,7 @@ export class StreamDrain {
     }
     // A bidirectional call is over when its response stream is.
     return { ...res, message: this.#track(res.message, input) };
-  };
+  }
 
   /** True once drain() was called. */
   get draining(): boolean {

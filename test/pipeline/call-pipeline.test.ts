@@ -11,7 +11,7 @@ import {
   type SubscribeSnapshotsResponse,
 } from "../../src/gen/stockify/v1/market_data_service_pb.js";
 import { CallControl } from "../../src/pipeline/call-context.js";
-import { createCallPipeline, normalize } from "../../src/pipeline/call-pipeline.js";
+import { abortedSignalOf, createCallPipeline, normalize } from "../../src/pipeline/call-pipeline.js";
 
 const seen: { symbolId: number; context: HandlerContext; authorization: string | null }[] = [];
 
@@ -124,6 +124,28 @@ describe("createCallPipeline", () => {
     assert.equal(response.trailer(), undefined);
     // The implementation read one header, so the request headers exist; nothing else does.
     assert.equal(call.responseHeaderIfAny, undefined);
+  });
+
+  it("tells whether a call was aborted without building the signal of one that was not", async () => {
+    const call = control();
+    let built = 0;
+    const signalOf = Object.getOwnPropertyDescriptor(CallControl.prototype, "signal")!.get!;
+    Object.defineProperty(call, "signal", { get: () => (built++, signalOf.call(call)) });
+    const requests: Parameters<typeof abortedSignalOf>[0][] = [];
+    const keep: Interceptor = (next) => (req) => (requests.push(req, { ...req }), next(req));
+    await createCallPipeline(specs.getSnapshot, [keep]).unary(call, get(18));
+    // The spread copy read the signal once; asking again builds nothing more.
+    const before = built;
+    assert.equal(abortedSignalOf(requests[0]!), undefined);
+    assert.equal(built, before);
+    const reason = new ConnectError("gone", Code.Canceled);
+    call.abort(reason);
+    for (const req of requests) assert.equal(abortedSignalOf(req)?.reason, reason);
+    // A request of another making answers by its own signal.
+    const controller = new AbortController();
+    assert.equal(abortedSignalOf({ signal: controller.signal }), undefined);
+    controller.abort("stop");
+    assert.equal(abortedSignalOf({ signal: controller.signal })?.reason, "stop");
   });
 
   it("answers with the metadata the implementation and interceptors set", async () => {
