@@ -130,9 +130,17 @@ describe("createCallPipeline", () => {
     const call = control();
     let built = 0;
     const signalOf = Object.getOwnPropertyDescriptor(CallControl.prototype, "signal")!.get!;
-    Object.defineProperty(call, "signal", { get: () => (built++, signalOf.call(call)) });
+    Object.defineProperty(call, "signal", {
+      get: () => {
+        built++;
+        return signalOf.call(call);
+      },
+    });
     const requests: Parameters<typeof abortedSignalOf>[0][] = [];
-    const keep: Interceptor = (next) => (req) => (requests.push(req, { ...req }), next(req));
+    const keep: Interceptor = (next) => (req) => {
+      requests.push(req, { ...req });
+      return next(req);
+    };
     await createCallPipeline(specs.getSnapshot, [keep]).unary(call, get(18));
     // The spread copy read the signal once; asking again builds nothing more.
     const before = built;
