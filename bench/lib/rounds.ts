@@ -9,22 +9,70 @@ export interface RoundRatio {
 }
 
 /**
- * inRounds measures every target once per round, the targets one after
- * another within a round and the order rotated from one round to the
- * next. On a shared machine the load of the neighbours drifts over
- * minutes: two targets measured back to back, again and again, see the
- * same drift, where one long run of each would not. Returns each
- * target's results, round by round, in the targets' order.
+ * RoundRun is one target's run in one round, with the reference's runs
+ * just before and just after it (absent when the reference is not run).
  */
-export async function inRounds<T, R>(targets: readonly T[], rounds: number, measure: (target: T, round: number) => Promise<R>): Promise<R[][]> {
-  const results: R[][] = targets.map(() => []);
+export interface RoundRun<R> {
+  run: R;
+  before?: R;
+  after?: R;
+}
+
+/**
+ * Interleaved is what interleavedRounds measured: each target's runs,
+ * round by round, and every run of the reference, in order.
+ */
+export interface Interleaved<R> {
+  runs: RoundRun<R>[][];
+  referenceRuns: R[];
+}
+
+/**
+ * interleavedRounds measures every target once per round, with the
+ * reference measured before the first target, between each two, and
+ * after the last (R T1 R T2 R ... Tn R), the targets' order rotated from
+ * one round to the next. On a shared machine the speed of the whole
+ * machine drifts, by a third within a minute at times: a target is
+ * compared with the reference runs on either side of it, seconds apart,
+ * not with one run of the reference minutes away. Returns each target's
+ * runs, round by round, in the targets' order.
+ */
+export async function interleavedRounds<T, R>(
+  reference: T | undefined,
+  targets: readonly T[],
+  rounds: number,
+  measure: (target: T, round: number) => Promise<R>,
+): Promise<Interleaved<R>> {
+  const runs: RoundRun<R>[][] = targets.map(() => []);
+  const referenceRuns: R[] = [];
+  const measureReference = async (round: number) => {
+    if (reference === undefined) return undefined;
+    const run = await measure(reference, round);
+    referenceRuns.push(run);
+    return run;
+  };
   for (let round = 0; round < rounds; round++) {
+    let before = await measureReference(round);
     for (let k = 0; k < targets.length; k++) {
       const i = (k + round) % targets.length;
-      results[i]!.push(await measure(targets[i]!, round));
+      const run = await measure(targets[i]!, round);
+      const after = await measureReference(round);
+      runs[i]!.push({ run, before, after });
+      before = after;
     }
   }
-  return results;
+  return { runs, referenceRuns };
+}
+
+/**
+ * relativeScores gives a target's figure in each round over the mean of
+ * the reference's figures on either side of it (the figure itself when
+ * the reference was not run).
+ */
+export function relativeScores<R>(runs: readonly RoundRun<R>[], figure: (run: R) => number): number[] {
+  return runs.map(({ run, before, after }) =>
+    before === undefined || after === undefined ? figure(run) : figure(run) / ((figure(before) + figure(after)) / 2),
+  );
 }
 
 /** median of a non-empty list (the mean of the middle two for an even count); NaN when empty. */

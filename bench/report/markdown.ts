@@ -38,7 +38,8 @@ export function renderReport(results: BenchResults): string {
     "",
     `Loopback only; every server and load generator in its own process; ${results.settings.durationS} s per measurement` +
       ` after ${results.settings.warmupS} s of warm-up${results.settings.quick ? " (quick run)" : ""}.` +
-      ` The unary and rest suites measure their loaded runs in ${results.settings.rounds} round${results.settings.rounds === 1 ? "" : "s"}, every target once per round, and give each ratio as the median of the rounds' ratios.` +
+      ` The unary and rest suites measure their loaded runs in ${results.settings.rounds} round${results.settings.rounds === 1 ? "" : "s"}: every target once per round, with the reference (grpc-js, plain Fastify) run between every two targets;` +
+      " a target's ratio in a round is over the mean of the reference runs either side of it, and each ratio given is the median of the rounds'." +
       " The machine is shared with other work, so figures move from run to run: compare peers within one run, not across runs.",
     "",
     "![chart](chart.svg)",
@@ -61,7 +62,7 @@ function unarySection(unary: UnaryResults): string[] {
   const lines = [
     `## gRPC unary: \`${unary.method}\` with h2load`,
     "",
-    "| Peer | req/s (-c 16 -m 8), median round | each round | p50 ms | p99 ms | server CPU µs/call | req/s (1 in flight) | p50 ms | p99 ms | failed |",
+    "| Peer | req/s (-c 16 -m 8), median run | each run | p50 ms | p99 ms | server CPU µs/call | req/s (1 in flight) | p50 ms | p99 ms | failed |",
     "|------|-------------------:|-----------:|-------:|-------:|-------------------:|--------------------:|-------:|-------:|-------:|",
   ];
   for (const p of unary.peers) {
@@ -146,12 +147,12 @@ function restSection(rest: RestResults): string[] {
     "Connect's unary calls (JSON and binary, POST and GET) and gRPC-Web's on the gateway's lean lanes and, with `CONNECT_LANE=off GRPC_WEB_LANE=off` (lanes off), on Connect's handler; the HTTP/2 rows by h2load with one call in flight per connection, as wrk has.",
     "Heap bytes per call are V8's sampling heap profiler's estimate of everything allocated (short-lived objects included) over a run of their own at -c 16 (2 s at most), divided by its calls.",
     "",
-    "| Target | request | req/s (-c 16), median round | each round | p50 ms | p99 ms | req/s (-c 1) | p50 ms | p99 ms | heap B/call | failed |",
-    "|--------|---------|--------------:|-----------:|-------:|-------:|-------------:|-------:|-------:|------------:|-------:|",
+    "| Target | request | req/s (-c 16), median run | each run | p50 ms | p99 ms | server CPU µs/call | req/s (-c 1) | p50 ms | p99 ms | heap B/call | failed |",
+    "|--------|---------|--------------:|-----------:|-------:|-------:|-------------------:|-------------:|-------:|-------:|------------:|-------:|",
   ];
   for (const t of rest.targets) {
     lines.push(
-      `| ${t.label} | \`${t.request}\` | ${fmt(t.loaded.requestsPerSecond, 0)} | ${t.rounds.map((r) => fmt(r, 0)).join(", ")} | ${fmt(t.loaded.latency.p50Ms)} | ${fmt(t.loaded.latency.p99Ms)} | ` +
+      `| ${t.label} | \`${t.request}\` | ${fmt(t.loaded.requestsPerSecond, 0)} | ${t.rounds.map((r) => fmt(r, 0)).join(", ")} | ${fmt(t.loaded.latency.p50Ms)} | ${fmt(t.loaded.latency.p99Ms)} | ${fmt(t.cpuUsPerCall, 1)} | ` +
         `${fmt(t.single.requestsPerSecond, 0)} | ${fmt(t.single.latency.p50Ms)} | ${fmt(t.single.latency.p99Ms)} | ` +
         `${fmt(t.allocations.bytesPerCall, 0)} | ${t.loaded.failed + t.single.failed} |`,
     );

@@ -3,11 +3,15 @@ import { MarketDataService } from "../../src/gen/stockify/v1/market_data_service
 import { startChild, type Child } from "../lib/child.js";
 import { runH2load, runWrk, type LoadResult, type WrkOptions } from "../lib/load-tools.js";
 import { wants, type BenchSettings } from "../lib/settings.js";
-import { inRounds, medianIndex, roundRatio, splitRatios, type RoundRatio } from "../lib/rounds.js";
+import { cpuPer, processCpuMs } from "../lib/process-cpu.js";
+import { interleavedRounds, median, medianIndex, relativeScores, roundRatio, splitRatios, type RoundRatio } from "../lib/rounds.js";
 import { BENCH_SYMBOL_ID } from "../peers/bench-market.js";
 
 /** Most seconds of the run whose heap allocations are sampled (no longer than a measurement). */
 const ALLOCATION_RUN_S = 2;
+
+/** The target every other is measured beside, round by round. */
+const REFERENCE_TARGET = "fastify";
 
 /** Connections of the loaded HTTP/1.1 runs (one request in flight on each). */
 export const REST_CONNECTIONS = 16;
@@ -21,8 +25,10 @@ export interface RestTargetResult {
   request: string;
   /** The loaded run (-c 16) of the median round (by req/s). */
   loaded: LoadResult;
-  /** Loaded req/s of every round, in round order. */
+  /** Loaded req/s of every run, in order: one per round, or for plain Fastify one before the first target and one after each. */
   rounds: number[];
+  /** Server CPU time per call of the loaded runs, in microseconds: the median of the runs (Linux only). */
+  cpuUsPerCall?: number;
   single: LoadResult;
   /** Heap allocations per call, from V8's sampling heap profiler over a short run of its own. */
   allocations: { bytesPerCall: number };
@@ -38,7 +44,11 @@ export interface RestResults {
   /** False when the gateway answered no REST route, so only Connect JSON was measured. */
   gatewayRest: boolean;
   targets: RestTargetResult[];
-  /** Loaded req/s of one target over another's: the median of the rounds' ratios. */
+  /**
+   * Loaded req/s of one target over another's: the median over the rounds,
+   * each target's figure taken over the mean of the plain Fastify runs
+   * either side of it.
+   */
   ratios: Record<string, number>;
   /** The lowest and highest round of each ratio. */
   spread: Record<string, [min: number, max: number]>;
@@ -92,9 +102,9 @@ function connectTargets(prefix: string, label: string): Target[] {
 /**
  * restSuite starts the gateway (lanes on and off) and the plain Fastify
  * peers, each in its own process, and runs wrk (h2load for the HTTP/2
- * rows) against every target: the loaded runs in rounds (every target
- * once per round, so that they share the machine's drift), then one run
- * of each with one connection, and one with the heap sampled.
+ * rows) against every target: the loaded runs in rounds, plain Fastify
+ * between every two targets, then one run of each with one connection,
+ * and one with the heap sampled.
  */
 export async function restSuite(settings: BenchSettings, log: (line: string) => void): Promise<RestResults> {
   const servers: Child[] = [];
@@ -151,12 +161,19 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
           })
         : runWrk({ ...target.request, url, connections, durationS, warmupS });
     const tool = (target: Target) => (target.http2 ? "h2load -m 1" : "wrk");
-    const loadedRuns = await inRounds(items, settings.rounds, (item, round) => {
+    // Plain Fastify is run between every two targets: each is compared
+    // with the Fastify runs seconds either side of it.
+    const reference = items.find((item) => item.target.target === REFERENCE_TARGET);
+    const others = items.filter((item) => item !== reference);
+    const measured = await interleavedRounds(reference, others, settings.rounds, async (item, round) => {
       log(`rest: round ${round + 1} of ${settings.rounds}, ${item.target.target}, ${tool(item.target)} -c ${REST_CONNECTIONS} for ${settings.durationS}s`);
-      return run(item, REST_CONNECTIONS);
+      const cpuBefore = processCpuMs(item.server.pid);
+      const loaded = await run(item, REST_CONNECTIONS);
+      return { loaded, cpuUsPerCall: cpuPer(cpuBefore, processCpuMs(item.server.pid), loaded.succeeded) };
     });
+    const runsOf = (item: (typeof items)[number]) => (item === reference ? measured.referenceRuns : measured.runs[others.indexOf(item)]!.map((r) => r.run));
     const targets: RestTargetResult[] = [];
-    for (const [i, item] of items.entries()) {
+    for (const item of items) {
       const { server, target } = item;
       log(`rest: ${target.target}, ${tool(target)} -c 1 for ${settings.durationS}s, then the heap sampled`);
       const single = await run(item, 1);
@@ -165,21 +182,39 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
       const sampled = await run(item, REST_CONNECTIONS, Math.min(ALLOCATION_RUN_S, settings.durationS), 0);
       const heap = await server.request("alloc-stop");
       const allocations = { bytesPerCall: Math.round(Number(heap.bytes) / Math.max(1, sampled.succeeded)) };
-      const rounds = loadedRuns[i]!.map((loaded) => loaded.requestsPerSecond);
-      const loaded = loadedRuns[i]![medianIndex(rounds)]!;
+      const runs = runsOf(item);
+      const rounds = runs.map((r) => r.loaded.requestsPerSecond);
+      const loaded = runs[medianIndex(rounds)]!.loaded;
+      const cpu = runs.map((r) => r.cpuUsPerCall).filter((us): us is number => us !== undefined);
       log(`rest: ${target.target}: ${rounds.join(", ")} req/s loaded, p50 ${single.latency.p50Ms} ms alone`);
       const method = target.request.method ?? "GET";
-      targets.push({ target: target.target, label: target.label, request: `${method} ${target.request.url}`, loaded, rounds, single, allocations });
+      targets.push({
+        target: target.target,
+        label: target.label,
+        request: `${method} ${target.request.url}`,
+        loaded,
+        rounds,
+        cpuUsPerCall: cpu.length === 0 ? undefined : median(cpu),
+        single,
+        allocations,
+      });
     }
-    const rates = (target: string) => targets.find((t) => t.target === target)?.rounds;
+    // Each target's req/s over the Fastify runs either side of it, round
+    // by round; Fastify scores 1.
+    const scores = (name: string) => {
+      if (name === REFERENCE_TARGET) return reference === undefined ? undefined : Array.from({ length: settings.rounds }, () => 1);
+      const i = others.findIndex((item) => item.target.target === name);
+      return i < 0 ? undefined : relativeScores(measured.runs[i]!, (r) => r.loaded.requestsPerSecond);
+    };
+    const byRate = (a: string, b: string) => roundRatio(scores(a), scores(b));
     const all: Record<string, RoundRatio> = {
-      "gateway-rest/fastify": roundRatio(rates("gateway-rest"), rates("fastify")),
-      "gateway-connect-json-h2/fastify-h2": roundRatio(rates("gateway-connect-json-h2"), rates("fastify-h2")),
+      "gateway-rest/fastify": byRate("gateway-rest", "fastify"),
+      "gateway-connect-json-h2/fastify-h2": byRate("gateway-connect-json-h2", "fastify-h2"),
       ...Object.fromEntries(
         ["json", "proto", "get", "json-h2", "grpc-web"].flatMap((kind) => [
-          [`gateway-connect-${kind}/fastify`, roundRatio(rates(`gateway-connect-${kind}`), rates("fastify"))],
-          [`connect-handler-${kind}/fastify`, roundRatio(rates(`connect-handler-${kind}`), rates("fastify"))],
-          [`gateway-connect-${kind}/connect-handler-${kind}`, roundRatio(rates(`gateway-connect-${kind}`), rates(`connect-handler-${kind}`))],
+          [`gateway-connect-${kind}/fastify`, byRate(`gateway-connect-${kind}`, "fastify")],
+          [`connect-handler-${kind}/fastify`, byRate(`connect-handler-${kind}`, "fastify")],
+          [`gateway-connect-${kind}/connect-handler-${kind}`, byRate(`gateway-connect-${kind}`, `connect-handler-${kind}`)],
         ]),
       ),
     };

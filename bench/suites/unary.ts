@@ -6,7 +6,7 @@ import { checkGetSnapshot } from "../lib/grpc-check.js";
 import { grpcFrame } from "../lib/grpc-frame.js";
 import { runH2load, type LoadResult } from "../lib/load-tools.js";
 import { wants, type BenchSettings } from "../lib/settings.js";
-import { inRounds, median, medianIndex, roundRatio, splitRatios, type RoundRatio } from "../lib/rounds.js";
+import { interleavedRounds, median, medianIndex, relativeScores, roundRatio, splitRatios, type RoundRatio } from "../lib/rounds.js";
 import { BENCH_SYMBOL_ID } from "../peers/bench-market.js";
 
 /** Connections and requests in flight per connection of the loaded runs. */
@@ -34,7 +34,7 @@ export interface UnaryPeerResult {
   label: string;
   /** The loaded run of the median round (by req/s). */
   loaded: LoadResult;
-  /** Loaded req/s of every round, in round order. */
+  /** Loaded req/s of every run, in order: one per round, or for grpc-js one before the first peer and one after each. */
   rounds: number[];
   single: LoadResult;
   /** Server CPU time per call of the loaded runs, in microseconds: the median of the rounds (Linux only). */
@@ -47,17 +47,25 @@ export interface UnaryPeerResult {
 export interface UnaryResults {
   method: string;
   peers: UnaryPeerResult[];
-  /** Loaded req/s of one peer over another's, e.g. "gateway/grpc-js": the median of the rounds' ratios. */
+  /**
+   * Loaded req/s of one peer over another's, e.g. "gateway/grpc-js": the
+   * median over the rounds, each peer's figure taken over the mean of the
+   * grpc-js runs either side of it.
+   */
   ratios: Record<string, number>;
   /** The lowest and highest round of each ratio. */
   spread: Record<string, [min: number, max: number]>;
 }
 
+/** The peer every other is measured beside, round by round. */
+const REFERENCE_PEER = "grpc-js";
+
 /**
  * unarySuite starts every gRPC peer, each in its own process, and runs
  * h2load against them with the same framed GetSnapshot request: the
- * loaded runs in rounds (every peer once per round, so that they share
- * the machine's drift), then one run of each with one call in flight.
+ * loaded runs in rounds, grpc-js measured between every two others (so
+ * that each is compared with the grpc-js runs seconds either side of it),
+ * then one run of each with one call in flight.
  */
 export async function unarySuite(settings: BenchSettings, log: (line: string) => void): Promise<UnaryResults> {
   const method = MarketDataService.method.getSnapshot;
@@ -73,37 +81,48 @@ export async function unarySuite(settings: BenchSettings, log: (line: string) =>
       await checkGetSnapshot(child.ready.port as number);
     }
     const common = { body, headers, durationS: settings.durationS, warmupS: settings.warmupS };
-    const loadedRuns = await inRounds(started, settings.rounds, async ({ peer, child, url }, round) => {
+    const reference = started.find((s) => s.peer.peer === REFERENCE_PEER);
+    const others = started.filter((s) => s !== reference);
+    const measured = await interleavedRounds(reference, others, settings.rounds, async ({ peer, child, url }, round) => {
       log(`unary: round ${round + 1} of ${settings.rounds}, ${peer.peer}, h2load -c ${UNARY_LOAD.connections} -m ${UNARY_LOAD.inFlight} for ${settings.durationS}s`);
       const cpuBefore = processCpuMs(child.pid);
       const loaded = await runH2load({ ...common, url, ...UNARY_LOAD });
       return { loaded, cpuUsPerCall: cpuPer(cpuBefore, processCpuMs(child.pid), loaded.succeeded) };
     });
+    const runsOf = (entry: (typeof started)[number]) =>
+      entry === reference ? measured.referenceRuns : measured.runs[others.indexOf(entry)]!.map((r) => r.run);
     const peers: UnaryPeerResult[] = [];
-    for (const [i, { peer, url }] of started.entries()) {
+    for (const entry of started) {
+      const { peer, url } = entry;
       log(`unary: ${peer.peer}, h2load -c 1 -m 1 for ${settings.durationS}s`);
       const single = await runH2load({ ...common, url, connections: 1, inFlight: 1 });
-      const runs = loadedRuns[i]!;
+      const runs = runsOf(entry);
       const rounds = runs.map((run) => run.loaded.requestsPerSecond);
       const cpu = runs.map((run) => run.cpuUsPerCall).filter((us): us is number => us !== undefined);
       const loaded = runs[medianIndex(rounds)]!.loaded;
       log(`unary: ${peer.peer}: ${rounds.join(", ")} req/s loaded, p50 ${single.latency.p50Ms} ms alone`);
       peers.push({ peer: peer.peer, label: peer.label, loaded, rounds, single, cpuUsPerCall: cpu.length === 0 ? undefined : median(cpu) });
     }
-    // Calls per CPU-second (what throughput would be with a core to
-    // itself) come from each round's CPU figures, like the rates.
-    const rates = (name: string) => peers.find((p) => p.peer === name)?.rounds;
-    const efficiency = (name: string) => {
-      const i = started.findIndex((s) => s.peer.peer === name);
-      return i < 0 ? undefined : loadedRuns[i]!.map((run) => (run.cpuUsPerCall === undefined || run.cpuUsPerCall === 0 ? Number.NaN : 1 / run.cpuUsPerCall));
+    // Each peer's figure over grpc-js's either side of it, round by round;
+    // grpc-js scores 1. Calls per CPU-second are what throughput would be
+    // with a core to itself.
+    type Run = (typeof measured.referenceRuns)[number];
+    const rate = (run: Run) => run.loaded.requestsPerSecond;
+    const efficiency = (run: Run) => (run.cpuUsPerCall === undefined || run.cpuUsPerCall === 0 ? Number.NaN : 1 / run.cpuUsPerCall);
+    const scores = (name: string, figure: (run: Run) => number) => {
+      if (name === REFERENCE_PEER) return reference === undefined ? undefined : Array.from({ length: settings.rounds }, () => 1);
+      const i = others.findIndex((s) => s.peer.peer === name);
+      return i < 0 ? undefined : relativeScores(measured.runs[i]!, figure);
     };
+    const byRate = (a: string, b: string) => roundRatio(scores(a, rate), scores(b, rate));
+    const byCpu = (a: string, b: string) => roundRatio(scores(a, efficiency), scores(b, efficiency));
     const all: Record<string, RoundRatio> = {
-      "gateway/grpc-js": roundRatio(rates("gateway"), rates("grpc-js")),
-      "gateway/gateway-connect": roundRatio(rates("gateway"), rates("gateway-connect")),
-      "calls per CPU-second, gateway/grpc-js": roundRatio(efficiency("gateway"), efficiency("grpc-js")),
-      "calls per CPU-second, gateway/http2-ceiling": roundRatio(efficiency("gateway"), efficiency("http2-ceiling")),
-      "gateway/http2-ceiling": roundRatio(rates("gateway"), rates("http2-ceiling")),
-      "grpc-js/http2-ceiling": roundRatio(rates("grpc-js"), rates("http2-ceiling")),
+      "gateway/grpc-js": byRate("gateway", "grpc-js"),
+      "gateway/gateway-connect": byRate("gateway", "gateway-connect"),
+      "calls per CPU-second, gateway/grpc-js": byCpu("gateway", "grpc-js"),
+      "calls per CPU-second, gateway/http2-ceiling": byCpu("gateway", "http2-ceiling"),
+      "gateway/http2-ceiling": byRate("gateway", "http2-ceiling"),
+      "grpc-js/http2-ceiling": byRate("grpc-js", "http2-ceiling"),
     };
     return { method: `${MarketDataService.typeName}/${method.name}`, peers, ...splitRatios(all) };
   } finally {

@@ -1,16 +1,35 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { inRounds, median, medianIndex, roundRatio, splitRatios } from "../../bench/lib/rounds.js";
+import { interleavedRounds, median, medianIndex, relativeScores, roundRatio, splitRatios } from "../../bench/lib/rounds.js";
 
 describe("bench rounds", () => {
-  it("measures every target once per round, rotating which goes first", async () => {
+  it("measures the reference between every two targets, rotating which target goes first", async () => {
     const order: string[] = [];
-    const results = await inRounds(["a", "b", "c"], 3, async (target, round) => {
+    let n = 0;
+    const { runs, referenceRuns } = await interleavedRounds("R", ["a", "b", "c"], 2, async (target, round) => {
       order.push(`${round}${target}`);
-      return `${target}${round}`;
+      return `${target}${n++}`;
     });
-    assert.deepEqual(order, ["0a", "0b", "0c", "1b", "1c", "1a", "2c", "2a", "2b"]);
-    assert.deepEqual(results, [["a0", "a1", "a2"], ["b0", "b1", "b2"], ["c0", "c1", "c2"]]);
+    assert.deepEqual(order, ["0R", "0a", "0R", "0b", "0R", "0c", "0R", "1R", "1b", "1R", "1c", "1R", "1a", "1R"]);
+    assert.deepEqual(referenceRuns, ["R0", "R2", "R4", "R6", "R7", "R9", "R11", "R13"]);
+    // Each run beside the reference runs just before and after it.
+    assert.deepEqual(runs[0], [{ run: "a1", before: "R0", after: "R2" }, { run: "a12", before: "R11", after: "R13" }]);
+    assert.deepEqual(runs[1], [{ run: "b3", before: "R2", after: "R4" }, { run: "b8", before: "R7", after: "R9" }]);
+    const alone = await interleavedRounds(undefined, ["a"], 2, async (target, round) => `${target}${round}`);
+    assert.deepEqual(alone, { runs: [[{ run: "a0", before: undefined, after: undefined }, { run: "a1", before: undefined, after: undefined }]], referenceRuns: [] });
+  });
+
+  it("scores a target against the reference runs on either side of it", () => {
+    // The machine slowed down by half within the second round: the target kept pace.
+    const scores = relativeScores(
+      [
+        { run: 50, before: 100, after: 100 },
+        { run: 30, before: 80, after: 40 },
+      ],
+      (x) => x,
+    );
+    assert.deepEqual(scores, [0.5, 0.5]);
+    assert.deepEqual(relativeScores([{ run: 7 }], (x) => x), [7]);
   });
 
   it("takes the median of odd and even counts", () => {
