@@ -10,6 +10,7 @@ import { create, type DescMessage } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
+import type { Readable } from "node:stream";
 import { createCallPipeline, type CallPipeline } from "../../pipeline/call-pipeline.js";
 import { deadlineHasPassed } from "../../pipeline/deadline-gate.js";
 import { withFrozenOutputCache } from "../../pipeline/frozen-output-serialization.js";
@@ -19,7 +20,8 @@ import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOpt
 import { UnaryCall, type UnaryCallStatus } from "./unary-call.js";
 import { readUnaryBody, readUnaryQuery } from "./unary-request.js";
 import { errorAnswer, writeUnaryAnswer, type LaneResponse } from "./unary-response.js";
-import { takeOverRequests } from "../request-takeover.js";
+import { takeOverRequests, takeOverStreams } from "../request-takeover.js";
+import { StreamResponse } from "./stream-response.js";
 
 /**
  * ConnectLaneOptions configure the Connect lane: the same limits, chain and
@@ -68,23 +70,45 @@ export function installConnectLane(
   const methods = methodTable(registrations, opt);
   const giveBack = takeOverRequests(server, serve);
 
+  const giveBackStreams = isHttp2Server(server) ? takeOverStreams(server, serveStream) : undefined;
+
   // Serves a request that is a unary Connect call the lane knows; false otherwise.
   function serve(request: LaneRequest, response: LaneResponse): boolean {
-    const target = request.url ?? "";
+    const authority = "authority" in request ? request.authority : request.headers.host;
+    return serveCall(request.url ?? "", request.method, request.headers, authority, isEncrypted(request), request, response);
+  }
+
+  // The same for a raw HTTP/2 stream, answered on the stream itself.
+  function serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
+    const target = headers[":path"] ?? "";
+    const queryAt = target.indexOf("?");
+    if (!methods.has(queryAt < 0 ? target : target.slice(0, queryAt))) return false;
+    const encrypted = "encrypted" in stream.session!.socket && stream.session!.socket.encrypted === true;
+    return serveCall(target, headers[":method"], headers, headers[":authority"], encrypted, stream, new StreamResponse(stream));
+  }
+
+  function serveCall(
+    target: string,
+    requestMethod: string | undefined,
+    headers: http.IncomingHttpHeaders,
+    authority: string | undefined,
+    encrypted: boolean,
+    body: Readable,
+    response: LaneResponse,
+  ): boolean {
     const queryAt = target.indexOf("?");
     const found = methods.get(queryAt < 0 ? target : target.slice(0, queryAt));
     if (found === undefined) return false;
     const method: LaneMethod = found;
-    const headers = request.headers;
     let binary: boolean;
     let requested: string | null;
     let query: URLSearchParams | undefined;
-    if (request.method === "POST") {
+    if (requestMethod === "POST") {
       const type = parseContentType(headers["content-type"] ?? null);
       if (type === undefined || type.stream) return false;
       binary = type.binary;
       requested = headerValue(headers["content-encoding"]);
-    } else if (request.method === "GET" && method.get) {
+    } else if (requestMethod === "GET" && method.get) {
       query = new URLSearchParams(queryAt < 0 ? "" : target.slice(queryAt + 1));
       const encoding = query.get("encoding");
       if (encoding !== "json" && encoding !== "proto") return false;
@@ -100,7 +124,6 @@ export function installConnectLane(
     const spec = method.pipeline.spec;
     const requestId = opt.requestId?.(headers);
     const timeout = parseTimeout(headerValue(headers["connect-timeout-ms"]), opt.maxTimeoutMs);
-    const authority = "authority" in request ? request.authority : headers.host;
     const contentType = binary ? contentTypeUnaryProto : contentTypeUnaryJson;
     const call = new UnaryCall(
       response,
@@ -118,8 +141,8 @@ export function installConnectLane(
         service: spec.method.parent,
         method: spec.method,
         protocol: "connect",
-        requestMethod: request.method,
-        url: `${isEncrypted(request) ? "https" : "http"}://${authority ?? ""}${target}`,
+        requestMethod,
+        url: `${encrypted ? "https" : "http"}://${authority ?? ""}${target}`,
         rawHeaders: headers,
         values: opt.contextValues?.(headers, requestId),
         timeoutMs: timeout.error ? undefined : timeout.timeoutMs,
@@ -128,21 +151,21 @@ export function installConnectLane(
     if (timeout.error !== undefined) {
       call.finish({ ok: false, error: timeout.error });
       // The body is not wanted; Node drops what the client still sends.
-      request.resume();
+      body.resume();
       return true;
     }
     if (query === undefined && refusedFromHeaders(spec.method.parent.typeName, headers, call.control.context.timeoutMs())) {
       // Auth or a passed deadline refuses this call whatever its body holds,
       // as Connect's side refuses it: through the chain as usual (counted,
       // logged), with an empty message standing in for a body never read.
-      request.resume();
+      body.resume();
       run(Promise.resolve(create(spec.method.input)));
       return true;
     }
     const bytes =
       query !== undefined
         ? readUnaryQuery(query, opt.readMaxBytes, compression.request)
-        : readUnaryBody(request, headerValue(headers["content-length"]) ?? undefined, opt.readMaxBytes, compression.request, opt);
+        : readUnaryBody(body, headerValue(headers["content-length"]) ?? undefined, opt.readMaxBytes, compression.request, opt);
     run(bytes.then((input) => method.serialization.getI(binary).parse(input)));
     return true;
 
@@ -166,7 +189,12 @@ export function installConnectLane(
     return opt.refuses?.(service, headers.authorization) ?? false;
   }
 
-  return { uninstall: giveBack };
+  return {
+    uninstall() {
+      giveBackStreams?.();
+      giveBack();
+    },
+  };
 }
 
 function methodTable(registrations: readonly ServiceRegistration[], opt: ResolvedGrpcLaneOptions): Map<string, LaneMethod> {
@@ -184,6 +212,12 @@ function methodTable(registrations: readonly ServiceRegistration[], opt: Resolve
     }
   }
   return methods;
+}
+
+// An HTTP/2 server has a stream listener of its own from the start (the
+// one that makes compatibility requests); an HTTP/1.1 server never has one.
+function isHttp2Server(server: http.Server | http2.Http2Server | http2.Http2SecureServer): server is http2.Http2Server | http2.Http2SecureServer {
+  return server.listenerCount("stream") > 0;
 }
 
 function isEncrypted(request: LaneRequest): boolean {
