@@ -54,3 +54,12 @@ export function takeOverStreams(
     for (const listener of passOn) server.on("stream", listener);
   };
 }
+
+/**
+ * isHttp2Server tells an HTTP/2 server (cleartext or TLS) from an HTTP/1.1
+ * one: it has a stream listener of its own from the start, the one that
+ * makes compatibility requests; an HTTP/1.1 server never has one.
+ */
+export function isHttp2Server(server: http.Server | http2.Http2Server | http2.Http2SecureServer): server is http2.Http2Server | http2.Http2SecureServer {
+  return server.listenerCount("stream") > 0;
+}

@@ -20,7 +20,7 @@ import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOpt
 import { UnaryCall, type UnaryCallStatus } from "./unary-call.js";
 import { readUnaryBody, readUnaryQuery } from "./unary-request.js";
 import { errorAnswer, writeUnaryAnswer, type LaneResponse } from "./unary-response.js";
-import { takeOverRequests, takeOverStreams } from "../request-takeover.js";
+import { isHttp2Server, takeOverRequests, takeOverStreams } from "../request-takeover.js";
 import { StreamResponse } from "./stream-response.js";
 
 /**
@@ -212,12 +212,6 @@ function methodTable(registrations: readonly ServiceRegistration[], opt: Resolve
     }
   }
   return methods;
-}
-
-// An HTTP/2 server has a stream listener of its own from the start (the
-// one that makes compatibility requests); an HTTP/1.1 server never has one.
-function isHttp2Server(server: http.Server | http2.Http2Server | http2.Http2SecureServer): server is http2.Http2Server | http2.Http2SecureServer {
-  return server.listenerCount("stream") > 0;
 }
 
 function isEncrypted(request: LaneRequest): boolean {

@@ -2,8 +2,8 @@ import type * as http2 from "node:http2";
 
 /**
  * StreamResponse answers a raw HTTP/2 stream with the few members of a
- * response the Connect lane uses: the head set by writeHead, sent with the
- * body by end. Node's compatibility API would build an
+ * response the lanes use: the head set by writeHead goes out with the
+ * first write or the end. Node's compatibility API would build an
  * Http2ServerRequest and an Http2ServerResponse for every stream and
  * convert the headers both ways; answered straight on the stream, a
  * unary call costs a fraction of that.
@@ -37,13 +37,23 @@ export class StreamResponse {
     return this;
   }
 
-  end(body: Uint8Array): this {
-    const stream = this.stream;
-    if (stream.destroyed || stream.headersSent) return this;
-    // The date, as Node's HTTP servers (and so Connect's handler) send it.
-    stream.respond({ ...this.headers, ":status": this.status, date: httpDate() });
-    stream.end(body);
+  write(chunk: Uint8Array): boolean {
+    if (!this.respond()) return false;
+    return this.stream.write(chunk);
+  }
+
+  end(chunk?: Uint8Array): this {
+    if (this.respond()) this.stream.end(chunk);
     return this;
+  }
+
+  // Sends the head once; false when the stream can no longer be written.
+  private respond(): boolean {
+    const stream = this.stream;
+    if (stream.destroyed || stream.writableEnded) return false;
+    // The date, as Node's HTTP servers (and so Connect's handler) send it.
+    if (!stream.headersSent) stream.respond({ ...this.headers, ":status": this.status, date: httpDate() });
+    return true;
   }
 }
 

@@ -94,7 +94,7 @@ const ONE_WRITE_MAX_BYTES = 16 * 1024;
 export function endInOneWrite(response: LaneResponse, body: Uint8Array): void {
   // HTTP/2 frames the head and the body apart whatever is done here.
   if (!(response instanceof http.ServerResponse) || body.byteLength > ONE_WRITE_MAX_BYTES) {
-    response.end(body);
+    (response as http.ServerResponse).end(body);
     return;
   }
   response.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("latin1"), "latin1");

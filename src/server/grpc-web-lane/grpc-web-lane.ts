@@ -21,7 +21,8 @@ import { FRAME_PREFIX_BYTES, parseSingleFrame } from "../grpc-lane/grpc-frames.j
 import { guardBody, type BodyLimits } from "../grpc-lane/request-reader.js";
 import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOptions } from "../grpc-lane/grpc-lane-options.js";
 import { writeGrpcWebAnswer } from "./grpc-web-response.js";
-import { takeOverRequests } from "../request-takeover.js";
+import { isHttp2Server, takeOverRequests, takeOverStreams } from "../request-takeover.js";
+import { StreamResponse } from "../connect-lane/stream-response.js";
 
 /**
  * GrpcWebLaneOptions configure the gRPC-Web lane: the same limits, chain
@@ -62,12 +63,23 @@ export function installGrpcWebLane(
   const methods = methodTable(registrations, opt);
   const giveBack = takeOverRequests(server, serve);
 
+  const giveBackStreams = isHttp2Server(server) ? takeOverStreams(server, serveStream) : undefined;
+
   // Serves a request that is a unary gRPC-Web call the lane knows; false otherwise.
   function serve(request: LaneRequest, response: LaneResponse): boolean {
-    if (request.method !== "POST") return false;
-    const method = methods.get(request.url ?? "");
+    return serveCall(request.method, request.url ?? "", request.headers, request, response);
+  }
+
+  // The same for a raw HTTP/2 stream, answered on the stream itself.
+  function serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
+    if (!methods.has(headers[":path"] ?? "")) return false;
+    return serveCall(headers[":method"], headers[":path"] ?? "", headers, stream, new StreamResponse(stream));
+  }
+
+  function serveCall(requestMethod: string | undefined, target: string, headers: http.IncomingHttpHeaders, body: Readable, response: LaneResponse): boolean {
+    if (requestMethod !== "POST") return false;
+    const method = methods.get(target);
     if (method === undefined) return false;
-    const headers = request.headers;
     const type = parseContentType(headers["content-type"] ?? null);
     if (type === undefined || type.text) return false;
     const compression = compressionNegotiate(
@@ -93,14 +105,14 @@ export function installGrpcWebLane(
       method: spec.method,
       protocol: "grpc-web",
       requestMethod: "POST",
-      url: request.url ?? "",
+      url: target,
       rawHeaders: headers,
       values: opt.contextValues?.(headers, requestId),
       timeoutMs: timeout.error ? undefined : timeout.timeoutMs,
     });
     if (timeout.error !== undefined) {
       call.finish({ ok: false, error: timeout.error });
-      request.resume();
+      body.resume();
       return true;
     }
     const serialization = method.serialization.getI(type.binary);
@@ -108,11 +120,11 @@ export function installGrpcWebLane(
     if (deadlineHasPassed(call.control.context.timeoutMs()) || opt.refuses?.(spec.method.parent.typeName, headers.authorization) === true) {
       // Refused whatever the body holds, as Connect's side refuses it: through
       // the chain as usual, with an empty message for a body never read.
-      request.resume();
+      body.resume();
       input = Promise.resolve(create(spec.method.input));
     } else {
-      input = readEnvelopedBody(request, opt.readMaxBytes, opt).then(async (body) => {
-        const frame = parseSingleFrame(body, opt.readMaxBytes, "unary");
+      input = readEnvelopedBody(body, opt.readMaxBytes, opt).then(async (bytes) => {
+        const frame = parseSingleFrame(bytes, opt.readMaxBytes, "unary");
         if (!frame.compressed) return serialization.parse(frame.bytes);
         if (compression.request === null) throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
         return serialization.parse(await compression.request.decompress(frame.bytes, opt.readMaxBytes));
@@ -132,7 +144,12 @@ export function installGrpcWebLane(
     return true;
   }
 
-  return { uninstall: giveBack };
+  return {
+    uninstall() {
+      giveBackStreams?.();
+      giveBack();
+    },
+  };
 }
 
 function methodTable(registrations: readonly ServiceRegistration[], opt: ResolvedGrpcLaneOptions): Map<string, LaneMethod> {
