@@ -11,10 +11,9 @@ import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOpt
 import { readRequest } from "./request-reader.js";
 import { ResponseWriter } from "./response-writer.js";
 import { writeServerStream } from "./server-stream.js";
+import { takeOverStreams } from "../request-takeover.js";
 
 export type { GrpcLaneOptions } from "./grpc-lane-options.js";
-
-type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 
 interface LaneMethod {
   readonly url: string;
@@ -52,27 +51,21 @@ export function installGrpcLane(
 
   // The server's own listener turns streams into compat requests for its
   // 'request' handler; the lane goes first and passes on what it does not take.
-  const passOn = server.listeners("stream") as StreamListener[];
-  server.removeAllListeners("stream");
-  const onStream: StreamListener = function (this: unknown, stream, headers, flags, rawHeaders) {
+  const giveBack = takeOverStreams(server, (stream, headers) => {
     const method = methods.get(headers[":path"] ?? "");
-    if (method !== undefined && headers[":method"] === "POST" && isGrpcProto(headers["content-type"]) && !isWebSocketish(headers)) {
-      const encoding = headers["grpc-encoding"];
-      const compression = compressionNegotiate(
-        opt.acceptCompression as Compression[],
-        typeof encoding === "string" ? encoding : null,
-        headerValue(headers["grpc-accept-encoding"]),
-        "grpc-accept-encoding",
-      );
-      // Unknown encodings get Connect's standard answer on the other lane.
-      if (compression.error === undefined) {
-        serve(method, stream, headers, compression.request, compression.response);
-        return;
-      }
-    }
-    for (const listener of passOn) listener.call(this, stream, headers, flags, rawHeaders);
-  };
-  server.on("stream", onStream);
+    if (method === undefined || headers[":method"] !== "POST" || !isGrpcProto(headers["content-type"]) || isWebSocketish(headers)) return false;
+    const encoding = headers["grpc-encoding"];
+    const compression = compressionNegotiate(
+      opt.acceptCompression as Compression[],
+      typeof encoding === "string" ? encoding : null,
+      headerValue(headers["grpc-accept-encoding"]),
+      "grpc-accept-encoding",
+    );
+    // Unknown encodings get Connect's standard answer on the other lane.
+    if (compression.error !== undefined) return false;
+    serve(method, stream, headers, compression.request, compression.response);
+    return true;
+  });
 
   function serve(
     method: LaneMethod,
@@ -139,12 +132,7 @@ export function installGrpcLane(
     call.finish({ ok: true, header: response.header(), trailer: response.trailer(), message });
   }
 
-  return {
-    uninstall() {
-      server.off("stream", onStream);
-      for (const listener of passOn) server.on("stream", listener);
-    },
-  };
+  return { uninstall: giveBack };
 }
 
 function methodTable(registrations: readonly ServiceRegistration[], opt: ResolvedGrpcLaneOptions): Map<string, LaneMethod> {
