@@ -78,15 +78,16 @@ export function installConnectLane(
     return serveCall(request.url ?? "", request.method, request.headers, authority, isEncrypted(request), request, response);
   }
 
-  // The same for a raw HTTP/2 stream, answered on the stream itself.
+  // The same for a raw HTTP/2 stream, answered on the stream itself. The
+  // gRPC lane's calls pass here first: they are told apart at once.
   function serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
-    const target = headers[":path"] ?? "";
-    const queryAt = target.indexOf("?");
-    if (!methods.has(queryAt < 0 ? target : target.slice(0, queryAt))) return false;
+    if (headers["content-type"]?.startsWith("application/grpc") === true) return false;
     const encrypted = "encrypted" in stream.session!.socket && stream.session!.socket.encrypted === true;
-    return serveCall(target, headers[":method"], headers, headers[":authority"], encrypted, stream, new StreamResponse(stream));
+    return serveCall(headers[":path"] ?? "", headers[":method"], headers, headers[":authority"], encrypted, stream, stream);
   }
 
+  // `answerOn` is the response, or the raw stream to answer on; a stream
+  // gets its response only once the call is taken.
   function serveCall(
     target: string,
     requestMethod: string | undefined,
@@ -94,7 +95,7 @@ export function installConnectLane(
     authority: string | undefined,
     encrypted: boolean,
     body: Readable,
-    response: LaneResponse,
+    answerOn: LaneResponse | http2.ServerHttp2Stream,
   ): boolean {
     const queryAt = target.indexOf("?");
     const found = methods.get(queryAt < 0 ? target : target.slice(0, queryAt));
@@ -125,6 +126,7 @@ export function installConnectLane(
     const requestId = opt.requestId?.(headers);
     const timeout = parseTimeout(headerValue(headers["connect-timeout-ms"]), opt.maxTimeoutMs);
     const contentType = binary ? contentTypeUnaryProto : contentTypeUnaryJson;
+    const response = answerOn === body ? new StreamResponse(answerOn as http2.ServerHttp2Stream) : (answerOn as LaneResponse);
     const call = new UnaryCall(
       response,
       (res, status: UnaryCallStatus, control) =>

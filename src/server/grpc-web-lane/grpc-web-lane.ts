@@ -70,13 +70,22 @@ export function installGrpcWebLane(
     return serveCall(request.method, request.url ?? "", request.headers, request, response);
   }
 
-  // The same for a raw HTTP/2 stream, answered on the stream itself.
+  // The same for a raw HTTP/2 stream, answered on the stream itself. The
+  // gRPC lane's calls pass here first: they are told apart at once.
   function serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
-    if (!methods.has(headers[":path"] ?? "")) return false;
-    return serveCall(headers[":method"], headers[":path"] ?? "", headers, stream, new StreamResponse(stream));
+    if (headers["content-type"]?.startsWith("application/grpc-web") !== true) return false;
+    return serveCall(headers[":method"], headers[":path"] ?? "", headers, stream, stream);
   }
 
-  function serveCall(requestMethod: string | undefined, target: string, headers: http.IncomingHttpHeaders, body: Readable, response: LaneResponse): boolean {
+  // `answerOn` is the response, or the raw stream to answer on; a stream
+  // gets its response only once the call is taken.
+  function serveCall(
+    requestMethod: string | undefined,
+    target: string,
+    headers: http.IncomingHttpHeaders,
+    body: Readable,
+    answerOn: LaneResponse | http2.ServerHttp2Stream,
+  ): boolean {
     if (requestMethod !== "POST") return false;
     const method = methods.get(target);
     if (method === undefined) return false;
@@ -100,6 +109,7 @@ export function installGrpcWebLane(
       compressMinBytes: opt.compressMinBytes,
       requestId,
     };
+    const response = answerOn === body ? new StreamResponse(answerOn as http2.ServerHttp2Stream) : (answerOn as LaneResponse);
     const call = new UnaryCall(response, (res, status, control) => writeGrpcWebAnswer(res, status, control, wire), {
       service: spec.method.parent,
       method: spec.method,
