@@ -20,7 +20,8 @@ import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOpt
 import { UnaryCall, type UnaryCallStatus } from "./unary-call.js";
 import { readUnaryBody, readUnaryQuery } from "./unary-request.js";
 import { errorAnswer, writeUnaryAnswer, type LaneResponse } from "./unary-response.js";
-import { isHttp2Server, takeOverRequests, takeOverStreams } from "../request-takeover.js";
+import { takeOverRequests } from "../request-takeover.js";
+import { isHttp2Server, takeOverStreams } from "../grpc-lane/stream-takeover.js";
 import { StreamResponse } from "./stream-response.js";
 
 /**

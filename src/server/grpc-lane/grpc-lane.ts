@@ -11,7 +11,7 @@ import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOpt
 import { readRequest } from "./request-reader.js";
 import { ResponseWriter } from "./response-writer.js";
 import { writeServerStream } from "./server-stream.js";
-import { takeOverStreams } from "../request-takeover.js";
+import { takeOverStreams } from "./stream-takeover.js";
 
 export type { GrpcLaneOptions } from "./grpc-lane-options.js";
 

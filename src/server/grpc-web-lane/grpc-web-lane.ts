@@ -21,7 +21,8 @@ import { FRAME_PREFIX_BYTES, parseSingleFrame } from "../grpc-lane/grpc-frames.j
 import { guardBody, type BodyLimits } from "../grpc-lane/request-reader.js";
 import { validateGrpcLaneOptions, type GrpcLaneOptions, type ResolvedGrpcLaneOptions } from "../grpc-lane/grpc-lane-options.js";
 import { writeGrpcWebAnswer } from "./grpc-web-response.js";
-import { isHttp2Server, takeOverRequests, takeOverStreams } from "../request-takeover.js";
+import { takeOverRequests } from "../request-takeover.js";
+import { isHttp2Server, takeOverStreams } from "../grpc-lane/stream-takeover.js";
 import { StreamResponse } from "../connect-lane/stream-response.js";
 
 /**
