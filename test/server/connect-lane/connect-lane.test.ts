@@ -2,14 +2,12 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@conn
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import * as http from "node:http";
-import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { MarketDataService } from "../../../src/gen/stockify/v1/market_data_service_pb.js";
 import { registration } from "../../../src/pipeline/service-registry.js";
 import { installConnectLane, type ConnectLane } from "../../../src/server/connect-lane/connect-lane.js";
+import { startBareHttp2Server, type BareHttp2Server } from "../../support/bare-http2-server.js";
 import { waitFor } from "../../support/transports.js";
 
 /** What each handler saw of its signal, by the x-test header of its call. */
@@ -104,38 +102,22 @@ describe("installConnectLane on a plain HTTP/1.1 server with connect-fastify", (
 });
 
 describe("installConnectLane on an HTTP/2 server", () => {
-  let server: http2.Http2Server;
+  let bare: BareHttp2Server;
   let lane: ConnectLane;
-  let session: http2.ClientHttp2Session;
-  let compatRequests = 0;
   before(async () => {
-    server = http2.createServer();
-    server.on("request", (_request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => {
-      compatRequests++;
-      response.writeHead(404).end();
+    bare = await startBareHttp2Server((server) => {
+      lane = installConnectLane(server, [registration(MarketDataService, implementation as ServiceImpl<typeof MarketDataService>)]);
     });
-    lane = installConnectLane(server, [registration(MarketDataService, implementation as ServiceImpl<typeof MarketDataService>)]);
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   });
   after(() => {
-    session.close();
     lane.uninstall();
-    server.close();
+    bare.close();
   });
 
-  const call = (path: string, body: string) =>
-    new Promise<{ headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/json" });
-      let headers: http2.IncomingHttpHeaders = {};
-      let text = "";
-      stream.on("response", (h) => (headers = h));
-      stream.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
-      stream.on("end", () => resolve({ headers, body: text }));
-      stream.on("error", reject);
-      stream.end(body);
-    });
+  const call = async (path: string, body: string) => {
+    const answer = await bare.post(path, "application/json", body);
+    return { headers: answer.headers, body: answer.body.toString("utf8") };
+  };
 
   it("answers a unary Connect call on its stream, with no compatibility request made for it", async () => {
     const answer = await call(PATH, JSON.stringify({ symbolId: 13 }));
@@ -143,19 +125,19 @@ describe("installConnectLane on an HTTP/2 server", () => {
     assert.equal(answer.headers["content-type"], "application/json");
     assert.ok(answer.headers.date !== undefined, "a date, as Node's servers send");
     assert.deepEqual(JSON.parse(answer.body), { snapshot: { symbolId: 13, symbol: "SYM13" } });
-    assert.equal(compatRequests, 0);
+    assert.equal(bare.compatRequests(), 0);
   });
 
   it("answers a refused call's error on its stream too", async () => {
     const answer = await call(PATH, "{not json");
     assert.equal(answer.headers[":status"], 400);
     assert.equal(JSON.parse(answer.body).code, "invalid_argument");
-    assert.equal(compatRequests, 0);
+    assert.equal(bare.compatRequests(), 0);
   });
 
   it("passes every other stream on to the server's own handling", async () => {
     const answer = await call("/somewhere/else", "");
     assert.equal(answer.headers[":status"], 404);
-    assert.equal(compatRequests, 1);
+    assert.equal(bare.compatRequests(), 1);
   });
 });
