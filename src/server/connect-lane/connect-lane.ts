@@ -75,6 +75,8 @@ export function installConnectLane(
 
   // Serves a request that is a unary Connect call the lane knows; false otherwise.
   function serve(request: LaneRequest, response: LaneResponse): boolean {
+    // An HTTP/2 request was looked at as a stream already, and passed on.
+    if (giveBackStreams !== undefined && request.httpVersionMajor === 2) return false;
     const authority = "authority" in request ? request.authority : request.headers.host;
     return serveCall(request.url ?? "", request.method, request.headers, authority, isEncrypted(request), request, response);
   }
@@ -84,11 +86,9 @@ export function installConnectLane(
   function serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
     if (headers["content-type"]?.startsWith("application/grpc") === true) return false;
     const encrypted = "encrypted" in stream.session!.socket && stream.session!.socket.encrypted === true;
-    return serveCall(headers[":path"] ?? "", headers[":method"], headers, headers[":authority"], encrypted, stream, stream);
+    return serveCall(headers[":path"] ?? "", headers[":method"], headers, headers[":authority"], encrypted, stream, new StreamResponse(stream));
   }
 
-  // `answerOn` is the response, or the raw stream to answer on; a stream
-  // gets its response only once the call is taken.
   function serveCall(
     target: string,
     requestMethod: string | undefined,
@@ -96,7 +96,7 @@ export function installConnectLane(
     authority: string | undefined,
     encrypted: boolean,
     body: Readable,
-    answerOn: LaneResponse | http2.ServerHttp2Stream,
+    response: LaneResponse,
   ): boolean {
     const queryAt = target.indexOf("?");
     const found = methods.get(queryAt < 0 ? target : target.slice(0, queryAt));
@@ -127,7 +127,6 @@ export function installConnectLane(
     const requestId = opt.requestId?.(headers);
     const timeout = parseTimeout(headerValue(headers["connect-timeout-ms"]), opt.maxTimeoutMs);
     const contentType = binary ? contentTypeUnaryProto : contentTypeUnaryJson;
-    const response = answerOn === body ? new StreamResponse(answerOn as http2.ServerHttp2Stream) : (answerOn as LaneResponse);
     const call = new UnaryCall(
       response,
       (res, status: UnaryCallStatus, control) =>

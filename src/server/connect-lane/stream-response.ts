@@ -12,17 +12,19 @@ export class StreamResponse {
   private status = 200;
   private headers: Record<string, string | string[]> = {};
 
-  constructor(private readonly stream: http2.ServerHttp2Stream) {
-    // A reset or a dead connection ends the call through 'close' (the
-    // client went away); the stream's error is not anyone's to throw.
-    stream.on("error", ignore);
-  }
+  // Building one touches nothing: a lane may build it for a stream it then
+  // passes on.
+  constructor(private readonly stream: http2.ServerHttp2Stream) {}
 
   get destroyed(): boolean {
     return this.stream.destroyed;
   }
 
+  // The call watches for its client's going from the start; from then, a
+  // reset or a dead connection ends the call through 'close', and the
+  // stream's error is not anyone's to throw.
   once(event: "close", listener: () => void): this {
+    this.stream.on("error", ignore);
     this.stream.once(event, listener);
     return this;
   }

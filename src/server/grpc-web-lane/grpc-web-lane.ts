@@ -68,6 +68,8 @@ export function installGrpcWebLane(
 
   // Serves a request that is a unary gRPC-Web call the lane knows; false otherwise.
   function serve(request: LaneRequest, response: LaneResponse): boolean {
+    // An HTTP/2 request was looked at as a stream already, and passed on.
+    if (giveBackStreams !== undefined && request.httpVersionMajor === 2) return false;
     return serveCall(request.method, request.url ?? "", request.headers, request, response);
   }
 
@@ -75,17 +77,15 @@ export function installGrpcWebLane(
   // gRPC lane's calls pass here first: they are told apart at once.
   function serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
     if (headers["content-type"]?.startsWith("application/grpc-web") !== true) return false;
-    return serveCall(headers[":method"], headers[":path"] ?? "", headers, stream, stream);
+    return serveCall(headers[":method"], headers[":path"] ?? "", headers, stream, new StreamResponse(stream));
   }
 
-  // `answerOn` is the response, or the raw stream to answer on; a stream
-  // gets its response only once the call is taken.
   function serveCall(
     requestMethod: string | undefined,
     target: string,
     headers: http.IncomingHttpHeaders,
     body: Readable,
-    answerOn: LaneResponse | http2.ServerHttp2Stream,
+    response: LaneResponse,
   ): boolean {
     if (requestMethod !== "POST") return false;
     const method = methods.get(target);
@@ -110,7 +110,6 @@ export function installGrpcWebLane(
       compressMinBytes: opt.compressMinBytes,
       requestId,
     };
-    const response = answerOn === body ? new StreamResponse(answerOn as http2.ServerHttp2Stream) : (answerOn as LaneResponse);
     const call = new UnaryCall(response, (res, status, control) => writeGrpcWebAnswer(res, status, control, wire), {
       service: spec.method.parent,
       method: spec.method,
