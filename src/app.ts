@@ -18,6 +18,7 @@ import { createRedisSnapshotStore } from "./market/redis-store.js";
 import { MarketSimulator } from "./market/simulator.js";
 import type { SnapshotStore } from "./market/snapshot-store.js";
 import { restPlugin } from "./rest/rest-plugin.js";
+import { createRestLane } from "./rest/rest-lane.js";
 import { authPlugin } from "./auth/auth-setup.js";
 import { registerCors } from "./server/cors.js";
 import { registerHttpCompression } from "./server/http-compression.js";
@@ -41,6 +42,7 @@ import { installConnectLane } from "./server/connect-lane/connect-lane.js";
 import { installGrpcWebLane } from "./server/grpc-web-lane/grpc-web-lane.js";
 import { connectContextValues, guardConnectRequests } from "./server/connect-request-guard.js";
 import { createOnePortServer, type OnePortServer, type RequestHandler } from "./server/one-port-server.js";
+import { takeOverRequests } from "./server/request-takeover.js";
 import { createMarketDataService } from "./services/market-data-service.js";
 import { createMarketFeedService } from "./services/market-feed-service.js";
 import { createMarketHistoryService } from "./services/market-history-service.js";
@@ -241,16 +243,30 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       maxTimeoutMs: callLimitOptions(config.limits).maxTimeoutMs,
       streamBudget,
       refuses,
+      compression: { encodings: config.limits.compression, minBytes: config.limits.compressMinBytes },
     });
   });
   if (config.dashboard) await app.register(dashboardPlugin);
   registerStartupLine(app, { tls: config.tls !== undefined, dashboard: config.dashboard });
 
+  // Calls on the lanes carry a request id as Fastify's requests do: the
+  // caller's, or the lane's own; the response echoes the one the log shows.
+  let laneCalls = 0;
+  const laneRequestId = (prefix: string) => (headers: http.IncomingHttpHeaders) => {
+    const requestId = headers["x-request-id"];
+    return typeof requestId === "string" && requestId !== "" ? requestId : `${prefix}-${++laneCalls}`;
+  };
+  // A child logger is made only when its lines would be written.
+  const laneContextValues = (_headers: http.IncomingHttpHeaders, reqId: string | undefined) => {
+    const values = createContextValues();
+    if (!LOGS_CALLS.has(app.log.level)) return values;
+    return values.set(callLoggerKey, app.log.child({ reqId }));
+  };
+
   if (config.grpcLane) {
     // Installed once the app is ready, so that the lane goes ahead of every
     // 'stream' listener the server has by then.
     app.addHook("onReady", async () => {
-      let calls = 0;
       const server = app.server as unknown as OnePortServer;
       for (const h2 of [server.http2, server.https]) {
         if (h2 === undefined) continue;
@@ -261,18 +277,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
           bodyTimeoutMs: config.limits.bodyTimeoutMs,
           budget: requestBudget,
           streamBudget,
-          // Calls on the lane carry a request id as Fastify's requests do: the
-          // caller's, or the lane's own; the response echoes the one the log shows.
-          requestId: (headers) => {
-            const requestId = headers["x-request-id"];
-            return typeof requestId === "string" && requestId !== "" ? requestId : `grpc-${++calls}`;
-          },
-          // A child logger is made only when its lines would be written.
-          contextValues: (_headers, reqId) => {
-            const values = createContextValues();
-            if (!LOGS_CALLS.has(app.log.level)) return values;
-            return values.set(callLoggerKey, app.log.child({ reqId }));
-          },
+          requestId: laneRequestId("grpc"),
+          contextValues: laneContextValues,
         });
       }
     });
@@ -283,30 +289,38 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     // own, ahead of Fastify on both HTTP versions. With CORS on, Fastify's
     // CORS hooks must see every browser call, so Connect's handler keeps them.
     app.addHook("onReady", async () => {
-      let calls = 0;
-      // The caller's request id or the lane's own, as Fastify's hook echoes it.
-      const requestIdFor = (prefix: string) => (headers: http.IncomingHttpHeaders) => {
-        const requestId = headers["x-request-id"];
-        return typeof requestId === "string" && requestId !== "" ? requestId : `${prefix}-${++calls}`;
-      };
       const laneOptions = {
         interceptors: services.interceptors,
         ...callLimitOptions(config.limits),
         refuses,
         bodyTimeoutMs: config.limits.bodyTimeoutMs,
         budget: requestBudget,
-        contextValues: (_headers: http.IncomingHttpHeaders, reqId: string | undefined) => {
-          const values = createContextValues();
-          if (!LOGS_CALLS.has(app.log.level)) return values;
-          return values.set(callLoggerKey, app.log.child({ reqId }));
-        },
+        contextValues: laneContextValues,
       };
       const server = app.server as unknown as OnePortServer;
       for (const target of [server.http1, server.http2, server.https]) {
         if (target === undefined) continue;
-        if (config.connectLane) installConnectLane(target, services.registrations, { ...laneOptions, requestId: requestIdFor("connect") });
-        if (config.grpcWebLane) installGrpcWebLane(target, services.registrations, { ...laneOptions, requestId: requestIdFor("grpc-web") });
+        if (config.connectLane) installConnectLane(target, services.registrations, { ...laneOptions, requestId: laneRequestId("connect") });
+        if (config.grpcWebLane) installGrpcWebLane(target, services.registrations, { ...laneOptions, requestId: laneRequestId("grpc-web") });
       }
+    });
+  }
+
+  if (config.restLane && config.corsOrigins.length === 0 && config.rateLimit.max === 0) {
+    // REST GETs of unary methods on a lane of their own, ahead of Fastify.
+    // CORS and the per-address REST rate limit are Fastify hooks, which
+    // must then see every call, so the routes keep them.
+    app.addHook("onReady", async () => {
+      const lane = createRestLane(services.registrations, {
+        interceptors: services.interceptors,
+        maxTimeoutMs: callLimitOptions(config.limits).maxTimeoutMs,
+        compression: { encodings: config.limits.compression, minBytes: config.limits.compressMinBytes },
+        requestId: laneRequestId("rest"),
+        contextValues: laneContextValues,
+        logger: app.log,
+      });
+      const server = app.server as unknown as OnePortServer;
+      for (const target of [server.http1, server.http2, server.https]) if (target !== undefined) takeOverRequests(target, lane);
     });
   }
 

@@ -69,6 +69,8 @@ export interface GatewayConfig {
   connectLane: boolean;
   /** Serve unary gRPC-Web calls (protobuf and JSON) on the lean lane. */
   grpcWebLane: boolean;
+  /** Serve REST GETs of unary methods on the lean lane, ahead of Fastify's routing. */
+  restLane: boolean;
   /** Shortest time between two flushes of one busy server stream on the lean lane. */
   streamFlushMs: number;
   /** Longest a graceful shutdown waits for calls in flight before closing connections. */
@@ -149,6 +151,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     grpcLane: oneOf(env, "GRPC_LANE", "on", ["on", "off"]) === "on",
     connectLane: oneOf(env, "CONNECT_LANE", "on", ["on", "off"]) === "on",
     grpcWebLane: oneOf(env, "GRPC_WEB_LANE", "on", ["on", "off"]) === "on",
+    restLane: oneOf(env, "REST_LANE", "on", ["on", "off"]) === "on",
     streamFlushMs: integer(env, "STREAM_FLUSH_MS", 5, 0, 1000),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 3_600_000),
     shutdownDrainDelayMs: integer(env, "SHUTDOWN_DRAIN_DELAY_MS", 5000, 0, 3_600_000),

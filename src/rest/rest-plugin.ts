@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import scalarApiReference from "@scalar/fastify-api-reference";
 import type { FastifyError, FastifyInstance } from "fastify";
-import { httpErrorResponse, HttpStatusError } from "../pipeline/http-errors.js";
+import { HttpStatusError } from "../pipeline/http-errors.js";
 import type { GatewayServices } from "../pipeline/service-registry.js";
 import { loadApiComments } from "./api-comments.js";
 import { API_EXAMPLES } from "./api-examples.js";
@@ -11,6 +11,8 @@ import { RequestInputError } from "./request-message.js";
 import { mountRestRoutes } from "./rest-routes.js";
 import { registerRestRateLimit, type RateLimitConfig } from "./rest-rate-limit.js";
 import type { StreamBudget } from "../pipeline/stream-budget.js";
+import type { AnswerCompression } from "./answer-compression.js";
+import { errorAnswer } from "./unary-answer.js";
 
 /**
  * RestPluginOptions configure the REST transcoder.
@@ -32,6 +34,8 @@ export interface RestPluginOptions {
   rateLimit?: RateLimitConfig;
   /** Tells from a call's service and `authorization` header whether auth refuses it, before its body is read. Default: none. */
   refuses?: (service: string, authorization: string | undefined) => boolean;
+  /** How API answers are compressed for callers that accept it. Default: not at all. */
+  compression?: AnswerCompression;
 }
 
 /**
@@ -52,10 +56,10 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
     done(null, body);
   });
   app.setErrorHandler((error, request, reply) => {
-    const response = httpErrorResponse(asConnectError(error, maxBodyBytes));
-    if (response.status >= 500) request.log.error({ err: error }, "REST call failed");
-    response.headers.forEach((value, key) => reply.header(key, value));
-    reply.code(response.status).type("application/json; charset=utf-8").send(JSON.stringify(response.body));
+    const answer = errorAnswer(asConnectError(error, maxBodyBytes), undefined);
+    if (answer.status >= 500) request.log.error({ err: error }, "REST call failed");
+    for (const [name, value] of answer.headers) reply.header(name, value);
+    reply.code(answer.status).send(answer.body);
   });
 
   // The API routes alone are limited: the document and the reference page
@@ -67,6 +71,7 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
       maxTimeoutMs: options.maxTimeoutMs,
       streamBudget: options.streamBudget,
       refuses: options.refuses,
+      compression: options.compression,
     });
   });
 

@@ -7,10 +7,11 @@ import { createCallPipeline, type CallPipeline } from "../pipeline/call-pipeline
 import type { CallControl } from "../pipeline/call-context.js";
 import { createRestCall, untilAborted, type RestCall } from "./rest-call-context.js";
 import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
-import { responseJsonText } from "./json-text.js";
 import { compareTemplates, fastifyRoutePaths, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
+import { responseJsonText } from "./json-text.js";
 import { buildRequestMessage } from "./request-message.js";
-import { CACHE_CONTROL, entityTag, ifNoneMatchHits } from "./entity-tag.js";
+import type { AnswerCompression } from "./answer-compression.js";
+import { unaryAnswer } from "./unary-answer.js";
 import { createResumeFilter, parseLastEventId, SSE_RETRY_MS, sseEventId } from "./sse-resume.js";
 import { pushedFromIterable } from "../pipeline/pushed-stream.js";
 import { writePushedStream } from "../pipeline/pushed-stream-writer.js";
@@ -40,7 +41,11 @@ export interface RestRouteOptions {
    * past its headers. Default: bodies are read, and the interceptors decide.
    */
   refuses?: (service: string, authorization: string | undefined) => boolean;
+  /** How answers are compressed for callers that accept it. Default: not at all. */
+  compression?: AnswerCompression;
 }
+
+const NO_COMPRESSION: AnswerCompression = { encodings: [], minBytes: Number.POSITIVE_INFINITY };
 
 /**
  * mountRestRoutes mounts the Fastify routes that carry the bindings. One
@@ -70,7 +75,11 @@ export function mountRestRoutes(
       byRoute.set(path, list);
     }
   }
-  const limits = { maxTimeoutMs: options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER, streamBudget: options.streamBudget };
+  const limits = {
+    maxTimeoutMs: options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER,
+    streamBudget: options.streamBudget,
+    compression: options.compression ?? NO_COMPRESSION,
+  };
   // The chain is frozen, so each binding's pipeline is composed here, once.
   const pipelines: ReadonlyMap<HttpBinding, CallPipeline> = new Map(
     bindings.map((binding) => [binding, createCallPipeline(binding.spec, interceptors)]),
@@ -84,6 +93,9 @@ export function mountRestRoutes(
       method: [...new Set([...ROUTED_METHODS, "HEAD", ...list.map((b) => b.httpMethod)])],
       url: path,
       exposeHeadRoute: false,
+      // Answers are compressed here (unaryAnswer), as the REST lane
+      // compresses them, not by @fastify/compress's hooks on every call.
+      compress: false,
       // Resolving with the reply tells Fastify the response is under way even
       // while asynchronous onSend hooks (compression) still hold it.
       handler: (request, reply) => transcode(request, reply, candidates, pipelines, limits).then(() => reply),
@@ -149,7 +161,7 @@ async function transcode(
   reply: FastifyReply,
   candidates: readonly HttpBinding[],
   pipelines: ReadonlyMap<HttpBinding, CallPipeline>,
-  limits: { maxTimeoutMs: number; streamBudget: StreamBudget | undefined },
+  limits: { maxTimeoutMs: number; streamBudget: StreamBudget | undefined; compression: AnswerCompression },
 ): Promise<void> {
   const url = request.url;
   const queryStart = url.indexOf("?");
@@ -163,7 +175,7 @@ async function transcode(
   const call = createRestCall(request, reply, binding, limits);
   const pipeline = pipelines.get(binding)!;
   try {
-    if (binding.spec.kind === "unary") await callUnary(binding, pipeline, call, input, reply);
+    if (binding.spec.kind === "unary") await callUnary(binding, pipeline, call, input, reply, limits.compression);
     else await callServerStream(binding, pipeline, call.control, input, request, reply, limits.streamBudget);
   } catch (error) {
     call.finish({ error });
@@ -213,24 +225,16 @@ async function callUnary(
   call: RestCall,
   input: Message,
   reply: FastifyReply,
+  compression: AnswerCompression,
 ): Promise<void> {
   const control = call.control;
   const pending = pipeline.unary(control, input);
   // A call with a deadline answers at the deadline, whatever its handler does.
   const response = control.context.timeoutMs() === undefined ? await pending : await untilAborted(pending, control.signal);
   call.finish();
-  const header = response.header();
-  if (header !== undefined) copyHeaders(header, reply);
-  response.trailer()?.forEach((value, key) => reply.header(`trailer-${key}`, value));
-  const body = responseJsonText(binding, response.message as Message);
-  reply.type("application/json; charset=utf-8");
-  if (binding.httpMethod === "GET") {
-    const tag = entityTag(response.message as Message, body);
-    reply.header("etag", tag).header("cache-control", CACHE_CONTROL);
-    const ifNoneMatch = reply.request.headers["if-none-match"];
-    if (ifNoneMatchHits(ifNoneMatch, tag)) return void reply.code(304).send();
-  }
-  reply.code(200).send(body);
+  const answer = await unaryAnswer(binding, response, reply.request.headers, compression);
+  for (const [name, value] of answer.headers) reply.header(name, value);
+  reply.code(answer.status).send(answer.body);
 }
 
 async function callServerStream(
