@@ -1,12 +1,9 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { base64Encode } from "@bufbuild/protobuf/wire";
-import assert from "node:assert/strict";
-import * as http2 from "node:http2";
-import { after, before, describe, it } from "node:test";
+import { describe } from "node:test";
 import { gzipSync } from "node:zlib";
 import { GetSnapshotRequestSchema } from "../../../src/gen/stockify/v1/market_data_service_pb.js";
-import { startGateway, type TestGateway } from "../../support/gateway.js";
-import { comparable, h2Call, h2Comparable, http1Request, rawHttp1, type HttpCase } from "../../support/raw-http.js";
+import { laneDifferential, type LaneCase } from "../../support/lane-differential.js";
 
 // One time for both gateways, so that their snapshots are the same bytes.
 const T0 = Math.floor(Date.now() / 1000) * 1000;
@@ -31,17 +28,11 @@ const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 const proto = (symbolId: number) => Buffer.from(toBinary(GetSnapshotRequestSchema, create(GetSnapshotRequestSchema, { symbolId })));
 const query = (params: Record<string, string>) => `${GET}?${new URLSearchParams(params)}`;
 
-interface Case extends HttpCase {
-  name: string;
-  /** False when the request is not one the lane takes (Connect's handler answers on both). */
-  lane?: boolean;
-}
-
 const JSON_TYPE = { "content-type": "application/json", authorization: READ };
 const PROTO_TYPE = { "content-type": "application/proto", authorization: READ };
 
 /** Requests both gateways must answer byte for byte alike, good and bad. */
-const CASES: Case[] = [
+const CASES: LaneCase[] = [
   { name: "a JSON call", path: GET, headers: JSON_TYPE, body: json({ symbolId: 13 }) },
   { name: "a JSON call with a charset", path: GET, headers: { ...JSON_TYPE, "content-type": "application/json; charset=utf-8" }, body: json({ symbolId: 13 }) },
   { name: "a binary call", path: GET, headers: PROTO_TYPE, body: proto(25) },
@@ -102,50 +93,5 @@ const CASES: Case[] = [
 ];
 
 describe("the Connect lane and connect-fastify, through the gateway", () => {
-  let lean: TestGateway;
-  let connect: TestGateway;
-  let leanH2: http2.ClientHttp2Session;
-  let connectH2: http2.ClientHttp2Session;
-  before(async () => {
-    lean = await startGateway(ENV, { seed: SEED });
-    connect = await startGateway({ ...ENV, CONNECT_LANE: "off" }, { seed: SEED });
-    leanH2 = http2.connect(lean.baseUrl);
-    connectH2 = http2.connect(connect.baseUrl);
-  });
-  after(async () => {
-    leanH2.close();
-    connectH2.close();
-    await Promise.all([lean.close(), connect.close()]);
-  });
-
-  for (const c of CASES) {
-    it(`answer byte for byte alike over HTTP/1.1: ${c.name}`, async () => {
-      const [ours, theirs] = await Promise.all([
-        rawHttp1(lean.port, http1Request(c, lean.port)).then(comparable),
-        rawHttp1(connect.port, http1Request(c, connect.port)).then(comparable),
-      ]);
-      assert.equal(ours.head.replace(`127.0.0.1:${lean.port}`, "host"), theirs.head.replace(`127.0.0.1:${connect.port}`, "host"));
-      assert.deepEqual(ours.body, theirs.body);
-      assertServedBy(c, ours.requestId, theirs.requestId);
-    });
-
-    it(`answer alike over HTTP/2: ${c.name}`, async () => {
-      const [ours, theirs] = await Promise.all([h2Call(leanH2, c).then(h2Comparable), h2Call(connectH2, c).then(h2Comparable)]);
-      assert.deepEqual(ours.headers, theirs.headers);
-      assert.deepEqual(ours.body, theirs.body);
-      assertServedBy(c, ours.requestId, theirs.requestId);
-    });
-  }
+  laneDifferential({ env: ENV, seed: SEED, laneOff: { CONNECT_LANE: "off" }, cases: CASES, laneRequestId: /^connect-\d+$/ });
 });
-
-// The lane names the calls it serves itself; Fastify's ids are its own.
-function assertServedBy(c: Case, ours: unknown, theirs: unknown): void {
-  const callers = c.headers?.["x-request-id"];
-  if (callers !== undefined) {
-    assert.equal(ours, callers);
-    assert.equal(theirs, callers);
-    return;
-  }
-  assert.match(String(theirs), /^req-/);
-  assert.match(String(ours), c.lane === false ? /^req-/ : /^connect-\d+$/, "which side answered");
-}

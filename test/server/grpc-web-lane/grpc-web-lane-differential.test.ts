@@ -1,12 +1,11 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { GetBatchSnapshotsRequestSchema, GetSnapshotRequestSchema } from "../../../src/gen/stockify/v1/market_data_service_pb.js";
-import { startGateway, type TestGateway } from "../../support/gateway.js";
+import { laneDifferential, type LaneCase } from "../../support/lane-differential.js";
 import { frame } from "../../support/raw-grpc.js";
-import { comparable, h2Call, h2Comparable, http1Request, rawHttp1, type HttpCase } from "../../support/raw-http.js";
 
 // One time for both gateways, so that their snapshots are the same bytes.
 const T0 = Math.floor(Date.now() / 1000) * 1000;
@@ -32,17 +31,11 @@ const get = (symbolId: number) => frame(toBinary(GetSnapshotRequestSchema, creat
 const batch = (symbolIds: number[]) => frame(toBinary(GetBatchSnapshotsRequestSchema, create(GetBatchSnapshotsRequestSchema, { symbolIds })));
 const json = (value: unknown) => frame(Buffer.from(JSON.stringify(value)));
 
-interface Case extends HttpCase {
-  name: string;
-  /** False when the request is not one the lane takes (Connect's handler answers on both). */
-  lane?: boolean;
-}
-
 const PROTO = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1", authorization: READ };
 const JSON_TYPE = { ...PROTO, "content-type": "application/grpc-web+json" };
 
 /** Requests both gateways must answer byte for byte alike, good and bad. */
-const CASES: Case[] = [
+const CASES: LaneCase[] = [
   { name: "a binary call", path: GET, headers: PROTO, body: get(13) },
   { name: "a call with the bare content type", path: GET, headers: { ...PROTO, "content-type": "application/grpc-web" }, body: get(25) },
   { name: "a JSON call", path: GET, headers: JSON_TYPE, body: json({ symbolId: 13 }) },
@@ -81,43 +74,10 @@ const CASES: Case[] = [
 ];
 
 describe("the gRPC-Web lane and connect-fastify, through the gateway", () => {
-  let lean: TestGateway;
-  let connect: TestGateway;
-  let leanH2: http2.ClientHttp2Session;
-  let connectH2: http2.ClientHttp2Session;
-  before(async () => {
-    lean = await startGateway(ENV, { seed: SEED });
-    connect = await startGateway({ ...ENV, GRPC_WEB_LANE: "off" }, { seed: SEED });
-    leanH2 = http2.connect(lean.baseUrl);
-    connectH2 = http2.connect(connect.baseUrl);
-  });
-  after(async () => {
-    leanH2.close();
-    connectH2.close();
-    await Promise.all([lean.close(), connect.close()]);
-  });
-
-  for (const c of CASES) {
-    it(`answer byte for byte alike over HTTP/1.1: ${c.name}`, async () => {
-      const [ours, theirs] = await Promise.all([
-        rawHttp1(lean.port, http1Request(c, lean.port)).then(comparable),
-        rawHttp1(connect.port, http1Request(c, connect.port)).then(comparable),
-      ]);
-      assert.equal(ours.head, theirs.head);
-      assert.deepEqual(ours.body, theirs.body);
-      assertServedBy(c, ours.requestId, theirs.requestId);
-    });
-
-    it(`answer alike over HTTP/2: ${c.name}`, async () => {
-      const [ours, theirs] = await Promise.all([h2Call(leanH2, c).then(h2Comparable), h2Call(connectH2, c).then(h2Comparable)]);
-      assert.deepEqual(ours.headers, theirs.headers);
-      assert.deepEqual(ours.body, theirs.body);
-      assertServedBy(c, ours.requestId, theirs.requestId);
-    });
-  }
+  const gateways = laneDifferential({ env: ENV, seed: SEED, laneOff: { GRPC_WEB_LANE: "off" }, cases: CASES, laneRequestId: /^grpc-web-\d+$/ });
 
   it("leaves server streams to Connect's handler", async () => {
-    const stream = leanH2.request({ ":method": "POST", ":path": SUBSCRIBE, ...PROTO });
+    const stream = gateways().leanH2.request({ ":method": "POST", ":path": SUBSCRIBE, ...PROTO });
     const answered = new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
       stream.once("response", resolve);
       stream.once("error", reject);
@@ -129,15 +89,3 @@ describe("the gRPC-Web lane and connect-fastify, through the gateway", () => {
     assert.match(String(headers["x-request-id"]), /^req-/);
   });
 });
-
-// The lane names the calls it serves itself; Fastify's ids are its own.
-function assertServedBy(c: Case, ours: unknown, theirs: unknown): void {
-  const callers = c.headers?.["x-request-id"];
-  if (callers !== undefined) {
-    assert.equal(ours, callers);
-    assert.equal(theirs, callers);
-    return;
-  }
-  assert.match(String(theirs), /^req-/);
-  assert.match(String(ours), c.lane === false ? /^req-/ : /^grpc-web-\d+$/, "which side answered");
-}
