@@ -130,7 +130,12 @@ export type ChildHandler = (message: ChildMessage) => Promise<Record<string, unk
 export function serveParent(ready: Record<string, unknown>, handlers: Record<string, ChildHandler>): void {
   process.on("message", (message: ChildMessage) => {
     const handler = handlers[message.type];
-    if (message.id === undefined || handler === undefined) return;
+    if (message.id === undefined) return;
+    // A request this peer has no handler for fails at once rather than waits forever.
+    if (handler === undefined) {
+      process.send!({ id: message.id, type: "error", message: `this peer does not handle "${message.type}"` });
+      return;
+    }
     Promise.resolve()
       .then(() => handler(message))
       .then(

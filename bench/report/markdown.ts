@@ -144,7 +144,7 @@ function restSection(rest: RestResults): string[] {
     "## JSON over HTTP/1.1 with wrk, and unary Connect calls",
     "",
     rest.gatewayRest ? "The gateway's REST route and its Connect JSON path against a plain Fastify route." : "This build of the gateway has no REST routes: its Connect JSON path stands in, against a plain Fastify route.",
-    "Connect's unary calls (JSON and binary, POST and GET) and gRPC-Web's on the gateway's lean lanes and, with `CONNECT_LANE=off GRPC_WEB_LANE=off` (lanes off), on Connect's handler; the HTTP/2 rows by h2load with one call in flight per connection, as wrk has.",
+    "REST GETs and Connect's unary calls (JSON and binary, POST and GET) and gRPC-Web's on the gateway's lean lanes and, with `CONNECT_LANE=off GRPC_WEB_LANE=off REST_LANE=off` (lanes off), on the Fastify route and Connect's handler; the HTTP/2 rows by h2load with one call in flight per connection, as wrk has.",
     "Heap bytes per call are V8's sampling heap profiler's estimate of everything allocated (short-lived objects included) over a run of their own at -c 16 (2 s at most), divided by its calls.",
     "",
     "| Target | request | req/s (-c 16), median run | each run | p50 ms | p99 ms | server CPU µs/call | req/s (-c 1) | p50 ms | p99 ms | heap B/call | failed |",
@@ -168,7 +168,12 @@ function restSection(rest: RestResults): string[] {
       ["gRPC-Web binary (HTTP/1.1) / plain Fastify", rest.ratios["gateway-connect-grpc-web/fastify"], 0.6, rest.spread["gateway-connect-grpc-web/fastify"]],
     ]),
     `The same route of plain Fastify over HTTP/2 (h2c, one call in flight per connection) is what Node's HTTP/2 costs before any gateway work: ` +
-      `Connect JSON (HTTP/2) / plain Fastify (HTTP/2) ${fmt(rest.ratios["gateway-connect-json-h2/fastify-h2"] ?? Number.NaN, 2)}×.`,
+      `Connect JSON (HTTP/2) / plain Fastify (HTTP/2) ${fmt(rest.ratios["gateway-connect-json-h2/fastify-h2"] ?? Number.NaN, 2)}×. ` +
+      `Bare node:http2 answering a pre-encoded Connect JSON body, the most any HTTP/2 server in Node can do here, reaches ` +
+      `${fmt(rest.ratios["http2-ceiling-json-h2/fastify"] ?? Number.NaN, 2)}× the plain Fastify route over HTTP/1.1; ` +
+      `the gateway's Connect JSON (HTTP/2) is ${fmt(rest.ratios["gateway-connect-json-h2/http2-ceiling-json-h2"] ?? Number.NaN, 2)}× of it.`,
+    "",
+    `What the REST lane saves: REST GET on the lane / on the Fastify route (lanes off) ${fmt(rest.ratios["gateway-rest/connect-handler-rest"] ?? Number.NaN, 2)}×.`,
     "",
     `Ratios of loaded req/s: ${ratios(rest.ratios)}.`,
     "",

@@ -130,7 +130,11 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
     }
     // The same calls on Connect's own handler, in the same run: what the lean lanes save.
     if (wants(settings, "gateway-connect-handler")) {
-      const gateway = await start("peers/gateway.ts", { CONNECT_LANE: "off", GRPC_WEB_LANE: "off" });
+      const gateway = await start("peers/gateway.ts", { CONNECT_LANE: "off", GRPC_WEB_LANE: "off", REST_LANE: "off" });
+      const restPath = `/v1/snapshots/${BENCH_SYMBOL_ID}`;
+      if ((await fetch(`http://127.0.0.1:${gateway.ready.port as number}${restPath}`)).ok) {
+        await add(gateway, { target: "connect-handler-rest", label: "gateway REST, lane off (Fastify route)", request: { url: restPath } });
+      }
       for (const target of connectTargets("connect-handler", "gateway, lanes off,")) await add(gateway, target);
     }
     if (wants(settings, "fastify")) {
@@ -143,6 +147,19 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
         target: "fastify-h2",
         label: "plain Fastify JSON route (HTTP/2)",
         request: { url: `/v1/snapshots/${BENCH_SYMBOL_ID}` },
+        http2: true,
+        h2Only: true,
+      });
+    }
+    // Node's own HTTP/2 with nothing on top: a pre-encoded Connect JSON
+    // answer on the raw stream, one call in flight per connection, as the
+    // Connect HTTP/2 row is measured. No HTTP/2 server can beat it here.
+    if (wants(settings, "http2-ceiling")) {
+      const ceiling = await start("peers/http2-ceiling.ts", { PEER_ANSWER: "connect-json" });
+      await add(ceiling, {
+        target: "http2-ceiling-json-h2",
+        label: "bare node:http2, pre-encoded Connect JSON answer",
+        request: { url: GET_SNAPSHOT, method: "POST", body: JSON.stringify({ symbolId: BENCH_SYMBOL_ID }), headers: { "content-type": "application/json" } },
         http2: true,
         h2Only: true,
       });
@@ -209,7 +226,11 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
     const byRate = (a: string, b: string) => roundRatio(scores(a), scores(b));
     const all: Record<string, RoundRatio> = {
       "gateway-rest/fastify": byRate("gateway-rest", "fastify"),
+      "connect-handler-rest/fastify": byRate("connect-handler-rest", "fastify"),
+      "gateway-rest/connect-handler-rest": byRate("gateway-rest", "connect-handler-rest"),
       "gateway-connect-json-h2/fastify-h2": byRate("gateway-connect-json-h2", "fastify-h2"),
+      "gateway-connect-json-h2/http2-ceiling-json-h2": byRate("gateway-connect-json-h2", "http2-ceiling-json-h2"),
+      "http2-ceiling-json-h2/fastify": byRate("http2-ceiling-json-h2", "fastify"),
       ...Object.fromEntries(
         ["json", "proto", "get", "json-h2", "grpc-web"].flatMap((kind) => [
           [`gateway-connect-${kind}/fastify`, byRate(`gateway-connect-${kind}`, "fastify")],
@@ -239,7 +260,8 @@ async function checkAnswerH2(url: string): Promise<void> {
       stream.once("end", () => (status === 200 ? resolve(body) : reject(new Error(`GET ${url} over HTTP/2 answered ${status}: ${body.slice(0, 200)}`))));
       stream.once("error", reject);
     });
-    const symbolId = (JSON.parse(text) as { symbolId?: unknown }).symbolId;
+    const answer = JSON.parse(text) as { symbolId?: unknown; snapshot?: { symbolId?: unknown } };
+    const symbolId = answer.symbolId ?? answer.snapshot?.symbolId;
     if (symbolId !== BENCH_SYMBOL_ID) throw new Error(`GET ${url} over HTTP/2 answered ${text.slice(0, 200)}`);
   } finally {
     session.close();

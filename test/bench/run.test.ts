@@ -88,6 +88,9 @@ describe("npm run bench (tiny settings)", () => {
     assert.ok(targets.includes("fastify-h2"), "the plain Fastify route over HTTP/2");
     assert.ok(Number.isFinite(results.rest.ratios["gateway-connect-json-h2/fastify-h2"]));
     assert.equal(targets.includes("gateway-rest"), results.rest.gatewayRest);
+    // The REST route measured on the lane and, lanes off, on the Fastify route.
+    assert.equal(targets.includes("connect-handler-rest"), results.rest.gatewayRest);
+    if (results.rest.gatewayRest) assert.ok(Number.isFinite(results.rest.ratios["gateway-rest/connect-handler-rest"]));
     for (const target of results.rest.targets) {
       assert.equal(target.loaded.tool, target.target.endsWith("-h2") ? "h2load" : "wrk");
       assert.ok(target.loaded.succeeded > 0 && target.single.succeeded > 0, `${target.target} answered no call`);
