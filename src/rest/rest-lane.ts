@@ -55,6 +55,9 @@ interface LaneBinding {
 
 const NO_COMPRESSION: AnswerCompression = { encodings: [], minBytes: Number.POSITIVE_INFINITY };
 
+// Read, never written: one empty query stands for every path without one.
+const NO_QUERY = new URLSearchParams();
+
 /**
  * createRestLane makes the lean REST lane: a plain GET of a unary method's
  * google.api.http rule (`GET /v1/snapshots/13`, the read every REST client
@@ -93,7 +96,7 @@ export function createRestLane(registrations: readonly ServiceRegistration[], op
     if (timeout.error !== undefined) return false;
     let input: Message;
     try {
-      input = buildRequestMessage(binding, pathValues, new URLSearchParams(queryAt === -1 ? "" : url.slice(queryAt + 1)), undefined);
+      input = buildRequestMessage(binding, pathValues, queryAt === -1 ? NO_QUERY : new URLSearchParams(url.slice(queryAt + 1)), undefined);
     } catch {
       return false;
     }
@@ -116,7 +119,9 @@ export function createRestLane(registrations: readonly ServiceRegistration[], op
       .then((output) => {
         call.control.done();
         if (call.ended) return;
-        return unaryAnswer(binding, output, headers, compression).then((answer) => call.send(answer));
+        const answer = unaryAnswer(binding, output, headers, compression);
+        if (!(answer instanceof Promise)) return call.send(answer);
+        return answer.then((compressed) => call.send(compressed));
       })
       .catch((error: unknown) => call.fail(error));
     return true;
@@ -170,7 +175,8 @@ class RestLaneCall {
   ) {
     // The caller stops waiting at its deadline: say so at once, as the route does.
     this.control = new CallControl({ ...init, onTimeout: (error) => this.fail(error) });
-    response.once("close", () => {
+    // A response closes once: a plain listener does, without once's wrapper.
+    response.on("close", () => {
       if (!this.answered) this.control.abort(new ConnectError("client disconnected", Code.Canceled));
     });
   }

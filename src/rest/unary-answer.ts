@@ -27,14 +27,15 @@ export interface RestAnswer {
  * (trailers as `trailer-` headers, as grpc-gateway sends them), its
  * message as proto3 JSON, and for a GET its entity tag, which answers a
  * matching If-None-Match with 304 and no body. A body of compressMinBytes
- * or more is compressed for a caller that accepts it.
+ * or more is compressed for a caller that accepts it; only then is the
+ * answer a promise, so that the usual one costs none.
  */
-export async function unaryAnswer(
+export function unaryAnswer(
   binding: HttpBinding,
   response: PipelineResponse<unknown>,
   requestHeaders: IncomingHttpHeaders,
   compression: AnswerCompression,
-): Promise<RestAnswer> {
+): RestAnswer | Promise<RestAnswer> {
   const headers: [string, string][] = [];
   response.header()?.forEach((value, key) => headers.push([key, value]));
   response.trailer()?.forEach((value, key) => headers.push([`trailer-${key}`, value]));
@@ -49,12 +50,11 @@ export async function unaryAnswer(
   // Most answers are far below the threshold: their byte length is not counted.
   const encoding = text.length * 3 < compression.minBytes ? undefined : answerEncoding(requestHeaders, Buffer.byteLength(text), compression);
   if (encoding === undefined) return { status: 200, headers, body: text };
-  const body = await compressAnswer(encoding, text);
   const vary = headers.findIndex(([name]) => name === "vary");
   if (vary === -1) headers.push(["vary", "accept-encoding"]);
   else if (!headers[vary]![1].includes("accept-encoding")) headers[vary] = ["vary", `${headers[vary]![1]}, accept-encoding`];
   headers.push(["content-encoding", encoding]);
-  return { status: 200, headers, body };
+  return compressAnswer(encoding, text).then((body) => ({ status: 200, headers, body }));
 }
 
 /**
