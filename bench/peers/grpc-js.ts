@@ -9,6 +9,7 @@ import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type D
 import { ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { importBuilt } from "../lib/built.js";
+import { allocationSampler } from "../lib/allocation-sampler.js";
 import { serveParent } from "../lib/child.js";
 import { benchConfig, marketControl, seedTicks } from "./bench-market.js";
 import { createNaiveFanout } from "./naive-fanout.js";
@@ -54,7 +55,7 @@ const port = await new Promise<number>((resolve, reject) =>
   server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
 );
 process.once("SIGTERM", () => server.tryShutdown(() => process.exit(0)));
-serveParent({ port }, marketControl(market));
+serveParent({ port }, { ...marketControl(market), ...allocationSampler() });
 
 function methodDefinition(method: DescMethod): grpc.MethodDefinition<unknown, unknown> {
   const input = method.input as DescMessage;

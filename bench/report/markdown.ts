@@ -62,13 +62,13 @@ function unarySection(unary: UnaryResults): string[] {
   const lines = [
     `## gRPC unary: \`${unary.method}\` with h2load`,
     "",
-    "| Peer | req/s (-c 16 -m 8), median run | each run | p50 ms | p99 ms | server CPU µs/call | req/s (1 in flight) | p50 ms | p99 ms | failed |",
-    "|------|-------------------:|-----------:|-------:|-------:|-------------------:|--------------------:|-------:|-------:|-------:|",
+    "| Peer | req/s (-c 16 -m 8), median run | each run | p50 ms | p99 ms | server CPU µs/call | req/s (1 in flight) | p50 ms | p99 ms | heap B/call | failed |",
+    "|------|-------------------:|-----------:|-------:|-------:|-------------------:|--------------------:|-------:|-------:|------------:|-------:|",
   ];
   for (const p of unary.peers) {
     lines.push(
       `| ${p.label} | ${fmt(p.loaded.requestsPerSecond, 0)} | ${p.rounds.map((r) => fmt(r, 0)).join(", ")} | ${fmt(p.loaded.latency.p50Ms)} | ${fmt(p.loaded.latency.p99Ms)} | ${fmt(p.cpuUsPerCall, 1)} | ` +
-        `${fmt(p.single.requestsPerSecond, 0)} | ${fmt(p.single.latency.p50Ms)} | ${fmt(p.single.latency.p99Ms)} | ${p.loaded.failed + p.single.failed} |`,
+        `${fmt(p.single.requestsPerSecond, 0)} | ${fmt(p.single.latency.p50Ms)} | ${fmt(p.single.latency.p99Ms)} | ${fmt(p.allocations.bytesPerCall, 0)} | ${p.loaded.failed + p.single.failed} |`,
     );
   }
   const peer = (name: string) => unary.peers.find((p) => p.peer === name);
@@ -87,7 +87,8 @@ function unarySection(unary: UnaryResults): string[] {
       ],
     ]),
     `Ratios: ${ratios(unary.ratios)}. Server CPU per call is the server process's CPU time over the loaded run divided by its calls; ` +
-      "calls per CPU-second compare peers as if each had a core to itself, which moves less than req/s on a shared machine.",
+      "calls per CPU-second compare peers as if each had a core to itself, which moves less than req/s on a shared machine. " +
+      "Heap bytes per call are V8's sampling heap profiler's estimate of everything allocated (short-lived objects included) over a loaded run of their own (2 s at most), divided by its calls.",
     "",
   );
   return lines;

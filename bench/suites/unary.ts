@@ -39,7 +39,12 @@ export interface UnaryPeerResult {
   single: LoadResult;
   /** Server CPU time per call of the loaded runs, in microseconds: the median of the rounds (Linux only). */
   cpuUsPerCall?: number;
+  /** Heap allocations per call, from V8's sampling heap profiler over a short loaded run of its own. */
+  allocations: { bytesPerCall: number };
 }
+
+/** Most seconds of the run whose heap allocations are sampled (no longer than a measurement). */
+const ALLOCATION_RUN_S = 2;
 
 /**
  * UnaryResults compares gRPC unary throughput and latency across peers.
@@ -94,14 +99,19 @@ export async function unarySuite(settings: BenchSettings, log: (line: string) =>
     const peers: UnaryPeerResult[] = [];
     for (const entry of started) {
       const { peer, url } = entry;
-      log(`unary: ${peer.peer}, h2load -c 1 -m 1 for ${settings.durationS}s`);
+      log(`unary: ${peer.peer}, h2load -c 1 -m 1 for ${settings.durationS}s, then the heap sampled`);
       const single = await runH2load({ ...common, url, connections: 1, inFlight: 1 });
+      // Allocations come from a run of their own: sampling slows the server.
+      await entry.child.request("alloc-start");
+      const sampled = await runH2load({ ...common, url, ...UNARY_LOAD, durationS: Math.min(ALLOCATION_RUN_S, settings.durationS), warmupS: 0 });
+      const heap = await entry.child.request("alloc-stop");
+      const allocations = { bytesPerCall: Math.round(Number(heap.bytes) / Math.max(1, sampled.succeeded)) };
       const runs = runsOf(entry);
       const rounds = runs.map((run) => run.loaded.requestsPerSecond);
       const cpu = runs.map((run) => run.cpuUsPerCall).filter((us): us is number => us !== undefined);
       const loaded = runs[medianIndex(rounds)]!.loaded;
       log(`unary: ${peer.peer}: ${rounds.join(", ")} req/s loaded, p50 ${single.latency.p50Ms} ms alone`);
-      peers.push({ peer: peer.peer, label: peer.label, loaded, rounds, single, cpuUsPerCall: cpu.length === 0 ? undefined : median(cpu) });
+      peers.push({ peer: peer.peer, label: peer.label, loaded, rounds, single, cpuUsPerCall: cpu.length === 0 ? undefined : median(cpu), allocations });
     }
     // Each peer's figure over grpc-js's either side of it, round by round;
     // grpc-js scores 1. Calls per CPU-second are what throughput would be

@@ -70,6 +70,7 @@ describe("npm run bench (tiny settings)", () => {
       // Two rounds of the loaded run, grpc-js between every two others; the run kept is one of them.
       assert.equal(peer.rounds.length, peer.peer === "grpc-js" ? 2 * results.unary.peers.length : 2);
       assert.ok(peer.rounds.includes(peer.loaded.requestsPerSecond), `${peer.peer}: ${peer.loaded.requestsPerSecond} is not a round's`);
+      assert.ok(peer.allocations.bytesPerCall > 0, `${peer.peer}: no heap allocations sampled`);
     }
     assert.ok(Number.isFinite(results.unary.ratios["gateway/grpc-js"]));
     const [low, high] = results.unary.spread["gateway/grpc-js"];
