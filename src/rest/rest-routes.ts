@@ -246,8 +246,25 @@ async function callServerStream(
   reply: FastifyReply,
   budget: StreamBudget | undefined,
 ): Promise<void> {
-  const response = await untilAborted(pipeline.serverStream(context, input), context.signal);
   const format = streamFormatFor(request.headers.accept);
+  let response: Awaited<ReturnType<CallPipeline["serverStream"]>>;
+  try {
+    response = await untilAborted(pipeline.serverStream(context, input), context.signal);
+  } catch (error) {
+    if (format !== "sse" || !isUnavailable(error)) throw error;
+    // EventSource takes any HTTP error as final and stops for good, but
+    // reconnects after a stream that ends: a call refused for now (a
+    // gateway shutting down, its store out of reach) is such a stream,
+    // with the error as its one event, so the browser tries again.
+    const headers: Record<string, string | string[] | number> = {};
+    for (const [key, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[key] = value;
+    headers["content-type"] = STREAM_CONTENT_TYPES.sse;
+    headers["cache-control"] = "no-cache";
+    reply.hijack();
+    reply.raw.writeHead(200, headers);
+    reply.raw.end(`retry: ${SSE_RETRY_MS}\n\n${encodeStream("sse", error)}`);
+    return;
+  }
   const raw = reply.raw;
   const chunks = streamChunks(binding, format);
   const position = format === "sse" ? parseLastEventId(request.headers["last-event-id"]) : undefined;
@@ -306,6 +323,10 @@ async function callServerStream(
 }
 
 const NOTHING = new Uint8Array(0);
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof ConnectError && error.code === Code.Unavailable;
+}
 
 // An update fanned out to many REST streams is one frozen message, and a
 // batch handed to many streams alike one frozen array: each binding and
