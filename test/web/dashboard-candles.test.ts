@@ -16,9 +16,17 @@ function chartState(page: Page) {
   });
 }
 
-function waitForBars(page: Page, count: number) {
-  return page.waitForFunction((n) => document.querySelector<HTMLCanvasElement>("#chart")?.dataset.barCount === String(n), count, { timeout: 10_000 });
+function waitForBars(page: Page, count: number, timeoutMs = 10_000) {
+  return page.waitForFunction((n) => document.querySelector<HTMLCanvasElement>("#chart")?.dataset.barCount === String(n), count, { timeout: timeoutMs });
 }
+
+/**
+ * How long the chart may take to come back after a restart: the feed's
+ * retries back off to 5 s apart while the gateway is down, so on a loaded
+ * machine, where the restart itself takes seconds, one more wait of up to
+ * 5 s can follow it.
+ */
+const AFTER_RESTART_MS = 20_000;
 
 describe("dashboard candle chart in Chromium", () => {
   let browser: Browser;
@@ -92,7 +100,7 @@ describe("dashboard candle chart in Chromium", () => {
         restarted = await startGateway({ HISTORY_ACK: "durable", PORT: String(gateway.port) });
         const later = Math.floor(Date.now() / MINUTE) * MINUTE + 2 * MINUTE;
         await restarted.app.market.ingest([{ symbolId: 25, ltp: 52150, volume: 1, exchangeTimeMs: later }]);
-        await waitForBars(page, 2);
+        await waitForBars(page, 2, AFTER_RESTART_MS);
         await restarted.app.market.ingest([{ symbolId: 25, ltp: 52160.5, volume: 1, exchangeTimeMs: later + 1_000 }]);
         await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>("#chart")?.dataset.lastClose === "52160.5", undefined, {
           timeout: 15_000,
