@@ -16,6 +16,9 @@ export interface AnswerCompression {
   readonly minBytes: number;
 }
 
+/** No compression at all. */
+export const NO_COMPRESSION: AnswerCompression = { encodings: [], minBytes: Number.POSITIVE_INFINITY };
+
 const gzip = promisify(zlib.gzip);
 const brotliCompress = promisify(zlib.brotliCompress);
 // Quality 4, as @fastify/compress sets it for the other plain HTTP routes:

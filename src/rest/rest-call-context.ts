@@ -1,7 +1,6 @@
-import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
 import { parseTimeout } from "@connectrpc/connect/protocol-connect";
-import type { FastifyReply, FastifyRequest } from "fastify";
-import { callLoggerKey } from "../pipeline/call-observer.js";
+import type { IncomingHttpHeaders } from "node:http";
 import { CallControl } from "../pipeline/call-context.js";
 import type { HttpBinding } from "./http-bindings.js";
 
@@ -23,11 +22,11 @@ export class RestCall {
 
   constructor(
     control: CallControl,
-    reply: FastifyReply,
+    response: ClosingResponse,
     private readonly streaming: boolean,
   ) {
     this.control = control;
-    reply.raw.once("close", () => {
+    response.once("close", () => {
       if (!this.answered) control.abort(new ConnectError("client disconnected", Code.Canceled));
     });
   }
@@ -48,35 +47,55 @@ export class RestCall {
   }
 }
 
+/** ClosingResponse is the one thing a call needs of its response: that it says when it closes. */
+export interface ClosingResponse {
+  once(event: "close", listener: () => void): unknown;
+}
+
+/**
+ * RestCallInit is what a REST call starts from, whether the Fastify route
+ * or the REST lane took its request.
+ */
+export interface RestCallInit {
+  readonly binding: HttpBinding;
+  readonly requestMethod: string;
+  /** The request's full URL: scheme, authority, path and query. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  /** Values the call starts with (its logger). */
+  readonly values: ContextValues | undefined;
+  /** The response whose closing before the answer cancels the call. */
+  readonly response: ClosingResponse;
+  /** Longest deadline a caller may ask for. Default: no limit. */
+  readonly maxTimeoutMs?: number;
+}
+
 /**
  * createRestCall starts a REST call the way Connect's own handlers do, on
  * the gateway's lean call context: request headers (Authorization
  * included) pass through, the timeout header sets a deadline (one above
- * maxTimeoutMs is refused as Connect refuses it), and the call protocol is
- * "rest". Headers and signal are built only when something asks for them.
- * Shutdown ends REST streams through the shared stream-drain interceptor,
- * as it does every other stream.
+ * maxTimeoutMs, or malformed, is thrown as Connect refuses it, before
+ * anything is made), and the call protocol is "rest". Headers and signal
+ * are built only when something asks for them. Shutdown ends REST streams
+ * through the shared stream-drain interceptor, as it does every other
+ * stream.
  */
-export function createRestCall(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  binding: HttpBinding,
-  limits: { maxTimeoutMs?: number } = {},
-): RestCall {
-  const rawTimeout = request.headers[TIMEOUT_HEADER];
-  const timeout = parseTimeout(typeof rawTimeout === "string" ? rawTimeout : null, limits.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER);
+export function createRestCall(init: RestCallInit): RestCall {
+  const rawTimeout = init.headers[TIMEOUT_HEADER];
+  const timeout = parseTimeout(typeof rawTimeout === "string" ? rawTimeout : null, init.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER);
   if (timeout.error !== undefined) throw timeout.error;
+  const binding = init.binding;
   const control = new CallControl({
     service: binding.method.parent,
     method: binding.method,
     protocol: "rest",
-    requestMethod: request.method,
-    url: `${request.protocol}://${request.host}${request.url}`,
-    rawHeaders: request.headers,
-    values: createContextValues().set(callLoggerKey, request.log),
+    requestMethod: init.requestMethod,
+    url: init.url,
+    rawHeaders: init.headers,
+    values: init.values,
     timeoutMs: timeout.timeoutMs,
   });
-  return new RestCall(control, reply, binding.spec.kind !== "unary");
+  return new RestCall(control, init.response, binding.spec.kind !== "unary");
 }
 
 /**

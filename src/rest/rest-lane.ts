@@ -1,16 +1,14 @@
 import type { Message } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
-import { parseTimeout } from "@connectrpc/connect/protocol-connect";
+import type { ContextValues, Interceptor } from "@connectrpc/connect";
 import type { FastifyBaseLogger } from "fastify";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import { CallControl, type CallContextInit } from "../pipeline/call-context.js";
 import { createCallPipeline, type CallPipeline } from "../pipeline/call-pipeline.js";
 import type { ServiceRegistration } from "../pipeline/service-registry.js";
-import type { AnswerCompression } from "./answer-compression.js";
+import { NO_COMPRESSION, type AnswerCompression } from "./answer-compression.js";
 import { collectHttpBindings, type HttpBinding } from "./http-bindings.js";
 import { compareTemplates, matchPathTemplate, type PathMatch } from "./path-template.js";
-import { TIMEOUT_HEADER } from "./rest-call-context.js";
+import { createRestCall, untilAborted, type RestCall } from "./rest-call-context.js";
 import { buildRequestMessage } from "./request-message.js";
 import { errorAnswer, unaryAnswer, type RestAnswer } from "./unary-answer.js";
 
@@ -53,8 +51,6 @@ interface LaneBinding {
   readonly prefix: string;
 }
 
-const NO_COMPRESSION: AnswerCompression = { encodings: [], minBytes: Number.POSITIVE_INFINITY };
-
 // Read, never written: one empty query stands for every path without one.
 const NO_QUERY = new URLSearchParams();
 
@@ -70,7 +66,6 @@ const NO_QUERY = new URLSearchParams();
  */
 export function createRestLane(registrations: readonly ServiceRegistration[], options: RestLaneOptions): RestLane {
   const compression = options.compression ?? NO_COMPRESSION;
-  const maxTimeoutMs = options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER;
   // Every rule, whatever its method: a path that another rule matches too
   // is the routes' to sort out (405 with Allow, say).
   const bindings: LaneBinding[] = collectHttpBindings(registrations)
@@ -91,39 +86,48 @@ export function createRestLane(registrations: readonly ServiceRegistration[], op
     const { entry, pathValues } = found;
     const binding = entry.binding;
     if (binding.httpMethod !== "GET" || binding.spec.kind !== "unary") return false;
-    const rawTimeout = headers[TIMEOUT_HEADER];
-    const timeout = parseTimeout(typeof rawTimeout === "string" ? rawTimeout : null, maxTimeoutMs);
-    if (timeout.error !== undefined) return false;
     let input: Message;
     try {
       input = buildRequestMessage(binding, pathValues, queryAt === -1 ? NO_QUERY : new URLSearchParams(url.slice(queryAt + 1)), undefined);
     } catch {
       return false;
     }
-
     const requestId = options.requestId?.(headers);
     const authority = "authority" in request ? request.authority : headers.host;
     const encrypted = "encrypted" in request.socket && request.socket.encrypted === true;
-    const call = new RestLaneCall(response, requestId, options.logger, {
-      service: binding.method.parent,
-      method: binding.method,
-      protocol: "rest",
-      requestMethod: "GET",
-      url: `${encrypted ? "https" : "http"}://${authority ?? ""}${url}`,
-      rawHeaders: headers,
-      values: options.contextValues?.(headers, requestId),
-      timeoutMs: timeout.timeoutMs,
-    });
-    entry.pipeline
-      .unary(call.control, input)
+    let call: RestCall;
+    try {
+      call = createRestCall({
+        binding,
+        requestMethod: "GET",
+        url: `${encrypted ? "https" : "http"}://${authority ?? ""}${url}`,
+        headers,
+        values: options.contextValues?.(headers, requestId),
+        response,
+        maxTimeoutMs: options.maxTimeoutMs,
+      });
+    } catch {
+      // A malformed or too long timeout: the route refuses it in its words.
+      return false;
+    }
+    const control = call.control;
+    const pending = entry.pipeline.unary(control, input);
+    // A call with a deadline answers at the deadline, as on the route.
+    (control.context.timeoutMs() === undefined ? pending : untilAborted(pending, control.signal))
       .then((output) => {
-        call.control.done();
-        if (call.ended) return;
+        call.finish();
+        if (response.destroyed) return;
         const answer = unaryAnswer(binding, output, headers, compression);
-        if (!(answer instanceof Promise)) return call.send(answer);
-        return answer.then((compressed) => call.send(compressed));
+        if (!(answer instanceof Promise)) return writeAnswer(response, answer, requestId);
+        return answer.then((compressed) => writeAnswer(response, compressed, requestId));
       })
-      .catch((error: unknown) => call.fail(error));
+      .catch((error: unknown) => {
+        call.finish({ error });
+        if (response.destroyed || response.headersSent) return;
+        const answer = errorAnswer(error, control.responseHeaderIfAny);
+        if (answer.status >= 500) options.logger?.child({ reqId: requestId }).error({ err: error }, "REST call failed");
+        writeAnswer(response, answer, requestId);
+      });
     return true;
   };
 }
@@ -155,49 +159,6 @@ function literalPrefix(binding: HttpBinding): string {
   }
   // A template of literals alone is matched whole (its verb included) by matchPathTemplate.
   return prefix.slice(0, -1);
-}
-
-/**
- * RestLaneCall is one call on the REST lane. As on the other lanes, every
- * way out ends in one answer: the first wins, and nothing is written after
- * it or after the client went away.
- */
-class RestLaneCall {
-  /** The call's context; its `context` is what the handler sees. */
-  readonly control: CallControl;
-  private answered = false;
-
-  constructor(
-    private readonly response: LaneResponse,
-    private readonly requestId: string | undefined,
-    private readonly logger: FastifyBaseLogger | undefined,
-    init: Omit<CallContextInit, "onTimeout">,
-  ) {
-    // The caller stops waiting at its deadline: say so at once, as the route does.
-    this.control = new CallControl({ ...init, onTimeout: (error) => this.fail(error) });
-    // A response closes once: a plain listener does, without once's wrapper.
-    response.on("close", () => {
-      if (!this.answered) this.control.abort(new ConnectError("client disconnected", Code.Canceled));
-    });
-  }
-
-  /** True once the answer went out or the client went away. */
-  get ended(): boolean {
-    return this.answered || this.response.destroyed;
-  }
-
-  send(answer: RestAnswer): void {
-    if (this.ended) return;
-    this.answered = true;
-    writeAnswer(this.response, answer, this.requestId);
-  }
-
-  fail(error: unknown): void {
-    this.control.abort(error);
-    const answer = errorAnswer(error, this.control.responseHeaderIfAny);
-    if (answer.status >= 500 && !this.ended) this.logger?.child({ reqId: this.requestId }).error({ err: error }, "REST call failed");
-    this.send(answer);
-  }
 }
 
 // The headers go out in the order Fastify's reply sends them: the request

@@ -1,16 +1,17 @@
 import type { Message } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type Interceptor } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyReply, FastifyRequest, preParsingHookHandler } from "fastify";
 import { Readable } from "node:stream";
 import { httpErrorResponse, HttpStatusError } from "../pipeline/http-errors.js";
 import { createCallPipeline, type CallPipeline } from "../pipeline/call-pipeline.js";
+import { callLoggerKey } from "../pipeline/call-observer.js";
 import type { CallControl } from "../pipeline/call-context.js";
 import { createRestCall, untilAborted, type RestCall } from "./rest-call-context.js";
 import { HttpBindingError, type HttpBinding } from "./http-bindings.js";
 import { compareTemplates, fastifyRoutePaths, matchPathTemplate, PathValueError, type PathMatch } from "./path-template.js";
 import { responseJsonText } from "./json-text.js";
 import { buildRequestMessage } from "./request-message.js";
-import type { AnswerCompression } from "./answer-compression.js";
+import { NO_COMPRESSION, type AnswerCompression } from "./answer-compression.js";
 import { unaryAnswer } from "./unary-answer.js";
 import { createResumeFilter, parseLastEventId, SSE_RETRY_MS, sseEventId } from "./sse-resume.js";
 import { pushedFromIterable } from "../pipeline/pushed-stream.js";
@@ -44,8 +45,6 @@ export interface RestRouteOptions {
   /** How answers are compressed for callers that accept it. Default: not at all. */
   compression?: AnswerCompression;
 }
-
-const NO_COMPRESSION: AnswerCompression = { encodings: [], minBytes: Number.POSITIVE_INFINITY };
 
 /**
  * mountRestRoutes mounts the Fastify routes that carry the bindings. One
@@ -172,7 +171,15 @@ async function transcode(
   if (binding.body !== undefined) checkContentType(request);
   const input = buildRequestMessage(binding, pathValues, query, request.body as Buffer | undefined);
 
-  const call = createRestCall(request, reply, binding, limits);
+  const call = createRestCall({
+    binding,
+    requestMethod: request.method,
+    url: `${request.protocol}://${request.host}${request.url}`,
+    headers: request.headers,
+    values: createContextValues().set(callLoggerKey, request.log),
+    response: reply.raw,
+    maxTimeoutMs: limits.maxTimeoutMs,
+  });
   const pipeline = pipelines.get(binding)!;
   try {
     if (binding.spec.kind === "unary") await callUnary(binding, pipeline, call, input, reply, limits.compression);
@@ -247,24 +254,45 @@ async function callServerStream(
   budget: StreamBudget | undefined,
 ): Promise<void> {
   const format = streamFormatFor(request.headers.accept);
-  let response: Awaited<ReturnType<CallPipeline["serverStream"]>>;
   try {
-    response = await untilAborted(pipeline.serverStream(context, input), context.signal);
+    await writeServerStream(binding, pipeline, context, input, request, reply, budget, format);
   } catch (error) {
-    if (format !== "sse" || !isUnavailable(error)) throw error;
+    if (format !== "sse" || !isUnavailable(error) || reply.raw.headersSent) throw error;
     // EventSource takes any HTTP error as final and stops for good, but
     // reconnects after a stream that ends: a call refused for now (a
     // gateway shutting down, its store out of reach) is such a stream,
     // with the error as its one event, so the browser tries again.
-    const headers: Record<string, string | string[] | number> = {};
-    for (const [key, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[key] = value;
-    headers["content-type"] = STREAM_CONTENT_TYPES.sse;
-    headers["cache-control"] = "no-cache";
-    reply.hijack();
-    reply.raw.writeHead(200, headers);
-    reply.raw.end(`retry: ${SSE_RETRY_MS}\n\n${encodeStream("sse", error)}`);
-    return;
+    startStream(reply, format, undefined);
+    reply.raw.end(encodeStream(format, error));
   }
+}
+
+// The stream's status line and headers (Fastify's, the call's, the
+// format's) and, for SSE, the reconnection delay.
+function startStream(reply: FastifyReply, format: StreamFormat, callHeaders: Headers | undefined): void {
+  const headers: Record<string, string | string[] | number> = {};
+  for (const [key, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[key] = value;
+  callHeaders?.forEach((value, key) => (headers[key] = value));
+  headers["content-type"] = STREAM_CONTENT_TYPES[format];
+  headers["cache-control"] = "no-cache";
+  // Stop reverse proxies (nginx) from buffering the stream.
+  headers["x-accel-buffering"] = "no";
+  reply.hijack();
+  reply.raw.writeHead(200, headers);
+  if (format === "sse") reply.raw.write(`retry: ${SSE_RETRY_MS}\n\n`);
+}
+
+async function writeServerStream(
+  binding: HttpBinding,
+  pipeline: CallPipeline,
+  context: CallControl,
+  input: Message,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  budget: StreamBudget | undefined,
+  format: StreamFormat,
+): Promise<void> {
+  const response = await untilAborted(pipeline.serverStream(context, input), context.signal);
   const raw = reply.raw;
   const chunks = streamChunks(binding, format);
   const position = format === "sse" ? parseLastEventId(request.headers["last-event-id"]) : undefined;
@@ -274,16 +302,7 @@ async function callServerStream(
   // at once (unknown symbol, auth) gets its proper HTTP status.
   const writeHead = () => {
     started = true;
-    const headers: Record<string, string | string[] | number> = {};
-    for (const [key, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[key] = value;
-    response.header()?.forEach((value, key) => (headers[key] = value));
-    headers["content-type"] = STREAM_CONTENT_TYPES[format];
-    headers["cache-control"] = "no-cache";
-    // Stop reverse proxies (nginx) from buffering the stream.
-    headers["x-accel-buffering"] = "no";
-    reply.hijack();
-    raw.writeHead(200, headers);
-    if (format === "sse") raw.write(`retry: ${SSE_RETRY_MS}\n\n`);
+    startStream(reply, format, response.header());
     // HEAD learns the status and headers (after the call was admitted) and
     // ends there, once the first write, which Node discards, went by.
     if (request.method === "HEAD") queueMicrotask(() => raw.end());
