@@ -31,8 +31,10 @@ export interface H2loadOptions {
   /** Requests in flight per connection (h2load -m). */
   inFlight: number;
   durationS: number;
-  /** Seconds of load before measuring. Default 1. */
+  /** Seconds of load before measuring (a separate, discarded run). Default 1. */
   warmupS?: number;
+  /** Called when the measured run starts, after the warm-up: where a server's CPU reading for the run belongs. */
+  onMeasureStart?: () => void;
 }
 
 /**
@@ -45,19 +47,21 @@ export async function runH2load(options: H2loadOptions): Promise<LoadResult> {
     const bodyFile = join(dir, "body.bin");
     const logFile = join(dir, "requests.log");
     await writeFile(bodyFile, options.body);
-    const args = [
+    const args = (durationS: number, log: string[]) => [
       "-c", String(options.connections),
       "-m", String(options.inFlight),
       "-t", "1",
-      "-D", String(options.durationS),
-      `--warm-up-time=${options.warmupS ?? 1}`,
+      "-D", String(durationS),
       // No body: h2load sends a GET.
       ...(options.body.byteLength > 0 ? ["-d", bodyFile] : []),
-      `--log-file=${logFile}`,
+      ...log,
       ...Object.entries(options.headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]),
       options.url,
     ];
-    const output = await run("h2load", args);
+    const warmupS = options.warmupS ?? 1;
+    if (warmupS > 0) await run("h2load", args(warmupS, []));
+    options.onMeasureStart?.();
+    const output = await run("h2load", args(options.durationS, [`--log-file=${logFile}`]));
     const finished = /finished in ([\d.]+)s, ([\d.]+) req\/s/.exec(output);
     const requests = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(output);
     if (finished === null || requests === null) throw new Error(`unexpected h2load output:\n${output}`);
@@ -95,6 +99,8 @@ export interface WrkOptions {
   durationS: number;
   /** Seconds of load before measuring (a separate, discarded run). Default 1. */
   warmupS?: number;
+  /** Called when the measured run starts, after the warm-up: where a server's CPU reading for the run belongs. */
+  onMeasureStart?: () => void;
 }
 
 /**
@@ -111,6 +117,7 @@ export async function runWrk(options: WrkOptions): Promise<LoadResult> {
     const base = ["-t", "1", "-c", String(options.connections), "-s", script];
     const warmupS = options.warmupS ?? 1;
     if (warmupS > 0) await run("wrk", [...base, "-d", `${warmupS}s`, options.url]);
+    options.onMeasureStart?.();
     const output = await run("wrk", [...base, "-d", `${options.durationS}s`, "--latency", options.url]);
     const rate = /Requests\/sec:\s+([\d.]+)/.exec(output);
     const total = /(\d+) requests in/.exec(output);

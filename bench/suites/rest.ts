@@ -165,7 +165,13 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
       });
     }
 
-    const run = ({ target, url }: (typeof items)[number], connections: number, durationS = settings.durationS, warmupS = settings.warmupS) =>
+    const run = (
+      { target, url }: (typeof items)[number],
+      connections: number,
+      durationS = settings.durationS,
+      warmupS = settings.warmupS,
+      onMeasureStart?: () => void,
+    ) =>
       target.http2
         ? runH2load({
             url,
@@ -175,8 +181,9 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
             inFlight: 1,
             durationS,
             warmupS,
+            onMeasureStart,
           })
-        : runWrk({ ...target.request, url, connections, durationS, warmupS });
+        : runWrk({ ...target.request, url, connections, durationS, warmupS, onMeasureStart });
     const tool = (target: Target) => (target.http2 ? "h2load -m 1" : "wrk");
     // Plain Fastify is run between every two targets: each is compared
     // with the Fastify runs seconds either side of it.
@@ -184,8 +191,8 @@ export async function restSuite(settings: BenchSettings, log: (line: string) => 
     const others = items.filter((item) => item !== reference);
     const measured = await interleavedRounds(reference, others, settings.rounds, async (item, round) => {
       log(`rest: round ${round + 1} of ${settings.rounds}, ${item.target.target}, ${tool(item.target)} -c ${REST_CONNECTIONS} for ${settings.durationS}s`);
-      const cpuBefore = processCpuMs(item.server.pid);
-      const loaded = await run(item, REST_CONNECTIONS);
+      let cpuBefore: number | undefined;
+      const loaded = await run(item, REST_CONNECTIONS, settings.durationS, settings.warmupS, () => (cpuBefore = processCpuMs(item.server.pid)));
       return { loaded, cpuUsPerCall: cpuPer(cpuBefore, processCpuMs(item.server.pid), loaded.succeeded) };
     });
     const runsOf = (item: (typeof items)[number]) => (item === reference ? measured.referenceRuns : measured.runs[others.indexOf(item)]!.map((r) => r.run));

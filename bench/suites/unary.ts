@@ -90,8 +90,8 @@ export async function unarySuite(settings: BenchSettings, log: (line: string) =>
     const others = started.filter((s) => s !== reference);
     const measured = await interleavedRounds(reference, others, settings.rounds, async ({ peer, child, url }, round) => {
       log(`unary: round ${round + 1} of ${settings.rounds}, ${peer.peer}, h2load -c ${UNARY_LOAD.connections} -m ${UNARY_LOAD.inFlight} for ${settings.durationS}s`);
-      const cpuBefore = processCpuMs(child.pid);
-      const loaded = await runH2load({ ...common, url, ...UNARY_LOAD });
+      let cpuBefore: number | undefined;
+      const loaded = await runH2load({ ...common, url, ...UNARY_LOAD, onMeasureStart: () => (cpuBefore = processCpuMs(child.pid)) });
       return { loaded, cpuUsPerCall: cpuPer(cpuBefore, processCpuMs(child.pid), loaded.succeeded) };
     });
     const runsOf = (entry: (typeof started)[number]) =>
