@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type * as http2 from "node:http2";
+import * as http2 from "node:http2";
 import * as net from "node:net";
 
 /**
@@ -75,10 +75,28 @@ export function h2Call(session: http2.ClientHttp2Session, c: HttpCase): Promise<
   });
 }
 
-/** h2Comparable takes out of an HTTP/2 answer what may differ between two servers (the date, the request id). */
-export function h2Comparable(answer: H2Answer): { headers: Record<string, unknown>; body: Buffer; requestId: unknown } {
+/**
+ * h2Comparable takes out of an HTTP/2 answer what may differ between two
+ * servers (the date, the request id). The lean lanes send the id as a
+ * header never indexed, which Connect's handler cannot: that is set aside
+ * with its value; any other header sent never indexed is compared.
+ */
+export function h2Comparable(answer: H2Answer): { headers: Record<string | symbol, unknown>; body: Buffer; requestId: unknown } {
   const { date, "x-request-id": requestId, ...headers } = answer.headers;
   assert.ok(date !== undefined, "a date");
-  return { headers: { ...headers, "x-request-id": requestId === undefined ? undefined : "(id)" }, body: answer.body, requestId };
+  return {
+    headers: {
+      ...headers,
+      "x-request-id": requestId === undefined ? undefined : "(id)",
+      [http2.sensitiveHeaders]: neverIndexedHeaders(answer.headers).filter((name) => name !== "x-request-id"),
+    },
+    body: answer.body,
+    requestId,
+  };
 }
 
+
+/** neverIndexedHeaders names the headers of an HTTP/2 head that HPACK sent as literals never to be indexed. */
+export function neverIndexedHeaders(headers: http2.IncomingHttpHeaders): string[] {
+  return ((headers as Record<symbol, unknown>)[http2.sensitiveHeaders] as string[] | undefined) ?? [];
+}

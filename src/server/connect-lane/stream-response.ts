@@ -1,4 +1,5 @@
-import type * as http2 from "node:http2";
+import * as http2 from "node:http2";
+import { NEVER_INDEXED_HEADERS } from "../grpc-lane/never-indexed-headers.js";
 
 /**
  * StreamResponse answers a raw HTTP/2 stream with the few members of a
@@ -54,7 +55,9 @@ export class StreamResponse {
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) return false;
     // The date, as Node's HTTP servers (and so Connect's handler) send it.
-    if (!stream.headersSent) stream.respond({ ...this.headers, ":status": this.status, date: httpDate() });
+    if (!stream.headersSent) {
+      stream.respond({ ...this.headers, ":status": this.status, date: httpDate(), [http2.sensitiveHeaders]: NEVER_INDEXED_HEADERS });
+    }
     return true;
   }
 }

@@ -2,10 +2,11 @@ import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressedFlag, type Compression } from "@connectrpc/connect/protocol";
 import { contentTypeProto } from "@connectrpc/connect/protocol-grpc";
-import type * as http2 from "node:http2";
+import * as http2 from "node:http2";
 import * as zlib from "node:zlib";
 import { normalize } from "../../pipeline/call-pipeline.js";
 import { framedMessage } from "./frame-cache.js";
+import { NEVER_INDEXED_HEADERS } from "./never-indexed-headers.js";
 import { FRAME_PREFIX_BYTES, frameMessage, headersObject, OK_TRAILERS, statusTrailers } from "./grpc-frames.js";
 
 // Bytes of shared batches, with what they were framed under.
@@ -46,7 +47,8 @@ export class ResponseWriter {
 
   // The headers every answer of this call starts with; a copy only when it has an id.
   private baseHeaders(): http2.OutgoingHttpHeaders {
-    return this.requestId === undefined ? RESPONSE_HEADERS : { ...RESPONSE_HEADERS, "x-request-id": this.requestId };
+    if (this.requestId === undefined) return RESPONSE_HEADERS;
+    return { ...RESPONSE_HEADERS, "x-request-id": this.requestId, [http2.sensitiveHeaders]: NEVER_INDEXED_HEADERS };
   }
 
   /**

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { ListSymbolsResponseSchema } from "../../../src/gen/stockify/v1/market_data_service_pb.js";
 import { ResponseWriter, type ResponseLimits } from "../../../src/server/grpc-lane/response-writer.js";
+import { neverIndexedHeaders } from "../../support/raw-http.js";
 import { startHttp2Pair, type Http2Pair } from "../../support/http2-pair.js";
 
 const LIMITS: ResponseLimits = { writeMaxBytes: 1 << 20, compressMinBytes: 64 };
@@ -36,6 +37,31 @@ describe("ResponseWriter", () => {
     assert.equal(got.headers["grpc-encoding"], undefined);
     assert.deepEqual(got.body.subarray(5), Buffer.from(toBinary(ListSymbolsResponseSchema, small)));
     assert.equal(got.trailers["grpc-status"], "0");
+  });
+
+  it("sends the request id as a header never indexed, on an answer and on a trailers-only error", async () => {
+    for (const answerWith of ["message", "error"] as const) {
+      const { server, answer } = await pair.open();
+      const writer = new ResponseWriter(server, ListSymbolsResponseSchema, null, LIMITS, `call-${answerWith}`);
+      if (answerWith === "message") {
+        writer.sendHeaders(undefined);
+        writer.end(undefined, writer.frame(small));
+      } else {
+        writer.fail(new ConnectError("no such symbol", Code.NotFound), undefined, undefined);
+      }
+      const got = await answer;
+      assert.equal(got.headers["x-request-id"], `call-${answerWith}`);
+      // What the client's HPACK decoder was told: a literal it must never index.
+      assert.deepEqual(neverIndexedHeaders(got.headers), ["x-request-id"], answerWith);
+    }
+  });
+
+  it("indexes every header of an answer without a request id", async () => {
+    const { writer, answer } = await writerFor();
+    writer.sendHeaders(undefined);
+    writer.end(undefined, writer.frame(small));
+    const got = await answer;
+    assert.deepEqual(neverIndexedHeaders(got.headers), []);
   });
 
   it("sends the call's own headers and trailers, and the headers only once", async () => {
